@@ -1,0 +1,3 @@
+"""E-invoicing interoperability gateway."""
+
+__version__ = "0.1.0"

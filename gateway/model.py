@@ -1,0 +1,208 @@
+"""The shared vocabulary: frozen values that every layer passes around.
+
+Nothing here does I/O. Times are timezone-aware UTC datetimes passed in by
+the caller, so the core stays deterministic under test.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+PARTICIPANT_SCHEME = "iso6523-actorid-upis"
+DOCTYPE_SCHEME = "busdox-docid-qns"
+PROCESS_SCHEME = "cenbii-procid-ubl"
+
+BIS3_CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+BIS3_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+UBL_CREDITNOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+
+# ISO 6523 ICD: four digits; value: printable, no whitespace, at most 130
+# characters for the whole id (Peppol Policy for use of identifiers 4.x).
+_ICD = re.compile(r"^[0-9]{4}$")
+_MAX_PARTICIPANT_LEN = 130
+
+
+class InvalidIdentifier(ValueError):
+    """A participant identifier that cannot be parsed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantId:
+    """An ISO 6523 participant id such as ``0088:7300010000001``.
+
+    Values are case-insensitive in Peppol, so the value is kept lower-cased
+    and two ids compare equal whatever case they were written in.
+    """
+
+    scheme: str  # the ICD, e.g. "0088"
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> ParticipantId:
+        raw = text.strip()
+        if raw.lower().startswith(PARTICIPANT_SCHEME + "::"):
+            raw = raw[len(PARTICIPANT_SCHEME) + 2 :]
+        icd, sep, value = raw.partition(":")
+        if not sep or not _ICD.match(icd):
+            raise InvalidIdentifier(
+                f"{text!r} is not an ISO 6523 participant id (expected ICD:value, "
+                "e.g. 0088:7300010000001)"
+            )
+        if not value or any(c.isspace() for c in value):
+            raise InvalidIdentifier(f"{text!r} has an empty value or whitespace in its value")
+        if len(icd) + 1 + len(value) > _MAX_PARTICIPANT_LEN:
+            raise InvalidIdentifier(f"{text!r} is longer than {_MAX_PARTICIPANT_LEN} characters")
+        return cls(icd, value.lower())
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.value}"
+
+    @property
+    def uri(self) -> str:
+        """The id as written on the wire (SBDH, SMP, AS4 properties)."""
+        return f"{PARTICIPANT_SCHEME}::{self}"
+
+
+class DocumentKind(enum.StrEnum):
+    INVOICE = "Invoice"
+    CREDIT_NOTE = "CreditNote"
+
+
+def document_type_id(kind: DocumentKind, customization: str) -> str:
+    """The Peppol document type identifier value for a UBL 2.1 root and CustomizationID."""
+    ns = UBL_INVOICE_NS if kind is DocumentKind.INVOICE else UBL_CREDITNOTE_NS
+    return f"{ns}::{kind.value}##{customization}::2.1"
+
+
+class Direction(enum.StrEnum):
+    OUTBOUND = "outbound"  # submitted by one of our senders
+    INBOUND = "inbound"  # received from a peer network
+
+
+class State(enum.StrEnum):
+    """Each step of a document's life. Final states end the history."""
+
+    RECEIVED = "received"
+    REJECTED = "rejected"
+    ROUTED = "routed"
+    ATTEMPT_FAILED = "attempt_failed"
+    DELIVERED = "delivered"
+    PRINTED = "printed"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset({State.REJECTED, State.DELIVERED, State.PRINTED, State.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """One entry of a document's status history."""
+
+    state: State
+    at: datetime
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"state": self.state.value, "at": self.at.isoformat()}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.details:
+            out["details"] = self.details
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StatusEvent:
+        return cls(
+            state=State(data["state"]),
+            at=datetime.fromisoformat(data["at"]),
+            reason=data.get("reason", ""),
+            details=data.get("details", {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentMeta:
+    """What the gateway knows about a document besides its bytes."""
+
+    id: str
+    direction: Direction
+    kind: DocumentKind
+    sender: str  # participant id of the seller / issuer, as str(ParticipantId)
+    recipient: str  # participant id of the buyer / receiver
+    document_type: str  # Peppol document type id value
+    process: str  # Peppol process id value
+    business_id: str  # cbc:ID of the invoice or credit note
+    sha256: str  # hex digest of the payload
+    size: int
+    received_at: datetime
+    origin: str = ""  # sender token name (outbound) or peer network name (inbound)
+    message_id: str = ""  # transport message id: the one we sent, or the one we received
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "direction": self.direction.value,
+            "kind": self.kind.value,
+            "sender": self.sender,
+            "recipient": self.recipient,
+            "document_type": self.document_type,
+            "process": self.process,
+            "business_id": self.business_id,
+            "sha256": self.sha256,
+            "size": self.size,
+            "received_at": self.received_at.isoformat(),
+            "origin": self.origin,
+            "message_id": self.message_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DocumentMeta:
+        return cls(
+            id=data["id"],
+            direction=Direction(data["direction"]),
+            kind=DocumentKind(data["kind"]),
+            sender=data["sender"],
+            recipient=data["recipient"],
+            document_type=data["document_type"],
+            process=data["process"],
+            business_id=data["business_id"],
+            sha256=data["sha256"],
+            size=int(data["size"]),
+            received_at=datetime.fromisoformat(data["received_at"]),
+            origin=data.get("origin", ""),
+            message_id=data.get("message_id", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxJob:
+    """A pending delivery of one document.
+
+    ``first_attempt_at`` anchors the give-up deadline; ``attempts`` counts the
+    attempts already made; ``next_attempt_at`` is when it is due.
+    """
+
+    id: str
+    document_id: str
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    """The outcome of storing a new document under an optional idempotency key."""
+
+    document_id: str
+    created: bool  # False: the idempotency key was already used; document_id is the original
+    fingerprint_matches: bool = True  # False: same key reused for a different body

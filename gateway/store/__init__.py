@@ -1,0 +1,1 @@
+"""Document store: the seam (base.Store) and its implementations."""

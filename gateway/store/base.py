@@ -1,0 +1,82 @@
+"""The store seam: one Protocol, two implementations (SQLite, Redis), one
+contract test suite (tests/store/test_contract.py) run against both.
+
+Every method that writes is atomic: either all it was asked to write is
+there afterwards, or none of it is. That is what lets the API promise that
+nothing is half-stored, and the worker resume after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect / create the schema. Idempotent."""
+
+    async def close(self) -> None: ...
+
+    async def accept(
+        self,
+        meta: DocumentMeta,
+        payload: bytes,
+        events: Sequence[StatusEvent],
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+        job: OutboxJob | None = None,
+    ) -> AcceptResult:
+        """Store a new document with its first status events, and optionally
+        an outbox job, all at once.
+
+        When ``idempotency_key`` was already used, nothing is written and the
+        result names the original document (``created=False``), with
+        ``fingerprint_matches`` telling whether the earlier request had the
+        same ``fingerprint``.
+        """
+
+    async def get_meta(self, document_id: str) -> DocumentMeta | None: ...
+
+    async def get_payload(self, document_id: str) -> bytes | None: ...
+
+    async def history(self, document_id: str) -> list[StatusEvent]:
+        """The status events of a document, oldest first; [] when unknown."""
+
+    async def append_events(self, document_id: str, events: Sequence[StatusEvent]) -> None: ...
+
+    async def put_blob(self, document_id: str, name: str, data: bytes) -> None:
+        """Keep a named artefact of a document (a receipt, a rendering)."""
+
+    async def get_blob(self, document_id: str, name: str) -> bytes | None: ...
+
+    async def find_by_key(self, idempotency_key: str) -> str | None:
+        """The document id stored under an idempotency key, if any."""
+
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxJob]:
+        """Lease up to ``limit`` jobs due at ``now`` (next_attempt_at <= now)
+        that nobody holds, or whose lease expired. A leased job is not
+        returned to anyone else until ``now + lease``."""
+
+    async def finish_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+        """Remove a job from the outbox and append the document's events, at once."""
+
+    async def retry_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+        """Put a job back with its new ``attempts`` and ``next_attempt_at``,
+        drop its lease and append the events, at once."""
+
+    async def release_leases(self, owner: str | None = None) -> int:
+        """Drop the leases of ``owner`` (all leases when None). Returns how many."""
+
+    async def outbox_depth(self) -> int: ...
+
+    async def next_due(self) -> datetime | None:
+        """The earliest next_attempt_at in the outbox, leased or not."""
+
+    async def count_documents(self) -> int: ...

@@ -1,0 +1,1 @@
+"""Exchange with peer networks: the seam (base.Transport) and its adapters."""

@@ -1,0 +1,71 @@
+"""The transport seam between networks.
+
+The spine ships a stand-in (a signed HTTP POST, ``exchange.py``); the AS4
+issue replaces it behind the same two sides:
+
+* sending: ``Transport.send(peer, message) -> Receipt`` (raises TransportError);
+* receiving: the server adapter turns a request into an ``InboundMessage``,
+  hands it to a ``Receiver`` and answers with a signed receipt or error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from gateway.config import Peer
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    message_id: str  # stable across retries of the same delivery
+    document_id: str
+    sender: str  # participant id, e.g. "0088:7300010000001"
+    recipient: str
+    document_type: str
+    process: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the receiving network signed to acknowledge a message."""
+
+    message_id: str  # the message it acknowledges
+    receipt_id: str
+    received_at: datetime
+    payload_sha256: str
+    raw: bytes  # the signed receipt as received: kept as evidence
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    message_id: str
+    peer: str  # name of the peer network (from our config) that sent it
+    sender: str
+    recipient: str
+    document_type: str
+    process: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveOutcome:
+    document_id: str
+    duplicate: bool  # True: already received; ``receipt`` is the one sent the first time
+    receipt: bytes | None = None
+
+
+class Transport(Protocol):
+    async def send(self, peer: Peer, message: OutboundMessage) -> Receipt: ...
+
+    async def close(self) -> None: ...
+
+
+class Receiver(Protocol):
+    async def receive(self, message: InboundMessage) -> ReceiveOutcome:
+        """Validate and store an inbound document (raises GatewayError to refuse)."""
+
+    async def keep_receipt(self, document_id: str, receipt: bytes) -> None:
+        """Store the receipt we answered with, to answer a duplicate identically."""
