@@ -81,7 +81,7 @@ class Peer:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    url: str  # sqlite:///abs/path.db or redis://host:port/db
+    url: str  # sqlite:///abs/path.db (sqlite:// + absolute path) or redis://host:port/db
     prefix: str = "gw"  # Redis key prefix, so several networks can share one server
     sync: str = "full"  # SQLite synchronous mode: full | normal
 
@@ -515,7 +515,7 @@ def _store(r: _Reader, t: dict[str, Any]) -> StoreSettings:
             )
     else:
         rel = Path(r.get(t, "path", w, str, "store.db"))
-        url = "sqlite:///" + str(rel if rel.is_absolute() else (r.base / rel))
+        url = "sqlite://" + str(rel if rel.is_absolute() else (r.base / rel))
     prefix = r.get(t, "prefix", w, str, "gw")
     if not prefix or ":" in prefix:
         raise r.fail(f"{w}.prefix", "must be a non-empty string without ':'")
@@ -541,6 +541,10 @@ def _delivery(r: _Reader, t: dict[str, Any]) -> DeliverySettings:
     }
     if floats["max_backoff_seconds"] < floats["initial_backoff_seconds"]:
         raise r.fail(f"{w}.max_backoff_seconds", "is smaller than initial_backoff_seconds")
+    if floats["lease_seconds"] <= floats["timeout_seconds"]:
+        # A lease shorter than one attempt would let a second worker start
+        # the same delivery while the first is still waiting for its answer.
+        raise r.fail(f"{w}.lease_seconds", "must be longer than timeout_seconds")
     return DeliverySettings(
         concurrency=r.positive(t, "concurrency", w, int, d.concurrency), **floats
     )

@@ -206,3 +206,32 @@ class AcceptResult:
     document_id: str
     created: bool  # False: the idempotency key was already used; document_id is the original
     fingerprint_matches: bool = True  # False: same key reused for a different body
+
+
+class RouteKind(enum.StrEnum):
+    LOCAL = "local"  # one of our own participants, by the channel they chose
+    PEER = "peer"  # a participant of an interconnected network
+    PRINT = "print"  # a recipient in no network: paper
+    REFUSE = "refuse"  # no lawful or possible route
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    kind: RouteKind
+    target: str  # participant channel ("portal", ...), peer network name, or ""
+    reasons: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"route": self.kind.value, "target": self.target, "reasons": list(self.reasons)}
+
+
+def status_view(meta: DocumentMeta, history: list[StatusEvent]) -> dict[str, Any]:
+    """A document and its history as the API and the CLI show them."""
+    last = history[-1].state if history else None
+    return {
+        "id": meta.id,
+        "document": meta.to_json(),
+        "status": last.value if last else None,
+        "final": bool(last and last.final),
+        "history": [e.to_json() for e in history],
+    }

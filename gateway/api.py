@@ -1,0 +1,128 @@
+"""The enterprise HTTP API (aiohttp adapter over the pipeline)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from gateway.config import Sender, Settings
+from gateway.errors import (
+    GatewayError,
+    InputError,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from gateway.model import Direction, status_view
+from gateway.pipeline import Pipeline
+from gateway.store.base import Store
+
+log = structlog.get_logger("gateway.api")
+
+XML_TYPES = ("application/xml", "text/xml")
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
+STORE: web.AppKey[Any] = web.AppKey("store", object)
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def error_response(exc: GatewayError) -> web.Response:
+    return web.json_response(exc.to_json(), status=exc.http_status)
+
+
+def authenticate(request: web.Request) -> Sender:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    sender = request.app[SETTINGS].sender_for_token(token.strip())
+    if sender is None:
+        raise Unauthorized("unknown or revoked token")
+    return sender
+
+
+async def read_xml_body(request: web.Request, limit: int) -> bytes:
+    ctype = request.content_type
+    if ctype not in XML_TYPES and not ctype.endswith("+xml"):
+        raise UnsupportedMediaType(f"Content-Type must be application/xml; got {ctype or '(none)'}")
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"document is larger than the limit of {limit} bytes", limit=limit)
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(
+                f"document is larger than the limit of {limit} bytes", limit=limit
+            )
+    return bytes(body)
+
+
+async def submit(request: web.Request) -> web.Response:
+    sender = authenticate(request)
+    structlog.contextvars.bind_contextvars(sender=sender.name)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InputError(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    settings = request.app[SETTINGS]
+    body = await read_xml_body(request, settings.limits.max_document_bytes)
+    result = await request.app[PIPELINE].submit(sender, body, idempotency_key=key)
+    payload: dict[str, Any] = {
+        "id": result.document_id,
+        "status": result.state.value,
+        "location": f"/api/v1/documents/{result.document_id}",
+    }
+    if not result.created:
+        payload["repeated"] = True
+    if result.errors:
+        payload["errors"] = list(result.errors)
+    status = 422 if result.errors else 202
+    return web.json_response(payload, status=status, headers={"Location": payload["location"]})
+
+
+async def status(request: web.Request) -> web.Response:
+    sender = authenticate(request)
+    doc_id = request.match_info["id"]
+    store: Store = request.app[STORE]
+    meta = await store.get_meta(doc_id)
+    # A sender sees only what it submitted: an id alone grants nothing.
+    if meta is None or meta.direction is not Direction.OUTBOUND or meta.origin != sender.name:
+        raise NotFound(f"no document {doc_id!r} for this sender")
+    return web.json_response(status_view(meta, await store.history(doc_id)))
+
+
+_OPENAPI = resources.files("gateway").joinpath("openapi.json")
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=_OPENAPI.read_bytes(), content_type="application/json")
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    structlog.contextvars.clear_contextvars()
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except GatewayError as exc:
+        log.info("request.refused", path=request.path, error=exc.code, status=exc.http_status)
+        return error_response(exc)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(PayloadTooLarge("request body too large"))
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request.crashed", path=request.path)
+        body = {"error": "internal_error", "message": "internal error; see the gateway log"}
+        return web.json_response(body, status=500)
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/api/v1/documents", submit),
+        web.get("/api/v1/documents/{id}", status),
+        web.get("/api/v1/openapi.json", openapi),
+    ]

@@ -1,0 +1,122 @@
+"""Assembles a running gateway from Settings: store, transport, pipeline,
+worker and the HTTP application. The only place that wires things together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from aiohttp import web
+
+from gateway import api
+from gateway.config import Settings
+from gateway.metrics import CONTENT_TYPE, Metrics
+from gateway.pipeline import Clock, Pipeline
+from gateway.store.base import Store
+from gateway.store.factory import make_store
+from gateway.transport.client import HttpTransport
+from gateway.transport.server import exchange_routes
+from gateway.worker import Worker
+
+log = structlog.get_logger("gateway.app")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    store: Store
+    pipeline: Pipeline
+    worker: Worker
+    metrics: Metrics
+    transport: HttpTransport
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Gateway]:
+    """Open the store and transport, start the worker; undo it all on exit."""
+    store = make_store(settings.store.url, prefix=settings.store.prefix, sync=settings.store.sync)
+    await store.open()
+    if settings.store.url.startswith("sqlite:"):
+        # The embedded store belongs to this process alone: whatever a killed
+        # predecessor had leased is ours to run again, now.
+        released = await store.release_leases(None)
+        if released:
+            log.info("store.leases_released", count=released)
+    transport = HttpTransport(settings, timeout=settings.delivery.timeout_seconds)
+    metrics = Metrics()
+    pipeline = Pipeline(settings, store, transport, metrics=metrics, clock=clock)
+    worker = Worker(store, pipeline, settings.delivery, clock=clock)
+    pipeline.wake = worker.wake
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield Gateway(settings, store, pipeline, worker, metrics, transport)
+    finally:
+        stop.set()
+        await task
+        await transport.close()
+        await store.close()
+
+
+def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
+    settings = gw.settings
+    app = web.Application(
+        middlewares=[api.errors_middleware],
+        # Bodies are streamed with our own limit; this only bounds aiohttp's buffer.
+        client_max_size=settings.limits.max_document_bytes + 1024 * 1024,
+    )
+    app[api.SETTINGS] = settings
+    app[api.PIPELINE] = gw.pipeline
+    app[api.STORE] = gw.store
+    app.add_routes(api.routes())
+    app.add_routes(exchange_routes(settings, gw.pipeline, clock=clock))
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            depth = await gw.store.outbox_depth()
+        except Exception as exc:
+            return web.json_response({"status": "unavailable", "store": str(exc)}, status=503)
+        return web.json_response(
+            {"status": "ok", "network": settings.network.name, "outbox": depth}
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        with contextlib.suppress(Exception):
+            gw.metrics.outbox_depth.set(await gw.store.outbox_depth())
+        return web.Response(body=gw.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics)])
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight work and stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings) as gw:
+        runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
+        await runner.setup()
+        net = settings.network
+        site = web.TCPSite(runner, net.listen_host, net.listen_port, reuse_address=True)
+        await site.start()
+        log.info(
+            "gateway.listening",
+            network=net.name,
+            url=f"http://{net.listen_host}:{net.listen_port}",
+            store=settings.store.url.split("://")[0],
+        )
+        await stop.wait()
+        log.info("gateway.stopping")
+        await runner.cleanup()

@@ -1,0 +1,1 @@
+"""Delivery channels for recipients who are not reached over a peer network."""

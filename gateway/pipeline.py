@@ -1,0 +1,364 @@
+"""The orchestration: the only module that calls several siblings.
+
+* ``submit``: a sender's document -> validated, stored, queued (or rejected);
+* ``receive``: a peer network's document -> validated, stored, queued;
+* ``dispatch``: one outbox job -> routed and delivered, or retried, or dead.
+
+It owns no I/O of its own: store, transport and channels are passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from gateway import backoff, routing
+from gateway.channels.files import InboxChannel, PrintChannel
+from gateway.config import Sender, Settings
+from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, TransportError
+from gateway.intake import Checked, check_document
+from gateway.metrics import Metrics
+from gateway.model import (
+    Direction,
+    DocumentMeta,
+    OutboxJob,
+    ParticipantId,
+    RouteDecision,
+    RouteKind,
+    State,
+    StatusEvent,
+)
+from gateway.store.base import Store
+from gateway.transport.base import InboundMessage, OutboundMessage, ReceiveOutcome, Transport
+
+log = structlog.get_logger("gateway.pipeline")
+
+Clock = Callable[[], datetime]
+
+
+class DocumentRejected(GatewayError):
+    """A peer's document failed validation: the sender is told why."""
+
+    http_status = 400
+    ebms_code = "EBMS:0004"
+    code = "document_rejected"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    document_id: str
+    created: bool
+    state: State
+    errors: tuple[dict[str, Any], ...] = ()
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        transport: Transport,
+        *,
+        metrics: Metrics,
+        clock: Clock,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.transport = transport
+        self.metrics = metrics
+        self.clock = clock
+        self.wake = wake  # tells the worker there is new work
+        self.inbox = InboxChannel(settings.channels.inbox_dir)
+        self.printer = PrintChannel(settings.channels.print_dir)
+
+    # --- outbound: a sender submits ---------------------------------------
+
+    async def submit(
+        self, sender: Sender, body: bytes, *, idempotency_key: str | None = None
+    ) -> SubmitResult:
+        """Validate and store a sender's document. Raises InputError subclasses
+        for what is not a UBL document at all (nothing is stored then)."""
+        checked = check_document(body, self.settings.limits)
+        facts = checked.facts
+        if sender.participants and (
+            facts.seller is None or facts.seller not in sender.participants
+        ):
+            raise Forbidden(
+                f"sender {sender.name!r} may not send for seller {facts.seller or '(none)'}",
+                seller=str(facts.seller or ""),
+            )
+        now = self.clock()
+        doc_id = str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(document_id=doc_id)
+        meta = self._meta(doc_id, Direction.OUTBOUND, checked, body, now, origin=sender.name)
+        events = [StatusEvent(State.RECEIVED, now, f"submitted by {sender.name}")]
+        problems = checked.problems()
+        job = None
+        if problems:
+            events.append(
+                StatusEvent(
+                    State.REJECTED,
+                    now,
+                    "the document failed validation",
+                    {"errors": list(problems), "fatal": checked.report.fatal_ids},
+                )
+            )
+        else:
+            job = OutboxJob(str(uuid.uuid4()), doc_id, now, now)
+        key = f"api:{sender.name}:{idempotency_key}" if idempotency_key else None
+        result = await self.store.accept(
+            meta, body, events, idempotency_key=key, fingerprint=meta.sha256, job=job
+        )
+        if not result.created:
+            if not result.fingerprint_matches:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was already used for a different document",
+                    document_id=result.document_id,
+                )
+            history = await self.store.history(result.document_id)
+            state = history[-1].state if history else State.RECEIVED
+            log.info("submit.repeat", original=result.document_id)
+            return SubmitResult(result.document_id, False, state)
+        if problems:
+            self.metrics.rejected.labels("outbound", "validation").inc()
+            log.info("submit.rejected", fatal=checked.report.fatal_ids)
+            return SubmitResult(doc_id, True, State.REJECTED, tuple(problems))
+        self.metrics.received.labels("outbound").inc()
+        log.info("submit.accepted", recipient=meta.recipient)
+        self.wake()
+        return SubmitResult(doc_id, True, State.RECEIVED)
+
+    # --- inbound: a peer network delivers ---------------------------------
+
+    async def receive(self, message: InboundMessage) -> ReceiveOutcome:
+        key = f"in:{message.peer}:{message.message_id}"
+        structlog.contextvars.bind_contextvars(message_id=message.message_id, peer=message.peer)
+        known = await self.store.find_by_key(key)
+        if known is not None:
+            return ReceiveOutcome(known, True, await self.store.get_blob(known, "receipt"))
+        checked = check_document(message.payload, self.settings.limits)
+        problems = checked.problems()
+        if problems:
+            self.metrics.rejected.labels("inbound", "validation").inc()
+            raise DocumentRejected(
+                "the document failed validation",
+                fatal=checked.report.fatal_ids,
+                errors=list(problems)[:20],
+            )
+        recipient = checked.facts.buyer
+        if recipient is None or self.settings.participant(recipient) is None:
+            self.metrics.rejected.labels("inbound", "not_serviced").inc()
+            raise NotServiced(f"recipient {recipient or '(none)'} is not served by this network")
+        now = self.clock()
+        doc_id = str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(document_id=doc_id)
+        meta = self._meta(
+            doc_id,
+            Direction.INBOUND,
+            checked,
+            message.payload,
+            now,
+            origin=message.peer,
+            message_id=message.message_id,
+        )
+        event = StatusEvent(
+            State.RECEIVED,
+            now,
+            f"received from network {message.peer}",
+            {"message_id": message.message_id, "from_network": message.peer},
+        )
+        job = OutboxJob(str(uuid.uuid4()), doc_id, now, now)
+        result = await self.store.accept(
+            meta, message.payload, [event], idempotency_key=key, fingerprint=meta.sha256, job=job
+        )
+        if not result.created:  # a concurrent duplicate won the race
+            receipt = await self.store.get_blob(result.document_id, "receipt")
+            return ReceiveOutcome(result.document_id, True, receipt)
+        self.metrics.received.labels("inbound").inc()
+        log.info("receive.accepted", recipient=meta.recipient)
+        self.wake()
+        return ReceiveOutcome(doc_id, False)
+
+    async def keep_receipt(self, document_id: str, receipt: bytes) -> None:
+        await self.store.put_blob(document_id, "receipt", receipt)
+
+    # --- delivery: the worker runs one job --------------------------------
+
+    async def dispatch(self, job: OutboxJob) -> None:
+        structlog.contextvars.bind_contextvars(document_id=job.document_id, job_id=job.id)
+        meta = await self.store.get_meta(job.document_id)
+        payload = await self.store.get_payload(job.document_id)
+        if meta is None or payload is None:
+            # Cannot happen with an atomic store; drop the orphan job loudly.
+            log.error("dispatch.orphan_job")
+            await self.store.finish_job(job, [])
+            return
+        now = self.clock()
+        decision = routing.decide(
+            self.settings,
+            recipient=ParticipantId.parse(meta.recipient),
+            document_type=meta.document_type,
+            direction=meta.direction,
+            today=now.date(),
+        )
+        routed = []
+        if job.attempts == 0:
+            routed.append(
+                StatusEvent(State.ROUTED, now, "; ".join(decision.reasons), decision.to_json())
+            )
+        try:
+            final = await self._deliver(meta, payload, decision, now)
+        except TransportError as exc:
+            await self._failed_attempt(job, meta, decision, exc, routed)
+            return
+        await self.store.finish_job(job, [*routed, final])
+        route = decision.kind.value
+        if final.state in (State.DELIVERED, State.PRINTED):
+            self.metrics.delivered.labels(route).inc()
+            self.metrics.latency.labels(route).observe(
+                (self.clock() - meta.received_at).total_seconds()
+            )
+        else:
+            self.metrics.failed.labels(route).inc()
+        self.metrics.attempts.labels(route, final.state.value).inc()
+        log.info("dispatch.done", state=final.state.value, route=route, target=decision.target)
+
+    async def _deliver(
+        self, meta: DocumentMeta, payload: bytes, decision: RouteDecision, now: datetime
+    ) -> StatusEvent:
+        kind = decision.kind
+        if kind is RouteKind.LOCAL:
+            done = await self.inbox.deliver(meta.recipient, meta.id, payload)
+            return StatusEvent(
+                State.DELIVERED,
+                self.clock(),
+                f"delivered to {meta.recipient} by {decision.target}",
+                {"channel": decision.target, "location": done.location},
+            )
+        if kind is RouteKind.PRINT:
+            done = await self.printer.deliver(meta.recipient, meta.id, payload, now=now)
+            return StatusEvent(
+                State.PRINTED,
+                self.clock(),
+                f"printed, batch {done.batch}",
+                {"batch": done.batch, "location": done.location},
+            )
+        if kind is RouteKind.PEER:
+            peer = self.settings.peer_named(decision.target)
+            if peer is None:  # config reloaded between decide and here
+                raise TransportError(f"peer network {decision.target} is no longer configured")
+            receipt = await self.transport.send(peer, self._outbound(meta, payload))
+            await self.store.put_blob(meta.id, "receipt", receipt.raw)
+            return StatusEvent(
+                State.DELIVERED,
+                self.clock(),
+                f"delivered to network {peer.name}, receipt {receipt.receipt_id}",
+                {
+                    "network": peer.name,
+                    "message_id": receipt.message_id,
+                    "receipt_id": receipt.receipt_id,
+                    "receipt_at": receipt.received_at.isoformat(),
+                },
+            )
+        return StatusEvent(State.FAILED, self.clock(), "no route: " + "; ".join(decision.reasons))
+
+    def _outbound(self, meta: DocumentMeta, payload: bytes) -> OutboundMessage:
+        # The message id is derived from the document id so that every retry,
+        # in this process or after a restart, carries the same one: the peer
+        # can then eliminate duplicates.
+        return OutboundMessage(
+            message_id=f"{meta.id}@{self.settings.network.provider_id}",
+            document_id=meta.id,
+            sender=meta.sender,
+            recipient=meta.recipient,
+            document_type=meta.document_type,
+            process=meta.process,
+            payload=payload,
+        )
+
+    async def _failed_attempt(
+        self,
+        job: OutboxJob,
+        meta: DocumentMeta,
+        decision: RouteDecision,
+        exc: TransportError,
+        routed: list[StatusEvent],
+    ) -> None:
+        now = self.clock()
+        attempts = job.attempts + 1
+        route = decision.kind.value
+        self.metrics.attempts.labels(route, "error").inc()
+        nxt = None
+        if not exc.permanent:
+            nxt = backoff.next_attempt(
+                attempts,
+                first_attempt_at=job.created_at,
+                now=now,
+                policy=self.settings.delivery,
+                draw=random.random(),  # noqa: S311 - jitter, not security
+            )
+        if nxt is None:
+            why = "refused by the recipient's network" if exc.permanent else "gave up retrying"
+            event = StatusEvent(
+                State.FAILED,
+                now,
+                f"{why} after {attempts} attempt(s): {exc.message}",
+                {"attempts": attempts, "cause": exc.message, "permanent": exc.permanent},
+            )
+            await self.store.finish_job(job, [*routed, event])
+            self.metrics.failed.labels(route).inc()
+            log.warning("dispatch.dead_letter", attempts=attempts, cause=exc.message)
+            return
+        event = StatusEvent(
+            State.ATTEMPT_FAILED,
+            now,
+            f"attempt {attempts} failed: {exc.message}; next attempt at {nxt.isoformat()}",
+            {"attempt": attempts, "cause": exc.message, "next_attempt_at": nxt.isoformat()},
+        )
+        retry = OutboxJob(job.id, job.document_id, job.created_at, nxt, attempts)
+        await self.store.retry_job(retry, [*routed, event])
+        log.info("dispatch.retry", attempt=attempts, cause=exc.message)
+
+    # --- helpers ----------------------------------------------------------
+
+    def _meta(
+        self,
+        doc_id: str,
+        direction: Direction,
+        checked: Checked,
+        body: bytes,
+        now: datetime,
+        *,
+        origin: str,
+        message_id: str = "",
+    ) -> DocumentMeta:
+        f = checked.facts
+        return DocumentMeta(
+            id=doc_id,
+            direction=direction,
+            kind=f.kind,
+            sender=str(f.seller or ""),
+            recipient=str(f.buyer or ""),
+            document_type=f.document_type,
+            process=f.process,
+            business_id=f.business_id,
+            sha256=hashlib.sha256(body).hexdigest(),
+            size=len(body),
+            received_at=now,
+            origin=origin,
+            message_id=message_id,
+        )
+
+
+async def drain(tasks: set[asyncio.Task[None]]) -> None:
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)

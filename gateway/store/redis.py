@@ -1,0 +1,304 @@
+"""The shared store: Redis, for several gateway processes at once.
+
+Every write that touches more than one key is a Lua script (see
+_redis_scripts), so it runs atomically with respect to every other process
+on the same Redis, and writes nothing when one of its checks fails. Scripts
+are not retried on a dropped connection (a retry could run a write
+twice); the error surfaces as StoreError and the caller decides.
+
+Layout (all key names come from _Keys):
+
+* ``{p}:docs``            set of document ids (count, duplicate check)
+* ``{p}:doc:{id}``        hash: meta (JSON), payload (bytes)
+* ``{p}:events:{id}``     list of status events (JSON), in append order
+* ``{p}:blobs:{id}``      hash: name -> bytes
+* ``{p}:idem:{key}``      hash: doc, fp
+* ``{p}:outbox``          sorted set: job id -> next_attempt_at (epoch µs)
+* ``{p}:jobs``            hash: job id -> JSON {doc, created, attempts}
+* ``{p}:leases``          sorted set: job id -> lease_until (epoch µs)
+* ``{p}:owners``          hash: job id -> lease owner
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from gateway.errors import StoreError
+from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
+from gateway.store import _redis_scripts as scripts
+from gateway.store._codec import (
+    dump_events,
+    dump_meta,
+    from_micros,
+    load_event,
+    load_meta,
+    span_micros,
+    to_micros,
+)
+
+_MAX_CONNECTIONS = 64
+_POOL_WAIT_SECONDS = 20.0
+_CONNECT_TIMEOUT_SECONDS = 5.0
+_SOCKET_TIMEOUT_SECONDS = 30.0
+
+
+class _Keys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.docs = f"{prefix}:docs"
+        self.outbox = f"{prefix}:outbox"
+        self.jobs = f"{prefix}:jobs"
+        self.leases = f"{prefix}:leases"
+        self.owners = f"{prefix}:owners"
+
+    def doc(self, document_id: str) -> str:
+        return f"{self.prefix}:doc:{document_id}"
+
+    def events(self, document_id: str) -> str:
+        return f"{self.prefix}:events:{document_id}"
+
+    def blobs(self, document_id: str) -> str:
+        return f"{self.prefix}:blobs:{document_id}"
+
+    def idem(self, key: str) -> str:
+        return f"{self.prefix}:idem:{key}"
+
+
+def _describe(url: str) -> str:
+    """The URL without credentials, to name the store in messages."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    where = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{where}{port}{parts.path}"
+
+
+def _bytes(value: bytes | str | None) -> bytes | None:
+    # The client is made with decode_responses=False; its stubs do not know.
+    return value.encode() if isinstance(value, str) else value
+
+
+def _job_json(job: OutboxJob) -> str:
+    return json.dumps(
+        {"doc": job.document_id, "created": to_micros(job.created_at), "attempts": job.attempts}
+    )
+
+
+def _job(job_id: bytes, score: bytes, data: bytes) -> OutboxJob:
+    fields = json.loads(data)
+    return OutboxJob(
+        id=job_id.decode(),
+        document_id=fields["doc"],
+        created_at=from_micros(fields["created"]),
+        next_attempt_at=from_micros(int(float(score))),
+        attempts=fields["attempts"],
+    )
+
+
+class RedisStore:
+    def __init__(self, url: str, *, prefix: str = "gw") -> None:
+        self._url = url
+        self._keys = _Keys(prefix)
+        self._label = f"redis store {_describe(url)} (prefix {prefix!r})"
+        self._client: Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        pool = BlockingConnectionPool.from_url(
+            self._url,
+            # Callers beyond the pool size wait for a connection instead of
+            # failing (the default pool raises "Too many connections").
+            max_connections=_MAX_CONNECTIONS,
+            timeout=_POOL_WAIT_SECONDS,
+            decode_responses=False,
+            # No automatic retries: a write script resent after a dropped
+            # connection may already have run once.
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+            # A hung server becomes a StoreError rather than a hung request.
+            socket_timeout=_SOCKET_TIMEOUT_SECONDS,
+        )
+        client = Redis.from_pool(pool)
+        with self._translate():
+            try:
+                await client.ping()
+            except BaseException:
+                await client.aclose()
+                raise
+        self._client = client
+        sources = {
+            "accept": scripts.ACCEPT,
+            "claim": scripts.CLAIM,
+            "append": scripts.APPEND,
+            "finish": scripts.FINISH,
+            "retry": scripts.RETRY,
+            "blob": scripts.PUT_BLOB,
+            "release": scripts.RELEASE,
+        }
+        self._scripts = {name: client.register_script(src) for name, src in sources.items()}
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- plumbing ----------------------------------------------------------
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            # The message names the store and the failure, never the data sent.
+            raise StoreError(f"{self._label}: {type(exc).__name__}: {exc}"[:500]) from exc
+
+    @property
+    def _redis(self) -> Redis:
+        if self._client is None:
+            raise StoreError(f"{self._label} is not open")
+        return self._client
+
+    async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        redis = self._redis
+        with self._translate():
+            return await self._scripts[script](keys=keys, args=args, client=redis)
+
+    def _refused(self, what: str) -> StoreError:
+        return StoreError(f"{self._label}: {what}")
+
+    # -- documents ---------------------------------------------------------
+
+    async def accept(
+        self,
+        meta: DocumentMeta,
+        payload: bytes,
+        events: Sequence[StatusEvent],
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+        job: OutboxJob | None = None,
+    ) -> AcceptResult:
+        if job is not None and job.document_id != meta.id:
+            raise ValueError(f"job {job.id!r} is for document {job.document_id!r}, not {meta.id!r}")
+        k = self._keys
+        keys = [
+            k.idem(idempotency_key or ""),
+            k.docs,
+            k.doc(meta.id),
+            k.events(meta.id),
+            k.outbox,
+            k.jobs,
+        ]
+        job_args: list[Any] = ["", "", 0]
+        if job is not None:
+            job_args = [job.id, _job_json(job), to_micros(job.next_attempt_at)]
+        args: list[Any] = [
+            "1" if idempotency_key is not None else "0",
+            meta.id,
+            fingerprint,
+            dump_meta(meta),
+            payload,
+            *job_args,
+            *dump_events(events),
+        ]
+        outcome, document_id, matches = await self._run("accept", keys, args)
+        if outcome == b"err":
+            raise self._refused(document_id.decode())
+        return AcceptResult(
+            document_id.decode(), created=outcome == b"ok", fingerprint_matches=matches == b"1"
+        )
+
+    async def get_meta(self, document_id: str) -> DocumentMeta | None:
+        with self._translate():
+            text = await self._redis.hget(self._keys.doc(document_id), "meta")
+        return None if text is None else load_meta(text)
+
+    async def get_payload(self, document_id: str) -> bytes | None:
+        with self._translate():
+            return _bytes(await self._redis.hget(self._keys.doc(document_id), "payload"))
+
+    async def history(self, document_id: str) -> list[StatusEvent]:
+        with self._translate():
+            items = await self._redis.lrange(self._keys.events(document_id), 0, -1)
+        return [load_event(item) for item in items]
+
+    async def append_events(self, document_id: str, events: Sequence[StatusEvent]) -> None:
+        keys = [self._keys.docs, self._keys.events(document_id)]
+        if not await self._run("append", keys, [document_id, *dump_events(events)]):
+            raise self._refused(f"no document {document_id!r}")
+
+    async def put_blob(self, document_id: str, name: str, data: bytes) -> None:
+        keys = [self._keys.docs, self._keys.blobs(document_id)]
+        if not await self._run("blob", keys, [document_id, name, data]):
+            raise self._refused(f"no document {document_id!r}")
+
+    async def get_blob(self, document_id: str, name: str) -> bytes | None:
+        with self._translate():
+            return _bytes(await self._redis.hget(self._keys.blobs(document_id), name))
+
+    async def find_by_key(self, idempotency_key: str) -> str | None:
+        with self._translate():
+            found = _bytes(await self._redis.hget(self._keys.idem(idempotency_key), "doc"))
+        return None if found is None else found.decode()
+
+    async def count_documents(self) -> int:
+        with self._translate():
+            return int(await self._redis.scard(self._keys.docs))
+
+    # -- outbox ------------------------------------------------------------
+
+    def _job_keys(self, document_id: str) -> list[str]:
+        k = self._keys
+        return [k.docs, k.events(document_id), k.outbox, k.leases, k.owners, k.jobs]
+
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxJob]:
+        if limit <= 0:
+            return []
+        at = to_micros(now)
+        k = self._keys
+        keys = [k.outbox, k.leases, k.owners, k.jobs]
+        flat = await self._run("claim", keys, [at, limit, at + span_micros(lease), owner])
+        return [_job(*flat[i : i + 3]) for i in range(0, len(flat), 3)]
+
+    async def finish_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+        args = [job.document_id, job.id, *dump_events(events)]
+        if not await self._run("finish", self._job_keys(job.document_id), args):
+            raise self._refused(f"no document {job.document_id!r}")
+
+    async def retry_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+        args: list[Any] = [job.document_id, job.id, _job_json(job)]
+        args += [to_micros(job.next_attempt_at), *dump_events(events)]
+        if not await self._run("retry", self._job_keys(job.document_id), args):
+            raise self._refused(f"no document {job.document_id!r}")
+
+    async def release_leases(self, owner: str | None = None) -> int:
+        keys = [self._keys.leases, self._keys.owners]
+        args = ["1", ""] if owner is None else ["0", owner]
+        return int(await self._run("release", keys, args))
+
+    async def outbox_depth(self) -> int:
+        with self._translate():
+            return int(await self._redis.zcard(self._keys.outbox))
+
+    async def next_due(self) -> datetime | None:
+        with self._translate():
+            first = await self._redis.zrange(self._keys.outbox, 0, 0, withscores=True)
+        return from_micros(int(first[0][1])) if first else None

@@ -1,0 +1,376 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Writes go through one connection owned by one thread with group commit
+(see _group_commit): a caller is never told "stored" before its commit is
+on disk, and under load many callers share one fsync.
+
+Reads use separate connections from a small thread pool: WAL lets them run
+next to the writer, and they see only committed data.
+
+Writes that would break the contract (a document or job id already stored,
+events or blobs for an unknown document) raise StoreError and write nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.errors import StoreError
+from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
+from gateway.store._codec import (
+    dump_events,
+    dump_meta,
+    from_micros,
+    load_event,
+    load_meta,
+    span_micros,
+    to_micros,
+)
+from gateway.store._group_commit import GroupCommitWriter, WriterClosed
+
+T = TypeVar("T")
+Conn = sqlite3.Connection
+
+_SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
+_READERS = 4
+_BUSY_TIMEOUT_MS = 10_000
+_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    meta TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    doc_id TEXT NOT NULL REFERENCES documents(id),
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+    doc_id TEXT NOT NULL REFERENCES documents(id),
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (doc_id, name)
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(id),
+    fingerprint TEXT NOT NULL
+);
+-- times are integer microseconds since the epoch (see _codec)
+CREATE TABLE IF NOT EXISTS outbox (
+    job_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(id),
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_next_attempt ON outbox (next_attempt_at);
+"""
+
+
+def _connect(path: Path, *, writer: bool, sync: str) -> Conn:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        if writer:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {_SYNC_MODES[sync]}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        else:
+            conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _require_document(conn: Conn, document_id: str) -> None:
+    if conn.execute("SELECT 1 FROM documents WHERE id = ?", (document_id,)).fetchone() is None:
+        raise StoreError(f"no document {document_id!r} in the sqlite store")
+
+
+def _append(conn: Conn, document_id: str, events: list[str], *, after: int | None = None) -> None:
+    if after is None:
+        sql = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE doc_id = ?"
+        (after,) = conn.execute(sql, (document_id,)).fetchone()
+    conn.executemany(
+        "INSERT INTO events (doc_id, seq, event) VALUES (?, ?, ?)",
+        [(document_id, after + n, event) for n, event in enumerate(events, start=1)],
+    )
+
+
+def _append_checked(conn: Conn, document_id: str, events: list[str]) -> None:
+    # No events, no check: the worker drops an orphan job with finish_job(job, []).
+    if events:
+        _require_document(conn, document_id)
+        _append(conn, document_id, events)
+
+
+def _check_job(meta: DocumentMeta, job: OutboxJob | None) -> None:
+    if job is not None and job.document_id != meta.id:
+        raise ValueError(f"job {job.id!r} is for document {job.document_id!r}, not {meta.id!r}")
+
+
+def _job(row: tuple[Any, ...]) -> OutboxJob:
+    job_id, document_id, created_at, next_attempt_at, attempts = row
+    return OutboxJob(
+        id=job_id,
+        document_id=document_id,
+        created_at=from_micros(created_at),
+        next_attempt_at=from_micros(next_attempt_at),
+        attempts=attempts,
+    )
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path, *, sync: str = "full") -> None:
+        if sync not in _SYNC_MODES:
+            raise ValueError(f"sync must be one of {sorted(_SYNC_MODES)}, not {sync!r}")
+        self._path = Path(path)
+        self._sync = sync
+        self._writer: GroupCommitWriter | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._reader_conns: list[Conn] = []
+        self._reader_lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        try:
+            conn = await asyncio.to_thread(self._open_writer)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._error(exc) from exc
+        self._writer = GroupCommitWriter(conn)
+        self._readers = ThreadPoolExecutor(_READERS, thread_name_prefix="sqlite-reader")
+
+    def _open_writer(self) -> Conn:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        return _connect(self._path, writer=True, sync=self._sync)
+
+    async def close(self) -> None:
+        writer, readers = self._writer, self._readers
+        self._writer = self._readers = None
+        if writer is not None:
+            await asyncio.to_thread(writer.stop)
+        if readers is not None:
+            await asyncio.to_thread(readers.shutdown)
+        with self._reader_lock:
+            conns, self._reader_conns = self._reader_conns, []
+        for conn in conns:
+            conn.close()
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _error(self, exc: BaseException) -> StoreError:
+        return StoreError(f"sqlite store {self._path}: {exc}")
+
+    async def _write(self, fn: Callable[[Conn], T]) -> T:
+        if self._writer is None:
+            raise StoreError(f"sqlite store {self._path} is not open")
+        try:
+            return await self._writer.call(fn)
+        except WriterClosed:
+            raise StoreError(f"sqlite store {self._path} is closing") from None
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    async def _read(self, fn: Callable[[Conn], T]) -> T:
+        if self._readers is None:
+            raise StoreError(f"sqlite store {self._path} is not open")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._readers, self._with_reader, fn)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _with_reader(self, fn: Callable[[Conn], T]) -> T:
+        conn: Conn | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self._path, writer=False, sync=self._sync)
+            self._local.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
+        return fn(conn)
+
+    async def _scalar(self, sql: str, *params: Any) -> Any:
+        def run(conn: Conn) -> Any:
+            row = conn.execute(sql, params).fetchone()
+            return None if row is None else row[0]
+
+        return await self._read(run)
+
+    # -- documents ---------------------------------------------------------
+
+    async def accept(
+        self,
+        meta: DocumentMeta,
+        payload: bytes,
+        events: Sequence[StatusEvent],
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+        job: OutboxJob | None = None,
+    ) -> AcceptResult:
+        _check_job(meta, job)
+        meta_json, event_json = dump_meta(meta), dump_events(events)
+        job_row = None
+        if job is not None:
+            created, due = to_micros(job.created_at), to_micros(job.next_attempt_at)
+            job_row = (job.id, job.document_id, created, due, job.attempts)
+
+        def run(conn: Conn) -> AcceptResult:
+            if idempotency_key is not None:
+                prior = conn.execute(
+                    "SELECT doc_id, fingerprint FROM idempotency WHERE key = ?",
+                    (idempotency_key,),
+                ).fetchone()
+                if prior is not None:
+                    return AcceptResult(
+                        prior[0], created=False, fingerprint_matches=prior[1] == fingerprint
+                    )
+            conn.execute(
+                "INSERT INTO documents (id, meta, payload) VALUES (?, ?, ?)",
+                (meta.id, meta_json, payload),
+            )
+            _append(conn, meta.id, event_json, after=0)  # a new document has no events yet
+            if idempotency_key is not None:
+                conn.execute(
+                    "INSERT INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
+                    (idempotency_key, meta.id, fingerprint),
+                )
+            if job_row is not None:
+                conn.execute(
+                    "INSERT INTO outbox (job_id, doc_id, created_at, next_attempt_at, attempts)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    job_row,
+                )
+            return AcceptResult(meta.id, created=True)
+
+        return await self._write(run)
+
+    async def get_meta(self, document_id: str) -> DocumentMeta | None:
+        text = await self._scalar("SELECT meta FROM documents WHERE id = ?", document_id)
+        return None if text is None else load_meta(text)
+
+    async def get_payload(self, document_id: str) -> bytes | None:
+        data = await self._scalar("SELECT payload FROM documents WHERE id = ?", document_id)
+        return None if data is None else bytes(data)
+
+    async def history(self, document_id: str) -> list[StatusEvent]:
+        def run(conn: Conn) -> list[str]:
+            sql = "SELECT event FROM events WHERE doc_id = ? ORDER BY seq"
+            return [row[0] for row in conn.execute(sql, (document_id,))]
+
+        return [load_event(text) for text in await self._read(run)]
+
+    async def append_events(self, document_id: str, events: Sequence[StatusEvent]) -> None:
+        event_json = dump_events(events)
+
+        def run(conn: Conn) -> None:
+            _append_checked(conn, document_id, event_json)
+
+        await self._write(run)
+
+    async def put_blob(self, document_id: str, name: str, data: bytes) -> None:
+        def run(conn: Conn) -> None:
+            _require_document(conn, document_id)
+            conn.execute(
+                "INSERT OR REPLACE INTO blobs (doc_id, name, data) VALUES (?, ?, ?)",
+                (document_id, name, data),
+            )
+
+        await self._write(run)
+
+    async def get_blob(self, document_id: str, name: str) -> bytes | None:
+        sql = "SELECT data FROM blobs WHERE doc_id = ? AND name = ?"
+        data = await self._scalar(sql, document_id, name)
+        return None if data is None else bytes(data)
+
+    async def find_by_key(self, idempotency_key: str) -> str | None:
+        found = await self._scalar("SELECT doc_id FROM idempotency WHERE key = ?", idempotency_key)
+        return None if found is None else str(found)
+
+    async def count_documents(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM documents"))
+
+    # -- outbox ------------------------------------------------------------
+
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxJob]:
+        if limit <= 0:
+            return []
+        at = to_micros(now)
+        until = at + span_micros(lease)
+
+        def run(conn: Conn) -> list[OutboxJob]:
+            rows = conn.execute(
+                "SELECT job_id, doc_id, created_at, next_attempt_at, attempts FROM outbox"
+                " WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+                " ORDER BY next_attempt_at, job_id LIMIT ?",
+                (at, at, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE job_id = ?",
+                [(owner, until, row[0]) for row in rows],
+            )
+            return [_job(row) for row in rows]
+
+        return await self._write(run)
+
+    async def finish_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+        event_json = dump_events(events)
+
+        def run(conn: Conn) -> None:
+            conn.execute("DELETE FROM outbox WHERE job_id = ?", (job.id,))
+            _append_checked(conn, job.document_id, event_json)
+
+        await self._write(run)
+
+    async def retry_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+        event_json = dump_events(events)
+        next_at = to_micros(job.next_attempt_at)
+
+        def run(conn: Conn) -> None:
+            # A job finished meanwhile stays finished: UPDATE, never re-insert.
+            conn.execute(
+                "UPDATE outbox SET attempts = ?, next_attempt_at = ?,"
+                " lease_owner = NULL, lease_until = NULL WHERE job_id = ?",
+                (job.attempts, next_at, job.id),
+            )
+            _append_checked(conn, job.document_id, event_json)
+
+        await self._write(run)
+
+    async def release_leases(self, owner: str | None = None) -> int:
+        def run(conn: Conn) -> int:
+            sql = "UPDATE outbox SET lease_owner = NULL, lease_until = NULL"
+            if owner is None:
+                return conn.execute(sql + " WHERE lease_owner IS NOT NULL").rowcount
+            return conn.execute(sql + " WHERE lease_owner = ?", (owner,)).rowcount
+
+        return await self._write(run)
+
+    async def outbox_depth(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM outbox"))
+
+    async def next_due(self) -> datetime | None:
+        earliest = await self._scalar("SELECT MIN(next_attempt_at) FROM outbox")
+        return None if earliest is None else from_micros(earliest)

@@ -1,0 +1,63 @@
+"""Validation of business documents: the first stage of every pipeline.
+
+Stage one, here: safe, well-formed XML (:func:`parse_xml`), a UBL 2.1
+Invoice or CreditNote root (:func:`classify`), UBL 2.1 XSD
+(:func:`validate_schema`) and the routing facts (:func:`extract_facts`).
+EN 16931 and Peppol BIS rules come next and add their findings to the same
+:class:`ValidationReport` (``report.with_findings``).
+
+:func:`validate` runs the whole stage and never raises for a bad document;
+the pieces raise ``InputError`` subclasses for callers that want the
+exception (its ``http_status``: 400 not XML / hostile / unknown root, 413 too
+large). A refused input's exception is also kept as ``report.rejection``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.config import LimitSettings
+from gateway.errors import InputError
+from gateway.validation.facts import DocumentFacts, extract_facts
+from gateway.validation.parse import classify, parse_xml
+from gateway.validation.report import Finding, ValidationReport
+from gateway.validation.xsd import SchemaError, load_schemas, validate_schema
+
+__all__ = [
+    "DocumentFacts",
+    "Finding",
+    "SchemaError",
+    "ValidationReport",
+    "classify",
+    "extract_facts",
+    "load_schemas",
+    "parse_xml",
+    "validate",
+    "validate_schema",
+]
+
+
+def validate(
+    data: bytes, limits: LimitSettings, *, schema_dir: Path | None = None
+) -> tuple[ValidationReport, etree._Element | None, DocumentFacts | None]:
+    """Parse, recognise and schema-validate one document.
+
+    Returns the report, the parsed root (None when the bytes were refused)
+    and the facts (None unless the root is a UBL Invoice or CreditNote).
+    Facts are read even from a schema-invalid document, so a rejection can
+    still name its sender. Only a server fault raises (``SchemaError``: the
+    schemas are missing or altered).
+    """
+    try:
+        root = parse_xml(data, limits)
+    except InputError as exc:
+        return ValidationReport.refused(exc), None, None
+    try:
+        kind = classify(root)
+    except InputError as exc:  # well-formed, but not an invoice or credit note
+        return ValidationReport.refused(exc), root, None
+    findings = validate_schema(root, kind, schema_dir=schema_dir)
+    report = ValidationReport(kind=kind, schema_valid=not findings, findings=tuple(findings))
+    return report, root, extract_facts(root)

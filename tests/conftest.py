@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway import config
+from gateway.app import Gateway, make_app, running
+from gateway.model import DocumentKind, ParticipantId
+from gateway.samples import sample_document
+from gateway.scaffold import gln, init_network
+
+SELLER = ParticipantId("0088", gln("5730000001"))
+BUYER = ParticipantId("0088", gln("5730000002"))
+STRANGER = ParticipantId("0088", gln("5730000099"))
+
+
+@dataclass
+class Api:
+    client: TestClient
+    gw: Gateway
+    token: str
+    directory: Path
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}", "Content-Type": "application/xml"}
+
+
+def invoice(business_id: str = "INV-1", *, buyer: ParticipantId = BUYER) -> bytes:
+    return sample_document(
+        DocumentKind.INVOICE, seller=SELLER, buyer=buyer, business_id=business_id
+    )
+
+
+@pytest.fixture
+def network_dir(tmp_path: Path) -> tuple[Path, str]:
+    made = init_network(
+        tmp_path / "net",
+        name="testnet",
+        port=8080,
+        participants=[SELLER, BUYER],
+        now=datetime.now(UTC),
+    )
+    return made.config, made.token
+
+
+@pytest.fixture
+async def api(network_dir: tuple[Path, str]) -> AsyncIterator[Api]:
+    cfg, token = network_dir
+    settings = config.load(cfg)
+    async with running(settings) as gw:
+        client = TestClient(TestServer(make_app(gw)))
+        await client.start_server()
+        try:
+            yield Api(client, gw, token, cfg.parent)
+        finally:
+            await client.close()

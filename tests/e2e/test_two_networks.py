@@ -1,0 +1,148 @@
+"""Two gateways as separate processes on loopback, peers of each other."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.model import DocumentKind, ParticipantId
+from gateway.samples import sample_document
+from gateway.scaffold import gln
+from tests.support import Network, gateway_cli, make_network
+
+pytestmark = pytest.mark.slow
+
+ALPHA_SELLER = f"0088:{gln('5710000001')}"
+ALPHA_BUYER = f"0088:{gln('5710000002')}"
+BETA_BUYER = f"0088:{gln('5720000001')}"
+NOBODY = f"0088:{gln('5790000009')}"
+
+
+def invoice(seller: str, buyer: str, number: str) -> bytes:
+    return sample_document(
+        DocumentKind.INVOICE,
+        seller=ParticipantId.parse(seller),
+        buyer=ParticipantId.parse(buyer),
+        business_id=number,
+    )
+
+
+def _local_history_when_final(net: Network, doc_id: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 20
+    while True:
+        out = gateway_cli("status", doc_id, "--local", "--config", str(net.config), "--json")
+        answer = json.loads(out.stdout)
+        if answer["final"] or time.monotonic() > deadline:
+            return list(answer["history"])
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def networks(tmp_path: Path) -> Iterator[tuple[Network, Network]]:
+    alpha = make_network(tmp_path, "alpha", participants=[ALPHA_SELLER, ALPHA_BUYER])
+    beta = make_network(
+        tmp_path, "beta", participants=[BETA_BUYER], ca_dir=alpha.directory / "certs"
+    )
+    alpha.peer_with(beta)
+    beta.peer_with(alpha)
+    for n in (alpha, beta):
+        n.set_delivery(
+            initial_backoff_seconds=0.2,
+            max_backoff_seconds=1,
+            timeout_seconds=5,
+            lease_seconds=10,
+            poll_seconds=0.1,
+        )
+    yield alpha, beta
+    alpha.stop()
+    beta.stop()
+
+
+def test_invoice_crosses_to_peer_network_with_receipt(networks: tuple[Network, Network]) -> None:
+    alpha, beta = networks
+    beta.start()
+    alpha.start()
+    body = invoice(ALPHA_SELLER, BETA_BUYER, "INV-X-1")
+    code, answer = alpha.submit(body)
+    assert code == 202, answer
+    final = alpha.wait_final(answer["id"])
+
+    states = [e["state"] for e in final["history"]]
+    assert states == ["received", "routed", "delivered"]
+    routed, delivered = final["history"][1], final["history"][2]
+    assert routed["details"]["route"] == "peer" and routed["details"]["target"] == "beta"
+    assert delivered["details"]["network"] == "beta"
+    assert delivered["details"]["receipt_id"]
+
+    # Beta kept the very bytes in its participant's inbox ...
+    files = beta.wait_inbox(1)
+    assert len(files) == 1 and files[0].read_bytes() == body
+    # ... and its own history tells the receiving side of the story.
+    beta_id = files[0].stem
+    history = _local_history_when_final(beta, beta_id)
+    assert [e["state"] for e in history] == ["received", "routed", "delivered"]
+    assert history[0]["details"]["from_network"] == "alpha"
+    assert history[0]["details"]["message_id"] == delivered["details"]["message_id"]
+
+
+def test_local_recipient_and_unknown_recipient(networks: tuple[Network, Network]) -> None:
+    alpha, _beta = networks
+    alpha.start()
+    code, local = alpha.submit(invoice(ALPHA_SELLER, ALPHA_BUYER, "INV-L-1"))
+    assert code == 202
+    code, paper = alpha.submit(invoice(ALPHA_SELLER, NOBODY, "INV-P-1"))
+    assert code == 202
+    local_final = alpha.wait_final(local["id"])
+    assert local_final["status"] == "delivered"
+    assert [f.stem for f in alpha.inbox_files()] == [local["id"]]
+    paper_final = alpha.wait_final(paper["id"])
+    assert paper_final["status"] == "printed"
+    batch = paper_final["history"][-1]["details"]["batch"]
+    manifest = (alpha.directory / "print" / batch / "manifest.csv").read_text()
+    assert paper["id"] in manifest and NOBODY in manifest
+
+
+def test_peer_down_then_up_is_retried_until_delivered(networks: tuple[Network, Network]) -> None:
+    alpha, beta = networks
+    alpha.start()
+    code, answer = alpha.submit(invoice(ALPHA_SELLER, BETA_BUYER, "INV-R-1"))
+    assert code == 202
+    deadline = time.monotonic() + 20
+    while "attempt_failed" not in [e["state"] for e in alpha.status(answer["id"])["history"]]:
+        assert time.monotonic() < deadline, "no failed attempt recorded while beta was down"
+        time.sleep(0.1)
+    beta.start()
+    final = alpha.wait_final(answer["id"])
+    assert final["status"] == "delivered"
+    failed = [e for e in final["history"] if e["state"] == "attempt_failed"]
+    assert failed and "cause" in failed[0]["details"]
+    assert len(beta.wait_inbox(1)) == 1
+
+
+def test_kill_minus_9_with_pending_deliveries_delivers_each_exactly_once(
+    networks: tuple[Network, Network],
+) -> None:
+    alpha, beta = networks
+    alpha.start()  # beta is down: every delivery stays pending
+    ids = []
+    for i in range(20):
+        code, answer = alpha.submit(invoice(ALPHA_SELLER, BETA_BUYER, f"INV-K-{i}"))
+        assert code == 202
+        ids.append(answer["id"])
+    beta.start()
+    time.sleep(0.3)  # let some deliveries happen, others be in flight
+    alpha.kill9()
+    alpha.start()
+    for doc_id in ids:
+        assert alpha.wait_final(doc_id, timeout=60)["status"] == "delivered"
+    files = beta.wait_inbox(20)
+    time.sleep(0.5)  # a duplicate, if any, would land now
+    files = beta.inbox_files()
+    assert len(files) == 20, "each document reaches beta exactly once"
+    numbers = sorted(f.read_bytes().split(b"<cbc:ID>INV-K-")[1].split(b"<")[0] for f in files)
+    assert numbers == sorted(str(i).encode() for i in range(20))

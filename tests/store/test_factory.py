@@ -1,0 +1,51 @@
+"""make_store: the configured URL picks the implementation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.store.factory import make_store
+from gateway.store.redis import RedisStore
+from gateway.store.sqlite import SqliteStore
+
+
+async def test_sqlite_url_opens_that_file(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "dir" / "gw.db"
+
+    store = make_store(f"sqlite://{path}")
+    assert isinstance(store, SqliteStore)
+    await store.open()
+    await store.close()
+
+    assert path.is_file()
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "rediss://cache.example:6380/1", "unix:///run/redis.sock"]
+)
+def test_redis_urls_make_a_redis_store(url: str) -> None:
+    assert isinstance(make_store(url, prefix="net1"), RedisStore)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://relative.db", "sqlite:///", "sqlite:///tmp/x.db?mode=ro", "sqlite:relative.db"],
+)
+def test_sqlite_url_must_name_an_absolute_file(url: str) -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        make_store(url)
+
+
+@pytest.mark.parametrize("url", ["postgres://admin:hunter2@db/gw", "/var/lib/gw.db", ""])
+def test_unknown_scheme_is_refused_without_echoing_credentials(url: str) -> None:
+    with pytest.raises(ValueError, match="expected sqlite:///") as caught:
+        make_store(url)
+
+    assert "hunter2" not in str(caught.value)
+
+
+def test_unknown_sync_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sync"):
+        make_store(f"sqlite://{tmp_path}/gw.db", sync="off")

@@ -1,0 +1,64 @@
+"""What only the embedded store promises: an acknowledged write survives the
+process being killed (SIGKILL: no close, no flush, no atexit)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from gateway.store.sqlite import SqliteStore
+from tests.store.builders import T0, event
+
+REPO = Path(__file__).resolve().parents[2]
+
+_WRITER = """
+import asyncio, os, signal, sys
+from gateway.store.sqlite import SqliteStore
+from tests.store.builders import event, job, meta, payload
+
+async def main() -> None:
+    store = SqliteStore(sys.argv[1])
+    await store.open()
+    for n in range(int(sys.argv[2])):
+        body = payload(seed=f"doc-{n}")
+        m = meta(body, doc_id=f"doc-{n}")
+        await store.accept(m, body, [event()], idempotency_key=f"k{n}", job=job(m.id))
+    print("acknowledged", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "gw.db"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _WRITER,
+        str(path),
+        "50",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err.decode()
+    assert out.decode().strip() == "acknowledged"
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert await store.count_documents() == 50
+        assert await store.outbox_depth() == 50
+        assert await store.find_by_key("k49") == "doc-49"
+        assert await store.history("doc-49") == [event()]
+        claimed = await store.claim_due(
+            T0, limit=100, lease=timedelta(seconds=30), owner="after-crash"
+        )
+        assert len(claimed) == 50
+    finally:
+        await store.close()

@@ -1,0 +1,218 @@
+"""Helpers for tests that run real gateway processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "einvoice-corpus"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def gateway_cli(
+    *args: str, check: bool = True, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"gateway {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def http(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    req = urllib.request.Request(url, data=body, method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        status = exc.code
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
+
+
+@dataclass
+class Network:
+    """One gateway: its directory, config, token, and (when running) process."""
+
+    name: str
+    directory: Path
+    port: int
+    participants: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.directory / "gateway.log"
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "gateway.toml"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        return (self.directory / "sender.token").read_text().strip()
+
+    def info(self) -> dict[str, Any]:
+        out = gateway_cli("info", "--config", str(self.config), "--json")
+        return dict(json.loads(out.stdout))
+
+    def append(self, text: str) -> None:
+        with open(self.config, "a", encoding="utf-8") as fh:
+            fh.write("\n" + text + "\n")
+
+    def set_delivery(self, **values: float) -> None:
+        text = self.config.read_text()
+        for key, value in values.items():
+            lines = [ln for ln in text.splitlines() if not ln.startswith(f"{key} =")]
+            text = "\n".join(lines)
+            text = text.replace("[delivery]", f"[delivery]\n{key} = {value}", 1)
+        self.config.write_text(text + "\n")
+
+    def peer_with(self, other: Network, **agreement: str) -> None:
+        info = other.info()
+        peers = self.directory / "peers"
+        peers.mkdir(exist_ok=True)
+        (peers / f"{other.name}.pem").write_text(info["certificate_pem"])
+        parts = ", ".join(f'"{p}"' for p in info["participants"])
+        terms = "\n".join(f'{k} = "{v}"' for k, v in agreement.items())
+        self.append(
+            f"""[[peers]]
+name = "{info["name"]}"
+provider_id = "{info["provider_id"]}"
+endpoint = "{info["as4_endpoint"]}"
+certificate = "peers/{other.name}.pem"
+participants = [{parts}]
+[peers.agreement]
+{terms}"""
+        )
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                status, _ = http("GET", self.url + "/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(
+            f"{self.name} did not become healthy:\n{self.log_path.read_text()[-3000:]}"
+        )
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def submit(self, body: bytes, *, key: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/xml"}
+        if key:
+            headers["Idempotency-Key"] = key
+        return http(
+            "POST", self.url + "/api/v1/documents", token=self.token, body=body, headers=headers
+        )
+
+    def status(self, doc_id: str) -> dict[str, Any]:
+        code, answer = http("GET", f"{self.url}/api/v1/documents/{doc_id}", token=self.token)
+        assert code == 200, answer
+        return dict(answer)
+
+    def wait_final(self, doc_id: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.status(doc_id)
+            if answer["final"]:
+                return answer
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{doc_id} not final after {timeout}s: {answer}")
+            time.sleep(0.1)
+
+    def inbox_files(self) -> list[Path]:
+        return sorted((self.directory / "inbox").rglob("*.xml"))
+
+    def wait_inbox(self, count: int, timeout: float = 30) -> list[Path]:
+        """The inbox once it holds ``count`` documents (the receiver's worker
+        delivers them after it has answered the sender's request)."""
+        deadline = time.monotonic() + timeout
+        while len(files := self.inbox_files()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} inbox has {len(files)} documents, not {count}")
+            time.sleep(0.05)
+        return files
+
+
+def make_network(
+    root: Path, name: str, *, participants: list[str], ca_dir: Path | None = None
+) -> Network:
+    port = free_port()
+    directory = root / name
+    args = ["init", str(directory), "--name", name, "--port", str(port)]
+    for p in participants:
+        args += ["--participant", p]
+    if ca_dir is not None:
+        args += ["--ca", str(ca_dir)]
+    gateway_cli(*args)
+    return Network(name, directory, port, participants)

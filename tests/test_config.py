@@ -1,0 +1,104 @@
+"""Broken configuration files are refused with the file, the key and the problem."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gateway import config
+from gateway.errors import ConfigError
+from tests.support import gateway_cli
+
+
+def _edit(cfg: Path, old: str, new: str) -> None:
+    text = cfg.read_text()
+    assert re.search(old, text, flags=re.M), f"pattern {old!r} not in the sample config"
+    cfg.write_text(re.sub(old, new, text, count=1, flags=re.M))
+
+
+def test_the_written_config_is_valid(network_dir: tuple[Path, str]) -> None:
+    cfg, token = network_dir
+    s = config.load(cfg)
+    assert s.network.name == "testnet"
+    assert len(s.participants) == 2
+    assert s.sender_for_token(token) is not None
+    assert s.sender_for_token(token + "x") is None
+    assert s.store.url.startswith("sqlite:///")
+    out = gateway_cli("config", "check", str(cfg))
+    assert "OK" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        (r"^listen_port = \d+", "listen_port = 70000", "network.listen_port", "TCP port"),
+        (r"^listen_port = \d+", 'listen_port = "80"', "network.listen_port", "must be an integer"),
+        (r'^base_url = "[^"]*"', 'base_url = "ftp://x"', "network.base_url", "http(s) URL"),
+        (r'^key = "certs/ap.key"', 'key = "certs/missing.key"', "network.key", "does not exist"),
+        (r'^id = "0088:', 'id = "88:', "participants[0].id", "ISO 6523"),
+        (r'^reception = "network"', 'reception = "pigeon"', "participants[0].reception", "one of"),
+        (
+            r'^reception = "network"',
+            'reception = "email"',
+            "participants[0].reception",
+            "not available",
+        ),
+        (
+            r"^token_sha256 = .*",
+            'token_sha256 = "abc"',
+            "senders[0].token_sha256",
+            "64 hexadecimal",
+        ),
+        (r"^timeout_seconds = 30", "timeout_seconds = 90", "delivery.lease_seconds", "longer than"),
+        (r"^concurrency = 8", "concurrency = 0", "delivery.concurrency", "greater than 0"),
+        (r"^\[logging\]", "[logging]\ncolour = true", "logging.colour", "unknown key"),
+        (r'^name = "testnet"', "name = ", "", "not valid TOML"),
+        (r"^\[network\]", "[netwerk]", "netwerk", "unknown key"),
+    ],
+)
+def test_broken_config_names_file_key_and_problem(
+    network_dir: tuple[Path, str], old: str, new: str, key: str, problem: str
+) -> None:
+    cfg, _ = network_dir
+    _edit(cfg, old, new)
+    with pytest.raises(ConfigError) as err:
+        config.load(cfg)
+    assert err.value.key == key
+    assert problem in err.value.problem
+    # The CLI says the same on one line, exit 2, and no traceback.
+    out = gateway_cli("config", "check", str(cfg), check=False)
+    assert out.returncode == 2
+    assert str(cfg) in out.stderr and problem in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_serve_refuses_a_broken_config_before_starting(network_dir: tuple[Path, str]) -> None:
+    cfg, _ = network_dir
+    _edit(cfg, r"^listen_port = \d+", "listen_port = -1")
+    out = gateway_cli("serve", "--config", str(cfg), check=False)
+    assert out.returncode == 2
+    assert "network.listen_port" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_file_and_peer_problems(network_dir: tuple[Path, str], tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load(tmp_path / "nope.toml")
+    cfg, _ = network_dir
+    s = config.load(cfg)
+    own = str(s.participants[0].id)
+    cfg.write_text(
+        cfg.read_text()
+        + f"""
+[[peers]]
+name = "beta"
+provider_id = "PBETA"
+endpoint = "http://127.0.0.1:9/as4"
+participants = ["{own}"]
+"""
+    )
+    with pytest.raises(ConfigError) as err:
+        config.load(cfg)
+    assert err.value.key == "peers[0].participants[0]"
+    assert "own participants" in err.value.problem
