@@ -35,6 +35,18 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+def _drop_redis_prefix(cfg: Path) -> None:
+    import tomllib
+
+    import redis
+
+    prefix = tomllib.loads(cfg.read_text())["store"]["prefix"]
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    for key in client.scan_iter(f"{prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
 def _start(directory: Path, store: str) -> tuple[subprocess.Popen[bytes], str, str, bytes]:
     port = _port()
     seller, buyer = (
@@ -129,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+        if args.store == "redis":
+            _drop_redis_prefix(directory / "gateway.toml")
         shutil.rmtree(directory, ignore_errors=True)
     lat.sort()
     q = statistics.quantiles(lat, n=100) if len(lat) > 100 else [float("nan")] * 99

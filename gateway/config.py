@@ -22,6 +22,7 @@ from gateway.model import InvalidIdentifier, ParticipantId
 
 RECEPTION_CHOICES = ("network", "portal", "paper")
 DIRECTIONS = ("send", "receive", "both")
+MAX_XML_DEPTH = 256
 
 
 @dataclass(frozen=True)
@@ -554,9 +555,14 @@ def _limits(r: _Reader, t: dict[str, Any]) -> LimitSettings:
     w = "limits"
     d = LimitSettings()
     r.unknown_keys(t, w, set(LimitSettings.__dataclass_fields__))
-    return LimitSettings(
+    limits = LimitSettings(
         **{k: r.positive(t, k, w, int, getattr(d, k)) for k in LimitSettings.__dataclass_fields__}
     )
+    if limits.max_depth > MAX_XML_DEPTH:
+        # libxml2 refuses deeper documents anyway unless huge_tree is on, which
+        # we never allow: a larger value would promise what is not done.
+        raise r.fail(f"{w}.max_depth", f"must be at most {MAX_XML_DEPTH}")
+    return limits
 
 
 def _channels(r: _Reader, t: dict[str, Any]) -> ChannelSettings:

@@ -1,0 +1,103 @@
+"""The gateway command as a newcomer uses it: the README's first command, then send."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO, free_port, gateway_cli, http
+
+
+@pytest.mark.slow
+def test_serve_script_then_send_sample_reaches_final_state(tmp_path: Path) -> None:
+    cfg = tmp_path / "dev" / "gateway.toml"
+    port = free_port()
+    env = {**os.environ, "GATEWAY_CONFIG": str(cfg), "PORT": str(port)}
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(REPO / "scripts" / "serve")], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "gateway did not start"
+            time.sleep(0.1)
+        sample = cfg.parent / "sample-invoice.xml"
+        out = gateway_cli("send", str(sample), "--config", str(cfg), "--wait", "20", "--json")
+        answer = json.loads(out.stdout)
+        assert answer["status"] == "delivered" and answer["final"]
+        again = gateway_cli("status", answer["id"], "--config", str(cfg))
+        assert "delivered" in again.stdout and "routed" in again.stdout
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    logs = (tmp_path / "serve.log").read_text()
+    lines = [json.loads(ln) for ln in logs.splitlines() if ln.startswith("{")]
+    accepted = [ln for ln in lines if ln.get("event") == "submit.accepted"]
+    assert accepted and accepted[0]["document_id"] == answer["id"]
+    # Identifiers, yes; the invoice's content and the token, never.
+    token = (cfg.parent / "sender.token").read_text().strip()
+    assert token not in logs
+    assert "<cbc:" not in logs and "Invoice-2" not in logs
+
+
+def test_validate_exit_codes_and_json(tmp_path: Path, network_dir: tuple[Path, str]) -> None:
+    cfg, _ = network_dir
+    good = cfg.parent / "sample-invoice.xml"
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(good.read_bytes().replace(b"<cbc:IssueDate>", b"<cbc:Nope/><cbc:IssueDate>", 1))
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>')
+    assert gateway_cli("validate", str(good), check=False).returncode == 0
+    out = gateway_cli("validate", "--json", str(good), str(bad), str(hostile), check=False)
+    assert out.returncode == 1
+    reports = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["valid"] for r in reports] == [True, False, False]
+    assert reports[1]["fatal"] == ["UBL-XSD"] and reports[1]["schema_valid"] is False
+    assert set(reports[0]) == {"file", "valid", "schema_valid", "fatal", "warnings", "errors"}
+    assert reports[2]["errors"] and "Traceback" not in out.stderr
+    missing = gateway_cli("validate", str(tmp_path / "none.xml"), check=False)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_init_info_and_help(tmp_path: Path) -> None:
+    gateway_cli(
+        "init",
+        str(tmp_path / "n"),
+        "--name",
+        "north",
+        "--port",
+        "9001",
+        "--participant",
+        "0009:73282932000074",
+        "--participant",
+        "0208:0123456749",
+    )
+    info = json.loads(
+        gateway_cli("info", "--config", str(tmp_path / "n" / "gateway.toml"), "--json").stdout
+    )
+    assert info["name"] == "north"
+    assert info["as4_endpoint"] == "http://127.0.0.1:9001/as4"
+    assert info["participants"] == ["0009:73282932000074", "0208:0123456749"]
+    assert info["certificate_pem"].startswith("-----BEGIN CERTIFICATE-----")
+    again = gateway_cli(
+        "init", str(tmp_path / "n"), "--name", "north", "--port", "9001", check=False
+    )
+    assert again.returncode == 2 and "already exists" in again.stderr
+    for cmd in ("serve", "send", "status", "validate", "init", "info", "config"):
+        assert gateway_cli(cmd, "--help").stdout.startswith("usage: gateway")
+    bad = gateway_cli(
+        "init", str(tmp_path / "m"), "--name", "m", "--port", "1", "--participant", "x", check=False
+    )
+    assert bad.returncode == 2 and "ISO 6523" in bad.stderr
