@@ -12,7 +12,8 @@ STAMP=.venv/.installed
 if [ ! -x .venv/bin/python ] || [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   echo "setting up .venv (once) ..." >&2
   "$PY" -m venv .venv
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' \
+    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
   touch "$STAMP"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

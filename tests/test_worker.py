@@ -44,14 +44,10 @@ async def test_failing_deliveries_are_retried_then_dead_lettered(
     )
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-        resp = await client.post(
-            "/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers
-        )
+        resp = await client.post("/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers)
         doc_id = (await resp.json())["id"]
         for _ in range(300):
-            status = await (
-                await client.get(f"/api/v1/documents/{doc_id}", headers=headers)
-            ).json()
+            status = await (await client.get(f"/api/v1/documents/{doc_id}", headers=headers)).json()
             if status["final"]:
                 break
             await asyncio.sleep(0.02)
