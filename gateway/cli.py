@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config as config_mod
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, GatewayError
 from gateway.model import InvalidIdentifier, ParticipantId, status_view
 
 DEFAULT_CONFIG = os.environ.get("GATEWAY_CONFIG", "gateway.toml")
@@ -332,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except ConfigError as exc:
         return _fail(exc.message)
+    except GatewayError as exc:
+        # e.g. the store cannot be reached at start: one clear line, no traceback.
+        return _fail(exc.message, 1)
     except KeyboardInterrupt:
         return 130
     return code

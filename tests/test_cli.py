@@ -101,3 +101,20 @@ def test_init_info_and_help(tmp_path: Path) -> None:
         "init", str(tmp_path / "m"), "--name", "m", "--port", "1", "--participant", "x", check=False
     )
     assert bad.returncode == 2 and "ISO 6523" in bad.stderr
+
+
+def test_serve_with_unreachable_store_says_so_without_traceback(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    gateway_cli(
+        "init",
+        str(tmp_path / "r"),
+        "--name",
+        "r",
+        "--port",
+        str(free_port()),
+        "--store",
+        f"redis://127.0.0.1:{port}/0",
+    )
+    out = gateway_cli("serve", "--config", str(tmp_path / "r" / "gateway.toml"), check=False)
+    assert out.returncode == 1
+    assert f"127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr

@@ -13,7 +13,7 @@ import pytest
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
 from gateway.scaffold import gln
-from tests.support import Network, gateway_cli, make_network
+from tests.support import Network, free_port, gateway_cli, make_network
 
 pytestmark = pytest.mark.slow
 
@@ -146,3 +146,54 @@ def test_kill_minus_9_with_pending_deliveries_delivers_each_exactly_once(
     assert len(files) == 20, "each document reaches beta exactly once"
     numbers = sorted(f.read_bytes().split(b"<cbc:ID>INV-K-")[1].split(b"<")[0] for f in files)
     assert numbers == sorted(str(i).encode() for i in range(20))
+
+
+def test_two_processes_sharing_redis_deliver_each_document_once(tmp_path: Path) -> None:
+    import shutil
+    import uuid
+
+    import redis
+
+    prefix = f"e2e{uuid.uuid4().hex[:10]}"
+    beta = make_network(tmp_path, "beta", participants=[BETA_BUYER])
+    one = make_network(
+        tmp_path, "alpha", participants=[ALPHA_SELLER], ca_dir=beta.directory / "certs"
+    )
+    text = one.config.read_text().replace(
+        'path = "store.db"', f'url = "redis://127.0.0.1:6379/0"\nprefix = "{prefix}"'
+    )
+    one.config.write_text(
+        text.replace('inbox_dir = "inbox"', f'inbox_dir = "{tmp_path / "inbox"}"')
+    )
+    one.peer_with(beta)
+    beta.peer_with(one)
+    # A second process of the same network: same config and store, another port.
+    two_dir = tmp_path / "alpha-2"
+    shutil.copytree(one.directory, two_dir)
+    two = Network("alpha-2", two_dir, free_port(), [ALPHA_SELLER])
+    two.config.write_text(
+        one.config.read_text().replace(f"listen_port = {one.port}", f"listen_port = {two.port}")
+    )
+    nets = (beta, one, two)
+    try:
+        for n in nets:
+            n.start()
+        ids = []
+        for i in range(30):
+            via = one if i % 2 else two
+            code, answer = via.submit(invoice(ALPHA_SELLER, BETA_BUYER, f"INV-S-{i}"))
+            assert code == 202, answer
+            ids.append(answer["id"])
+        for doc_id in ids:  # either process answers for documents of both
+            assert one.wait_final(doc_id)["status"] == "delivered"
+            assert two.status(doc_id)["status"] == "delivered"
+        beta.wait_inbox(30)
+        time.sleep(0.5)
+        assert len(beta.inbox_files()) == 30, "no document delivered twice"
+    finally:
+        for n in nets:
+            n.stop()
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+        client.close()
