@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import LimitSettings
+from gateway.validation import check_parsed
 from gateway.validation.facts import DocumentFacts, extract_facts
 from gateway.validation.parse import classify, parse_xml
 from gateway.validation.report import Finding, ValidationReport
-from gateway.validation.xsd import validate_schema
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,4 @@ def check_document(
 ) -> Checked:
     root = parse_xml(body, limits)
     kind = classify(root)
-    findings = validate_schema(root, kind, schema_dir=schema_dir)
-    report = ValidationReport(kind=kind, schema_valid=not findings, findings=tuple(findings))
-    return Checked(report, extract_facts(root))
+    return Checked(check_parsed(root, kind, schema_dir=schema_dir), extract_facts(root))

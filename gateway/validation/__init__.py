@@ -20,9 +20,11 @@ from lxml import etree
 
 from gateway.config import LimitSettings
 from gateway.errors import InputError
+from gateway.model import DocumentKind
 from gateway.validation.facts import DocumentFacts, extract_facts
 from gateway.validation.parse import classify, parse_xml
 from gateway.validation.report import Finding, ValidationReport
+from gateway.validation.rules import native_findings
 from gateway.validation.xsd import SchemaError, load_schemas, validate_schema
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "Finding",
     "SchemaError",
     "ValidationReport",
+    "check_parsed",
     "classify",
     "extract_facts",
     "load_schemas",
@@ -58,6 +61,17 @@ def validate(
         kind = classify(root)
     except InputError as exc:  # well-formed, but not an invoice or credit note
         return ValidationReport.refused(exc), root, None
-    findings = validate_schema(root, kind, schema_dir=schema_dir)
-    report = ValidationReport(kind=kind, schema_valid=not findings, findings=tuple(findings))
-    return report, root, extract_facts(root)
+    return check_parsed(root, kind, schema_dir=schema_dir), root, extract_facts(root)
+
+
+def check_parsed(
+    root: etree._Element, kind: DocumentKind, *, schema_dir: Path | None = None
+) -> ValidationReport:
+    """UBL 2.1 XSD, then the EN 16931 and Peppol rules, on a parsed document.
+
+    As the official artefacts do, the rules run even when the schema fails,
+    so the report lists everything that is wrong at once.
+    """
+    schema = validate_schema(root, kind, schema_dir=schema_dir)
+    rules = native_findings(root, kind)
+    return ValidationReport(kind=kind, schema_valid=not schema, findings=(*schema, *rules))
