@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
@@ -43,7 +43,7 @@ def qname(tag: str) -> str:
 class Doc:
     """One parsed UBL document, indexed once. Read-only for rules."""
 
-    __slots__ = ("index", "kind", "line", "quantity", "root", "type_code")
+    __slots__ = ("cache", "index", "kind", "line", "quantity", "root", "type_code")
 
     def __init__(self, root: Element, kind: DocumentKind) -> None:
         self.root = root
@@ -53,6 +53,9 @@ class Doc:
         self.quantity = "cbc:InvoicedQuantity" if invoice else "cbc:CreditedQuantity"
         self.type_code = "cbc:InvoiceTypeCode" if invoice else "cbc:CreditNoteTypeCode"
         self.index: dict[str, list[Element]] = {}
+        # Values derived once and shared by several rules (sums, totals, ...),
+        # keyed by a name the family module chooses ("core.line_net_sum").
+        self.cache: dict[str, Any] = {}
         self._walk(root, "")
 
     def _walk(self, parent: Element, base: str) -> None:
