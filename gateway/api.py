@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway.config import Sender, Settings
+from gateway.config import Sender
 from gateway.errors import (
     GatewayError,
     InputError,
@@ -24,7 +24,6 @@ from gateway.store.base import Store
 log = structlog.get_logger("gateway.api")
 
 XML_TYPES = ("application/xml", "text/xml")
-SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
 STORE: web.AppKey[Any] = web.AppKey("store", object)
 MAX_IDEMPOTENCY_KEY = 200
@@ -39,7 +38,7 @@ def authenticate(request: web.Request) -> Sender:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    sender = request.app[SETTINGS].sender_for_token(token.strip())
+    sender = request.app[PIPELINE].settings.sender_for_token(token.strip())
     if sender is None:
         raise Unauthorized("unknown or revoked token")
     return sender
@@ -67,7 +66,7 @@ async def submit(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise InputError(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    settings = request.app[SETTINGS]
+    settings = request.app[PIPELINE].settings
     body = await read_xml_body(request, settings.limits.max_document_bytes)
     result = await request.app[PIPELINE].submit(sender, body, idempotency_key=key)
     payload: dict[str, Any] = {

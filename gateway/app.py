@@ -15,7 +15,9 @@ import structlog
 from aiohttp import web
 
 from gateway import api
+from gateway import config as config_mod
 from gateway.config import Settings
+from gateway.errors import ConfigError, Unauthorized
 from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.pipeline import Clock, Pipeline
 from gateway.store.base import Store
@@ -55,7 +57,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
     transport = HttpTransport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics()
     pipeline = Pipeline(settings, store, transport, metrics=metrics, clock=clock)
-    worker = Worker(store, pipeline, settings.delivery, clock=clock)
+    worker = Worker(store, pipeline, clock=clock)
     pipeline.wake = worker.wake
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
@@ -68,6 +70,36 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         await store.close()
 
 
+def reload(gw: Gateway) -> tuple[bool, str]:
+    """Read the configuration file again and apply it if it is valid.
+
+    Work in flight is not dropped: the pipeline, worker and exchange endpoint
+    read the settings in force for each new document or request. An invalid
+    file changes nothing. The network's identity (name, key, certificate,
+    address) and the store are fixed for the life of the process.
+    """
+    old = gw.settings
+    try:
+        new = config_mod.load(old.path)
+    except ConfigError as exc:
+        log.warning("config.reload_refused", error=exc.message)
+        return False, exc.message
+    fixed = [
+        name
+        for name, a, b in (
+            ("network", old.network, new.network),
+            ("store", old.store, new.store),
+            ("channels", old.channels, new.channels),
+        )
+        if a != b
+    ]
+    gw.settings = new
+    gw.pipeline.settings = new
+    note = f"; restart to apply changes to [{', '.join(fixed)}]" if fixed else ""
+    log.info("config.reloaded", peers=len(new.peers), participants=len(new.participants))
+    return True, f"configuration reloaded from {new.path}{note}"
+
+
 def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     settings = gw.settings
     app = web.Application(
@@ -75,7 +107,6 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
         # Bodies are streamed with our own limit; this only bounds aiohttp's buffer.
         client_max_size=settings.limits.max_document_bytes + 1024 * 1024,
     )
-    app[api.SETTINGS] = settings
     app[api.PIPELINE] = gw.pipeline
     app[api.STORE] = gw.store
     app.add_routes(api.routes())
@@ -95,7 +126,21 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
             gw.metrics.outbox_depth.set(await gw.store.outbox_depth())
         return web.Response(body=gw.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
-    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics)])
+    async def admin_reload(request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not gw.settings.is_admin_token(token.strip()):
+            raise Unauthorized("admin token required (set [admin] token_sha256 in the config)")
+        ok, message = reload(gw)
+        return web.json_response({"reloaded": ok, "message": message}, status=200 if ok else 422)
+
+    app.add_routes(
+        [
+            web.get("/healthz", healthz),
+            web.get("/metrics", metrics),
+            web.post("/admin/reload", admin_reload),
+        ]
+    )
     return app
 
 
@@ -106,6 +151,7 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with running(settings) as gw:
+        loop.add_signal_handler(signal.SIGHUP, reload, gw)
         runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
         await runner.setup()
         net = settings.network

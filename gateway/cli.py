@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config as config_mod
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import ConfigError, GatewayError, InputError
 from gateway.model import InvalidIdentifier, ParticipantId, status_view
 
 DEFAULT_CONFIG = os.environ.get("GATEWAY_CONFIG", "gateway.toml")
@@ -323,6 +323,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=DEFAULT_CONFIG, help="path to gateway.toml")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
+    from gateway import cli_admin
+
+    cli_admin.register(sub)
     return top
 
 
@@ -331,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except ConfigError as exc:
+        return _fail(exc.message)
+    except InputError as exc:
         return _fail(exc.message)
     except GatewayError as exc:
         # e.g. the store cannot be reached at start: one clear line, no traceback.

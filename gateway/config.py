@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlparse
 
+from gateway.agreements import DIRECTIONS, PAYERS, Agreement, Fees, Mandate
+from gateway.config_reader import Reader
 from gateway.errors import ConfigError
-from gateway.model import InvalidIdentifier, ParticipantId
+from gateway.model import ParticipantId
 
 RECEPTION_CHOICES = ("network", "portal", "paper")
-DIRECTIONS = ("send", "receive", "both")
 MAX_XML_DEPTH = 256
 
 
@@ -61,16 +61,6 @@ class Sender:
 
 
 @dataclass(frozen=True)
-class Agreement:
-    """Interconnection terms with a peer network (the routing issue extends them)."""
-
-    direction: str = "both"  # send | receive | both
-    document_types: tuple[str, ...] = ()  # empty: every document type
-    valid_from: date | None = None
-    valid_until: date | None = None
-
-
-@dataclass(frozen=True)
 class Peer:
     name: str
     provider_id: str
@@ -78,6 +68,7 @@ class Peer:
     certificate: Path | None  # pinned certificate of the peer's access point
     participants: tuple[ParticipantId, ...]
     agreement: Agreement = field(default_factory=Agreement)
+    smp_url: str = ""  # base URL of the peer's SMP; default: its endpoint's origin + /smp
 
 
 @dataclass(frozen=True)
@@ -129,12 +120,19 @@ class Settings:
     limits: LimitSettings
     channels: ChannelSettings
     logging: LogSettings
+    mandates: tuple[Mandate, ...] = ()
+    admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
 
     def participant(self, pid: ParticipantId) -> Participant | None:
         for p in self.participants:
             if p.id == pid:
                 return p
         return None
+
+    def is_admin_token(self, token: str) -> bool:
+        return bool(self.admin_token_sha256) and _consteq(
+            self.admin_token_sha256, hash_token(token)
+        )
 
     def sender_for_token(self, token: str) -> Sender | None:
         digest = hash_token(token)
@@ -162,109 +160,6 @@ def _consteq(a: str, b: str) -> bool:
 
 # --- loading ---------------------------------------------------------------
 
-T = TypeVar("T")
-
-
-class _Reader:
-    """Reads typed values out of the TOML tree, naming the key path on error."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.base = path.parent
-
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(str(self.path), key, problem)
-
-    def table(
-        self, data: Mapping[str, Any], key: str, where: str, *, required: bool
-    ) -> dict[str, Any]:
-        full = f"{where}.{key}" if where else key
-        value = data.get(key)
-        if value is None:
-            if required:
-                raise self.fail(full, "missing table")
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(full, f"must be a table, not {type(value).__name__}")
-        return value
-
-    def array_of_tables(self, data: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(key, f"must be an array of tables ([[{key}]])")
-        return value
-
-    def get(
-        self,
-        data: Mapping[str, Any],
-        key: str,
-        where: str,
-        kind: type[T],
-        default: T | None = None,
-    ) -> T:
-        full = f"{where}.{key}" if where else key
-        if key not in data:
-            if default is None:
-                raise self.fail(full, "missing required key")
-            return default
-        value = data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(
-                full, f"must be {_kind_name(kind)}, not {type(value).__name__} {value!r}"
-            )
-        return value
-
-    def strings(self, data: Mapping[str, Any], key: str, where: str) -> list[str]:
-        full = f"{where}.{key}" if where else key
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(full, "must be an array of strings")
-        return value
-
-    def file(self, data: Mapping[str, Any], key: str, where: str, *, must_exist: bool) -> Path:
-        raw = self.get(data, key, where, str)
-        p = Path(raw)
-        p = p if p.is_absolute() else (self.base / p)
-        if must_exist and not p.is_file():
-            raise self.fail(f"{where}.{key}" if where else key, f"file {str(p)!r} does not exist")
-        return p
-
-    def choice(
-        self, data: Mapping[str, Any], key: str, where: str, choices: tuple[str, ...], default: str
-    ) -> str:
-        value = self.get(data, key, where, str, default)
-        if value not in choices:
-            raise self.fail(f"{where}.{key}", f"must be one of {', '.join(choices)}; got {value!r}")
-        return value
-
-    def positive(
-        self, data: Mapping[str, Any], key: str, where: str, kind: type[T], default: T
-    ) -> T:
-        value = self.get(data, key, where, kind, default)
-        if value <= 0:  # type: ignore[operator]
-            raise self.fail(f"{where}.{key}", f"must be greater than 0; got {value!r}")
-        return value
-
-    def participant_id(self, raw: str, key: str) -> ParticipantId:
-        try:
-            return ParticipantId.parse(raw)
-        except InvalidIdentifier as exc:
-            raise self.fail(key, str(exc)) from None
-
-    def unknown_keys(self, data: Mapping[str, Any], where: str, allowed: set[str]) -> None:
-        for k in data:
-            if k not in allowed:
-                full = f"{where}.{k}" if where else k
-                raise self.fail(full, f"unknown key (allowed here: {', '.join(sorted(allowed))})")
-
-
-def _kind_name(kind: type[Any]) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
-        kind, kind.__name__
-    )
-
 
 def load(path: str | Path) -> Settings:
     """Read and check a gateway.toml. Raises ConfigError, never anything else."""
@@ -281,10 +176,10 @@ def load(path: str | Path) -> Settings:
         raise ConfigError(str(p), "", "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), "", f"not valid TOML: {exc}") from None
-    return _settings(_Reader(p), data)
+    return _settings(Reader(p), data)
 
 
-def _settings(r: _Reader, data: dict[str, Any]) -> Settings:
+def _settings(r: Reader, data: dict[str, Any]) -> Settings:
     r.unknown_keys(
         data,
         "",
@@ -298,6 +193,8 @@ def _settings(r: _Reader, data: dict[str, Any]) -> Settings:
             "limits",
             "channels",
             "logging",
+            "mandates",
+            "admin",
         },
     )
     network = _network(r, r.table(data, "network", "", required=True))
@@ -315,17 +212,27 @@ def _settings(r: _Reader, data: dict[str, Any]) -> Settings:
         limits=_limits(r, r.table(data, "limits", "", required=False)),
         channels=_channels(r, r.table(data, "channels", "", required=False)),
         logging=_logging(r, r.table(data, "logging", "", required=False)),
+        mandates=_mandates(r, r.array_of_tables(data, "mandates")),
+        admin_token_sha256=_admin(r, r.table(data, "admin", "", required=False)),
     )
 
 
-def _url(r: _Reader, value: str, key: str) -> str:
+def _admin(r: Reader, t: dict[str, Any]) -> str:
+    r.unknown_keys(t, "admin", {"token_sha256"})
+    digest = r.get(t, "token_sha256", "admin", str, "").lower()
+    if digest and (len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest)):
+        raise r.fail("admin.token_sha256", "must be 64 hexadecimal characters")
+    return digest
+
+
+def _url(r: Reader, value: str, key: str) -> str:
     u = urlparse(value)
     if u.scheme not in ("http", "https") or not u.netloc:
         raise r.fail(key, f"must be an http(s) URL; got {value!r}")
     return value
 
 
-def _network(r: _Reader, t: dict[str, Any]) -> NetworkSettings:
+def _network(r: Reader, t: dict[str, Any]) -> NetworkSettings:
     w = "network"
     r.unknown_keys(
         t,
@@ -366,7 +273,7 @@ def _network(r: _Reader, t: dict[str, Any]) -> NetworkSettings:
     )
 
 
-def _participants(r: _Reader, rows: list[dict[str, Any]]) -> tuple[Participant, ...]:
+def _participants(r: Reader, rows: list[dict[str, Any]]) -> tuple[Participant, ...]:
     seen: set[ParticipantId] = set()
     out = []
     for i, t in enumerate(rows):
@@ -402,7 +309,7 @@ def _participants(r: _Reader, rows: list[dict[str, Any]]) -> tuple[Participant, 
 
 
 def _senders(
-    r: _Reader, rows: list[dict[str, Any]], participants: tuple[Participant, ...]
+    r: Reader, rows: list[dict[str, Any]], participants: tuple[Participant, ...]
 ) -> tuple[Sender, ...]:
     ours = {p.id for p in participants}
     out = []
@@ -438,7 +345,7 @@ def _senders(
 
 
 def _peers(
-    r: _Reader,
+    r: Reader,
     rows: list[dict[str, Any]],
     participants: tuple[Participant, ...],
     network: NetworkSettings,
@@ -449,7 +356,17 @@ def _peers(
     for i, t in enumerate(rows):
         w = f"peers[{i}]"
         r.unknown_keys(
-            t, w, {"name", "provider_id", "endpoint", "certificate", "participants", "agreement"}
+            t,
+            w,
+            {
+                "name",
+                "provider_id",
+                "endpoint",
+                "smp_url",
+                "certificate",
+                "participants",
+                "agreement",
+            },
         )
         name = r.get(t, "name", w, str)
         if name == network.name or any(p.name == name for p in out):
@@ -473,36 +390,95 @@ def _peers(
                 certificate=cert,
                 participants=tuple(pids),
                 agreement=_agreement(
-                    r, r.table(t, "agreement", w, required=False), f"{w}.agreement"
+                    r,
+                    r.table(t, "agreement", w, required=False),
+                    f"{w}.agreement",
+                    f"{network.name}-{name}",
                 ),
+                smp_url=_url(r, r.get(t, "smp_url", w, str), f"{w}.smp_url")
+                if "smp_url" in t
+                else "",
             )
         )
     return tuple(out)
 
 
-def _agreement(r: _Reader, t: dict[str, Any], w: str) -> Agreement:
-    r.unknown_keys(t, w, {"direction", "document_types", "valid_from", "valid_until"})
-
-    def day(key: str) -> date | None:
-        if key not in t:
-            return None
-        v = t[key]
-        if not isinstance(v, date):
-            raise r.fail(f"{w}.{key}", f"must be a TOML date such as 2026-01-01; got {v!r}")
-        return v
-
+def _agreement(r: Reader, t: dict[str, Any], w: str, default_id: str) -> Agreement:
+    r.unknown_keys(
+        t,
+        w,
+        {
+            "id",
+            "direction",
+            "document_types",
+            "valid_from",
+            "valid_until",
+            "max_document_bytes",
+            "require_document_signature",
+            "delivery_deadline_hours",
+            "fees",
+        },
+    )
     a = Agreement(
+        id=r.get(t, "id", w, str, default_id),
         direction=r.choice(t, "direction", w, DIRECTIONS, "both"),
         document_types=tuple(r.strings(t, "document_types", w)),
-        valid_from=day("valid_from"),
-        valid_until=day("valid_until"),
+        valid_from=r.day(t, "valid_from", w),
+        valid_until=r.day(t, "valid_until", w),
+        max_document_bytes=r.get(t, "max_document_bytes", w, int, 0),
+        require_document_signature=r.get(t, "require_document_signature", w, bool, False),
+        delivery_deadline_hours=r.get(t, "delivery_deadline_hours", w, float, 0.0),
+        fees=_fees(r, r.table(t, "fees", w, required=False), f"{w}.fees"),
     )
     if a.valid_from and a.valid_until and a.valid_until < a.valid_from:
         raise r.fail(f"{w}.valid_until", "is before valid_from")
+    if a.max_document_bytes < 0:
+        raise r.fail(f"{w}.max_document_bytes", "must be 0 (no own limit) or more")
+    if a.delivery_deadline_hours < 0:
+        raise r.fail(f"{w}.delivery_deadline_hours", "must be 0 (the network default) or more")
     return a
 
 
-def _store(r: _Reader, t: dict[str, Any]) -> StoreSettings:
+def _fees(r: Reader, t: dict[str, Any], w: str) -> Fees:
+    r.unknown_keys(t, w, {"per_document", "payer", "monthly_free", "monthly_cap", "currency"})
+    currency = r.get(t, "currency", w, str, "EUR")
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise r.fail(f"{w}.currency", f"must be an ISO 4217 code such as EUR; got {currency!r}")
+    free = r.get(t, "monthly_free", w, int, 0)
+    if free < 0:
+        raise r.fail(f"{w}.monthly_free", "must be 0 or more")
+    return Fees(
+        per_document=r.amount(t, "per_document", w, "0"),
+        payer=r.choice(t, "payer", w, PAYERS, "sender"),
+        monthly_free=free,
+        monthly_cap=r.amount(t, "monthly_cap", w, "0"),
+        currency=currency,
+    )
+
+
+def _mandates(r: Reader, rows: list[dict[str, Any]]) -> tuple[Mandate, ...]:
+    out = []
+    for i, t in enumerate(rows):
+        w = f"mandates[{i}]"
+        r.unknown_keys(t, w, {"country", "scope", "from", "reference"})
+        country = r.get(t, "country", w, str)
+        if len(country) != 2 or not country.isalpha() or not country.isupper():
+            raise r.fail(f"{w}.country", f"must be an ISO 3166 code such as FR; got {country!r}")
+        start = r.day(t, "from", w)
+        if start is None:
+            raise r.fail(f"{w}.from", "missing required key (the date the mandate starts)")
+        out.append(
+            Mandate(
+                country=country,
+                scope=r.choice(t, "scope", w, ("domestic-b2b",), "domestic-b2b"),
+                start=start,
+                reference=r.get(t, "reference", w, str, ""),
+            )
+        )
+    return tuple(out)
+
+
+def _store(r: Reader, t: dict[str, Any]) -> StoreSettings:
     w = "store"
     r.unknown_keys(t, w, {"path", "url", "prefix", "sync"})
     if "path" in t and "url" in t:
@@ -525,7 +501,7 @@ def _store(r: _Reader, t: dict[str, Any]) -> StoreSettings:
     )
 
 
-def _delivery(r: _Reader, t: dict[str, Any]) -> DeliverySettings:
+def _delivery(r: Reader, t: dict[str, Any]) -> DeliverySettings:
     w = "delivery"
     d = DeliverySettings()
     r.unknown_keys(t, w, set(DeliverySettings.__dataclass_fields__))
@@ -551,7 +527,7 @@ def _delivery(r: _Reader, t: dict[str, Any]) -> DeliverySettings:
     )
 
 
-def _limits(r: _Reader, t: dict[str, Any]) -> LimitSettings:
+def _limits(r: Reader, t: dict[str, Any]) -> LimitSettings:
     w = "limits"
     d = LimitSettings()
     r.unknown_keys(t, w, set(LimitSettings.__dataclass_fields__))
@@ -565,7 +541,7 @@ def _limits(r: _Reader, t: dict[str, Any]) -> LimitSettings:
     return limits
 
 
-def _channels(r: _Reader, t: dict[str, Any]) -> ChannelSettings:
+def _channels(r: Reader, t: dict[str, Any]) -> ChannelSettings:
     w = "channels"
     r.unknown_keys(t, w, {"inbox_dir", "print_dir"})
 
@@ -578,7 +554,7 @@ def _channels(r: _Reader, t: dict[str, Any]) -> ChannelSettings:
     )
 
 
-def _logging(r: _Reader, t: dict[str, Any]) -> LogSettings:
+def _logging(r: Reader, t: dict[str, Any]) -> LogSettings:
     w = "logging"
     r.unknown_keys(t, w, {"format", "level"})
     return LogSettings(

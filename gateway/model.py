@@ -147,6 +147,10 @@ class DocumentMeta:
     received_at: datetime
     origin: str = ""  # sender token name (outbound) or peer network name (inbound)
     message_id: str = ""  # transport message id: the one we sent, or the one we received
+    seller_country: str = ""
+    buyer_country: str = ""
+    buyer_is_business: bool = False
+    signed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,6 +167,10 @@ class DocumentMeta:
             "received_at": self.received_at.isoformat(),
             "origin": self.origin,
             "message_id": self.message_id,
+            "seller_country": self.seller_country,
+            "buyer_country": self.buyer_country,
+            "buyer_is_business": self.buyer_is_business,
+            "signed": self.signed,
         }
 
     @classmethod
@@ -181,6 +189,10 @@ class DocumentMeta:
             received_at=datetime.fromisoformat(data["received_at"]),
             origin=data.get("origin", ""),
             message_id=data.get("message_id", ""),
+            seller_country=data.get("seller_country", ""),
+            buyer_country=data.get("buyer_country", ""),
+            buyer_is_business=bool(data.get("buyer_is_business", False)),
+            signed=bool(data.get("signed", False)),
         )
 
 
@@ -220,9 +232,20 @@ class RouteDecision:
     kind: RouteKind
     target: str  # participant channel ("portal", ...), peer network name, or ""
     reasons: tuple[str, ...]
+    agreement: str = ""  # the agreement it travels under (peer routes)
+    prospect: bool = False  # refused for want of a network: a company to onboard
 
     def to_json(self) -> dict[str, Any]:
-        return {"route": self.kind.value, "target": self.target, "reasons": list(self.reasons)}
+        out: dict[str, Any] = {
+            "route": self.kind.value,
+            "target": self.target,
+            "reasons": list(self.reasons),
+        }
+        if self.agreement:
+            out["agreement"] = self.agreement
+        if self.prospect:
+            out["prospect"] = True
+        return out
 
 
 def status_view(meta: DocumentMeta, history: list[StatusEvent]) -> dict[str, Any]:

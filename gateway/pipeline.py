@@ -10,6 +10,7 @@ It owns no I/O of its own: store, transport and channels are passed in.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import random
 import uuid
@@ -25,6 +26,7 @@ from gateway.channels.files import InboxChannel, PrintChannel
 from gateway.config import Sender, Settings
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, TransportError
 from gateway.intake import Checked, check_document
+from gateway.lookup import Directory
 from gateway.metrics import Metrics
 from gateway.model import (
     Direction,
@@ -77,6 +79,7 @@ class Pipeline:
         self.metrics = metrics
         self.clock = clock
         self.wake = wake  # tells the worker there is new work
+        self.directory = Directory(lambda: self.settings)
         self.inbox = InboxChannel(settings.channels.inbox_dir)
         self.printer = PrintChannel(settings.channels.print_dir)
 
@@ -203,13 +206,11 @@ class Pipeline:
             await self.store.finish_job(job, [])
             return
         now = self.clock()
-        decision = routing.decide(
-            self.settings,
-            recipient=ParticipantId.parse(meta.recipient),
-            document_type=meta.document_type,
-            direction=meta.direction,
-            today=now.date(),
-        )
+        try:
+            decision = await self.route(meta, now)
+        except TransportError as exc:  # the directory could not be asked: try later
+            await self._failed_attempt(job, meta, None, exc, [])
+            return
         routed = []
         if job.attempts == 0:
             routed.append(
@@ -231,6 +232,25 @@ class Pipeline:
             self.metrics.failed.labels(route).inc()
         self.metrics.attempts.labels(route, final.state.value).inc()
         log.info("dispatch.done", state=final.state.value, route=route, target=decision.target)
+
+    async def route(self, meta: DocumentMeta, now: datetime) -> RouteDecision:
+        """Look the recipient up and decide where the document goes."""
+        pid = ParticipantId.parse(meta.recipient)
+        return routing.decide(
+            self.settings,
+            recipient=pid,
+            location=await self.directory.locate(pid),
+            facts=routing.Facts(
+                document_type=meta.document_type,
+                size=meta.size,
+                signed=meta.signed,
+                seller_country=meta.seller_country,
+                buyer_country=meta.buyer_country,
+                buyer_is_business=meta.buyer_is_business,
+            ),
+            direction=meta.direction,
+            today=now.date(),
+        )
 
     async def _deliver(
         self, meta: DocumentMeta, payload: bytes, decision: RouteDecision, now: datetime
@@ -289,13 +309,19 @@ class Pipeline:
         self,
         job: OutboxJob,
         meta: DocumentMeta,
-        decision: RouteDecision,
+        decision: RouteDecision | None,
         exc: TransportError,
         routed: list[StatusEvent],
     ) -> None:
         now = self.clock()
         attempts = job.attempts + 1
-        route = decision.kind.value
+        route = decision.kind.value if decision else "unrouted"
+        policy = self.settings.delivery
+        peer = self.settings.peer_named(decision.target) if decision else None
+        if peer is not None and peer.agreement.delivery_deadline_hours:
+            # The agreement's delivery deadline replaces the network default.
+            hours = peer.agreement.delivery_deadline_hours
+            policy = dataclasses.replace(policy, give_up_after_seconds=hours * 3600)
         self.metrics.attempts.labels(route, "error").inc()
         nxt = None
         if not exc.permanent:
@@ -303,7 +329,7 @@ class Pipeline:
                 attempts,
                 first_attempt_at=job.created_at,
                 now=now,
-                policy=self.settings.delivery,
+                policy=policy,
                 draw=random.random(),  # noqa: S311 - jitter, not security
             )
         if nxt is None:
@@ -356,6 +382,10 @@ class Pipeline:
             received_at=now,
             origin=origin,
             message_id=message_id,
+            seller_country=f.seller_country,
+            buyer_country=f.buyer_country,
+            buyer_is_business=f.buyer_is_business,
+            signed=f.signed,
         )
 
 

@@ -1,78 +1,142 @@
-"""Where a document goes, and why. Pure: settings and facts in, a decision out.
+"""Where a document goes, and why. Pure: settings, facts and the directory's
+answer in, a decision with its chain of reasons out.
 
-The routing issue grows this into the full engine (directory look-ups,
-agreements' terms, mandates); the shape of the answer stays: a decision
-with its chain of reasons, recorded in the document's status history.
+The order is the delivery waterfall users expect: our own participant by the
+channel they chose; a peer network under its agreement; paper for a
+recipient in no network, unless a mandate requires network delivery for
+this flow (then refuse, and mark the recipient as a prospect to onboard).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from gateway.config import Agreement, Peer, Settings
+from gateway.agreements import mandate_for, refusal
+from gateway.config import Settings
 from gateway.model import Direction, ParticipantId, RouteDecision, RouteKind
 
-_CHANNEL_OF_RECEPTION = {"network": "inbox", "portal": "inbox", "paper": "print"}
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """What the directory found out about a recipient."""
+
+    network: str | None  # our network's name, a peer network's name, or None: in no network
+    source: str  # how we know: "configuration", "directory", "SMP of beta", ...
+    reception: str = "network"  # our own participants: network | portal | paper
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """The facts of a document that routing depends on."""
+
+    document_type: str
+    size: int
+    signed: bool = False
+    seller_country: str = ""
+    buyer_country: str = ""
+    buyer_is_business: bool = False
 
 
 def decide(
     settings: Settings,
     *,
     recipient: ParticipantId,
-    document_type: str,
+    location: Location,
+    facts: Facts,
     direction: Direction,
     today: date,
 ) -> RouteDecision:
-    own = settings.participant(recipient)
-    if own is not None:
-        channel = _CHANNEL_OF_RECEPTION[own.reception]
-        reasons = (
-            f"{recipient} is a participant of this network ({settings.network.name})",
-            f"{own.name} chose to receive by {own.reception}",
-        )
-        if channel == "print":
-            return RouteDecision(RouteKind.PRINT, "paper", reasons)
-        return RouteDecision(RouteKind.LOCAL, own.reception, reasons)
+    ours = settings.network.name
+    if location.network == ours:
+        return _own(settings, recipient, location, facts, today)
     if direction is Direction.INBOUND:
         # A peer sent us a document for someone we do not serve: never relay.
         return RouteDecision(
             RouteKind.REFUSE, "", (f"{recipient} is not a participant of this network",)
         )
-    peer = _peer_of(settings, recipient)
-    if peer is not None:
-        problem = _agreement_problem(peer.agreement, document_type, today)
-        found = f"{recipient} belongs to peer network {peer.name}"
-        if problem:
-            return RouteDecision(RouteKind.REFUSE, peer.name, (found, problem))
+    if location.network is not None:
+        return _peer(settings, recipient, location, facts, today)
+    return _nowhere(settings, recipient, location, facts, today)
+
+
+def _own(
+    settings: Settings, recipient: ParticipantId, where: Location, facts: Facts, today: date
+) -> RouteDecision:
+    reasons = [
+        f"{recipient} is a participant of this network ({settings.network.name}), "
+        f"known from the {where.source}",
+        f"it chose to receive by {where.reception}",
+    ]
+    if where.reception != "paper":
+        return RouteDecision(RouteKind.LOCAL, where.reception, tuple(reasons))
+    mandate = _mandate(settings, facts, today)
+    if mandate:
+        reasons.append(f"{mandate}: delivered to its network inbox instead of paper")
+        return RouteDecision(RouteKind.LOCAL, "network", tuple(reasons))
+    return RouteDecision(RouteKind.PRINT, "paper", tuple(reasons))
+
+
+def _peer(
+    settings: Settings, recipient: ParticipantId, where: Location, facts: Facts, today: date
+) -> RouteDecision:
+    network = where.network or ""
+    found = f"{recipient} belongs to network {network}, known from the {where.source}"
+    peer = settings.peer_named(network)
+    if peer is None:
         return RouteDecision(
-            RouteKind.PEER,
-            peer.name,
-            (found, f"the agreement with {peer.name} covers this document type and direction"),
+            RouteKind.REFUSE, network, (found, f"network {network} has no agreement with us")
         )
-    return RouteDecision(
-        RouteKind.PRINT,
-        "paper",
-        (
-            f"{recipient} is in no known network",
-            "paper delivery is allowed for this recipient",
-        ),
+    agreement = peer.agreement
+    why_not = refusal(
+        agreement,
+        way="send",
+        document_type=facts.document_type,
+        size=facts.size,
+        signed=facts.signed,
+        today=today,
+    )
+    if why_not:
+        return RouteDecision(RouteKind.REFUSE, network, (found, why_not), agreement.id)
+    covers = f"agreement {agreement.id} covers this document type and direction"
+    return RouteDecision(RouteKind.PEER, network, (found, covers), agreement.id)
+
+
+def _nowhere(
+    settings: Settings, recipient: ParticipantId, where: Location, facts: Facts, today: date
+) -> RouteDecision:
+    found = f"{recipient} is in no known network ({where.source})"
+    mandate = _mandate(settings, facts, today)
+    if mandate:
+        return RouteDecision(
+            RouteKind.REFUSE,
+            "",
+            (found, f"paper not allowed: {mandate}", "recorded as a prospect to onboard"),
+            prospect=True,
+        )
+    return RouteDecision(RouteKind.PRINT, "paper", (found, _paper_reason(facts)))
+
+
+def _mandate(settings: Settings, facts: Facts, today: date) -> str:
+    m = mandate_for(
+        settings.mandates,
+        seller_country=facts.seller_country,
+        buyer_country=facts.buyer_country,
+        buyer_is_business=facts.buyer_is_business,
+        today=today,
+    )
+    if m is None:
+        return ""
+    ref = f" ({m.reference})" if m.reference else ""
+    return (
+        f"network delivery is mandatory for domestic B2B invoices in {m.country} "
+        f"since {m.start.isoformat()}{ref}"
     )
 
 
-def _peer_of(settings: Settings, recipient: ParticipantId) -> Peer | None:
-    for peer in settings.peers:
-        if recipient in peer.participants:
-            return peer
-    return None
-
-
-def _agreement_problem(agreement: Agreement, document_type: str, today: date) -> str:
-    if agreement.direction == "receive":
-        return "the agreement only allows receiving from this network, not sending to it"
-    if agreement.valid_from and today < agreement.valid_from:
-        return f"the agreement is valid only from {agreement.valid_from.isoformat()}"
-    if agreement.valid_until and today > agreement.valid_until:
-        return f"the agreement expired on {agreement.valid_until.isoformat()}"
-    if agreement.document_types and document_type not in agreement.document_types:
-        return "the agreement does not cover this document type"
-    return ""
+def _paper_reason(facts: Facts) -> str:
+    if not facts.buyer_is_business:
+        return "paper is allowed: the buyer is not a registered business"
+    if facts.seller_country != facts.buyer_country:
+        return "paper is allowed: a cross-border flow under no mandate"
+    return "paper is allowed: no mandate covers this flow"

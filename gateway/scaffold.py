@@ -134,6 +134,19 @@ participants = ["{participants[0]}"]   # sellers this token may send for
 # [peers.agreement]
 # direction = "both"
 
+# Where network delivery is legally required: paper is refused for these flows.
+[[mandates]]
+country = "FR"
+scope = "domestic-b2b"
+from = 2026-09-01
+reference = "France: e-invoicing reception mandate"
+
+[[mandates]]
+country = "BE"
+scope = "domestic-b2b"
+from = 2026-01-01
+reference = "Belgium: B2B e-invoicing mandate"
+
 [store]
 {store_line}
 

@@ -23,16 +23,18 @@ log = structlog.get_logger("gateway.worker")
 
 
 class Worker:
-    def __init__(
-        self, store: Store, pipeline: Pipeline, policy: DeliverySettings, *, clock: Clock
-    ) -> None:
+    def __init__(self, store: Store, pipeline: Pipeline, *, clock: Clock) -> None:
         self.store = store
         self.pipeline = pipeline
-        self.policy = policy
         self.clock = clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+
+    @property
+    def policy(self) -> DeliverySettings:
+        # Read from the pipeline each time, so a configuration reload applies.
+        return self.pipeline.settings.delivery
 
     def wake(self) -> None:
         self._wake.set()

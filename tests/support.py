@@ -216,3 +216,22 @@ def make_network(
         args += ["--ca", str(ca_dir)]
     gateway_cli(*args)
     return Network(name, directory, port, participants)
+
+
+def as_foreign_consumer(body: bytes, country: str = "GB") -> bytes:
+    """The same invoice, addressed to a private person abroad: the buyer's
+    country changes and its VAT and company registrations go."""
+    from lxml import etree
+
+    from gateway.validation.facts import BUYER_PARTY, NAMESPACES
+
+    root = etree.fromstring(body)
+    party = root.find(BUYER_PARTY, NAMESPACES)
+    assert party is not None
+    code = party.find("cac:PostalAddress/cac:Country/cbc:IdentificationCode", NAMESPACES)
+    assert code is not None
+    code.text = country
+    for path in ("cac:PartyTaxScheme", "cac:PartyLegalEntity/cbc:CompanyID"):
+        for element in party.findall(path, NAMESPACES):
+            element.getparent().remove(element)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))

@@ -8,10 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway import config, routing
+from gateway.agreements import Agreement, Mandate
 from gateway.backoff import next_attempt
-from gateway.config import Agreement, DeliverySettings, Peer
-from gateway.model import Direction, ParticipantId, RouteKind
-from tests.conftest import BUYER, STRANGER
+from gateway.config import DeliverySettings, Peer
+from gateway.model import Direction, RouteKind
+from gateway.routing import Facts, Location
+from tests.conftest import STRANGER
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 POLICY = DeliverySettings(
@@ -42,37 +44,85 @@ def test_backoff_grows_then_gives_up() -> None:
     assert next_attempt(5, first_attempt_at=T0, now=late, policy=POLICY, draw=0.5) is None
 
 
-def _with_peer(cfg: Path, agreement: Agreement) -> config.Settings:
+OURS = "testnet"
+TODAY = date(2026, 11, 29)
+FR_B2B = Facts("doc", 5000, seller_country="FR", buyer_country="FR", buyer_is_business=True)
+MANDATE = Mandate("FR", "domestic-b2b", date(2026, 9, 1), "CGI art. 289 bis")
+
+
+def _settings(cfg: Path, agreement: Agreement | None = None) -> config.Settings:
     s = config.load(cfg)
-    peer = Peer("beta", "PBETA", "http://127.0.0.1:9/as4", None, (STRANGER,), agreement)
-    return replace(s, peers=(peer,))
+    peers = ()
+    if agreement is not None:
+        peers = (Peer("beta", "PBETA", "http://127.0.0.1:9/as4", None, (STRANGER,), agreement),)
+    return replace(s, peers=peers, mandates=(MANDATE,))
 
 
 def _decide(
-    s: config.Settings, who: ParticipantId, today: date = date(2026, 11, 29)
+    s: config.Settings, where: Location, facts: Facts = FR_B2B, today: date = TODAY
 ) -> routing.RouteDecision:
     return routing.decide(
-        s, recipient=who, document_type="doc", direction=Direction.OUTBOUND, today=today
+        s,
+        recipient=STRANGER,
+        location=where,
+        facts=facts,
+        direction=Direction.OUTBOUND,
+        today=today,
     )
 
 
-def test_routes_and_reasons(network_dir: tuple[Path, str]) -> None:
-    cfg, _ = network_dir
-    s = _with_peer(cfg, Agreement())
-    local = _decide(s, BUYER)
-    assert local.kind is RouteKind.LOCAL and "participant of this network" in local.reasons[0]
-    peer = _decide(s, STRANGER)
-    assert peer.kind is RouteKind.PEER and peer.target == "beta"
-    nobody = _decide(s, ParticipantId.parse("0088:0000000000017"))
-    assert nobody.kind is RouteKind.PRINT and "no known network" in nobody.reasons[0]
+def test_own_participants_by_their_reception_choice(network_dir: tuple[Path, str]) -> None:
+    s = _settings(network_dir[0])
+    d = _decide(s, Location(OURS, "configuration", "portal"))
+    assert d.kind is RouteKind.LOCAL and d.target == "portal"
+    assert "participant of this network" in d.reasons[0]
+    foreign = replace(FR_B2B, buyer_country="DE")
+    assert _decide(s, Location(OURS, "directory", "paper"), foreign).kind is RouteKind.PRINT
+    # Under a mandate, paper may not replace network delivery, even if chosen.
+    forced = _decide(s, Location(OURS, "directory", "paper"))
+    assert forced.kind is RouteKind.LOCAL and "instead of paper" in forced.reasons[-1]
+
+
+def test_peer_network_under_its_agreement(network_dir: tuple[Path, str]) -> None:
+    s = _settings(network_dir[0], Agreement(id="A-1"))
+    d = _decide(s, Location("beta", "SMP of beta"))
+    assert d.kind is RouteKind.PEER and d.target == "beta" and d.agreement == "A-1"
+    assert "known from the SMP of beta" in d.reasons[0]
+
+
+def test_network_without_agreement_is_refused(network_dir: tuple[Path, str]) -> None:
+    s = _settings(network_dir[0], Agreement(id="A-1"))
+    d = _decide(s, Location("gamma", "directory"))
+    assert d.kind is RouteKind.REFUSE
+    assert d.reasons[-1] == "network gamma has no agreement with us"
 
 
 def test_agreement_terms_refuse_with_reason(network_dir: tuple[Path, str]) -> None:
-    cfg, _ = network_dir
-    expired = _with_peer(cfg, Agreement(valid_until=date(2026, 1, 1)))
-    d = _decide(expired, STRANGER)
-    assert d.kind is RouteKind.REFUSE and "expired on 2026-01-01" in d.reasons[-1]
-    receive_only = _with_peer(cfg, Agreement(direction="receive"))
-    assert "only allows receiving" in _decide(receive_only, STRANGER).reasons[-1]
-    other_type = _with_peer(cfg, Agreement(document_types=("other",)))
-    assert "document type" in _decide(other_type, STRANGER).reasons[-1]
+    cfg = network_dir[0]
+    beta = Location("beta", "configuration")
+    cases = [
+        (Agreement(id="X", valid_until=date(2026, 1, 1)), "expired on 2026-01-01"),
+        (Agreement(id="X", valid_from=date(2027, 1, 1)), "valid only from 2027-01-01"),
+        (Agreement(id="X", direction="receive"), "only allows receiving"),
+        (Agreement(id="X", document_types=("other",)), "does not cover this document type"),
+        (Agreement(id="X", max_document_bytes=100), "larger than agreement X allows"),
+        (Agreement(id="X", require_document_signature=True), "requires documents to carry"),
+    ]
+    for agreement, reason in cases:
+        d = _decide(_settings(cfg, agreement), beta)
+        assert d.kind is RouteKind.REFUSE, agreement
+        assert reason in d.reasons[-1], (reason, d.reasons)
+
+
+def test_nowhere_paper_unless_a_mandate_applies(network_dir: tuple[Path, str]) -> None:
+    s = _settings(network_dir[0])
+    nowhere = Location(None, "configuration and directory")
+    refused = _decide(s, nowhere)
+    assert refused.kind is RouteKind.REFUSE and refused.prospect
+    assert "paper not allowed" in refused.reasons[1] and "FR since 2026-09-01" in refused.reasons[1]
+    before = _decide(s, nowhere, today=date(2026, 8, 31))
+    assert before.kind is RouteKind.PRINT
+    consumer = _decide(s, nowhere, replace(FR_B2B, buyer_is_business=False))
+    assert consumer.kind is RouteKind.PRINT and "not a registered business" in consumer.reasons[-1]
+    foreign = _decide(s, nowhere, replace(FR_B2B, buyer_country="US"))
+    assert foreign.kind is RouteKind.PRINT and "cross-border" in foreign.reasons[-1]

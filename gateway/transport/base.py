@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gateway.config import Peer
+from gateway.config import Peer, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,10 @@ class Transport(Protocol):
 
 
 class Receiver(Protocol):
+    # The settings in force: read per request, so a configuration reload
+    # (new peers, new limits) applies to the exchange endpoint at once.
+    settings: Settings
+
     async def receive(self, message: InboundMessage) -> ReceiveOutcome:
         """Validate and store an inbound document (raises GatewayError to refuse)."""
 

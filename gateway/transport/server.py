@@ -71,13 +71,13 @@ class _ExchangeHandler:
             raise UnsupportedMediaType(
                 f"Content-Type must be {CONTENT_TYPE}, not {request.content_type!r}"
             )
-        limit = self._settings.limits.max_document_bytes
+        limit = self._receiver.settings.limits.max_document_bytes
         body = await _read_body(request, limit)
         now = self._clock()
         _, inbound = parse_request(
             request.headers,
             body,
-            peer_lookup=self._settings.peer_by_provider,
+            peer_lookup=self._receiver.settings.peer_by_provider,
             load_peer_cert=self._pins.get,
             cas=self._cas,
             now=now,

@@ -41,6 +41,9 @@ class DocumentFacts:
     document_type: str  # Peppol document type id value; "" without a CustomizationID
     process: str  # Peppol process id value: the ProfileID
     problems: tuple[str, ...] = ()  # why seller or buyer is None
+    seller_country: str = ""  # seller's PostalAddress/Country/IdentificationCode
+    buyer_is_business: bool = False  # the buyer has a VAT or legal registration id
+    signed: bool = False  # carries an XML signature (UBL extension or cac:Signature)
 
     @property
     def routable(self) -> bool:
@@ -69,6 +72,14 @@ def extract_facts(root: etree._Element) -> DocumentFacts:
         document_type=document_type_id(kind, customization) if customization else "",
         process=profile,
         problems=tuple(p for p in (seller_problem, buyer_problem) if p),
+        seller_country=_text(
+            root, f"{SELLER_PARTY}/cac:PostalAddress/cac:Country/cbc:IdentificationCode"
+        ),
+        buyer_is_business=any(
+            _text(root, f"{BUYER_PARTY}/{where}/cbc:CompanyID")
+            for where in ("cac:PartyTaxScheme", "cac:PartyLegalEntity")
+        ),
+        signed=root.find(".//{http://www.w3.org/2000/09/xmldsig#}Signature") is not None,
     )
 
 

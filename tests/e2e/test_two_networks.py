@@ -13,7 +13,7 @@ import pytest
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
 from gateway.scaffold import gln
-from tests.support import Network, free_port, gateway_cli, make_network
+from tests.support import Network, as_foreign_consumer, free_port, gateway_cli, make_network
 
 pytestmark = pytest.mark.slow
 
@@ -90,21 +90,35 @@ def test_invoice_crosses_to_peer_network_with_receipt(networks: tuple[Network, N
     assert history[0]["details"]["message_id"] == delivered["details"]["message_id"]
 
 
-def test_local_recipient_and_unknown_recipient(networks: tuple[Network, Network]) -> None:
+def test_local_recipient_and_recipients_in_no_network(networks: tuple[Network, Network]) -> None:
     alpha, _beta = networks
     alpha.start()
     code, local = alpha.submit(invoice(ALPHA_SELLER, ALPHA_BUYER, "INV-L-1"))
     assert code == 202
-    code, paper = alpha.submit(invoice(ALPHA_SELLER, NOBODY, "INV-P-1"))
+    consumer = as_foreign_consumer(invoice(ALPHA_SELLER, NOBODY, "INV-P-1"))
+    code, paper = alpha.submit(consumer)
+    assert code == 202, paper
+    code, mandated = alpha.submit(invoice(ALPHA_SELLER, NOBODY, "INV-M-1"))
     assert code == 202
+
     local_final = alpha.wait_final(local["id"])
     assert local_final["status"] == "delivered"
     assert [f.stem for f in alpha.inbox_files()] == [local["id"]]
+
     paper_final = alpha.wait_final(paper["id"])
     assert paper_final["status"] == "printed"
+    assert "not a registered business" in paper_final["history"][1]["reason"]
     batch = paper_final["history"][-1]["details"]["batch"]
     manifest = (alpha.directory / "print" / batch / "manifest.csv").read_text()
     assert paper["id"] in manifest and NOBODY in manifest
+
+    # A French company writing to a French company in no network: paper is not allowed.
+    refused = alpha.wait_final(mandated["id"])
+    assert refused["status"] == "failed"
+    routed = refused["history"][1]["details"]
+    assert routed["route"] == "refuse" and routed.get("prospect") is True
+    assert "paper not allowed" in refused["history"][-1]["reason"]
+    assert mandated["id"] not in manifest
 
 
 def test_peer_down_then_up_is_retried_until_delivered(networks: tuple[Network, Network]) -> None:

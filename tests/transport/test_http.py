@@ -53,6 +53,7 @@ class MemoryReceiver:
     """The test's stand-in for the pipeline: keeps documents and receipts in dicts."""
 
     fail: Exception | None = None
+    settings: Settings | None = None  # set by the fixture: the receiving side's settings
     messages: list[InboundMessage] = field(default_factory=list)
     known: dict[tuple[str, str], str] = field(default_factory=dict)
     receipts: dict[str, bytes] = field(default_factory=dict)
@@ -153,6 +154,7 @@ async def link(tmp_path: Path, dev_ca: KeyPair) -> AsyncIterator[LinkFactory]:
             max_bytes,
         )
         receiver = receiver or MemoryReceiver()
+        receiver.settings = beta_settings
         runner, port = await _serve(
             exchange_routes(beta_settings, receiver, clock=lambda: datetime.now(UTC))
         )
