@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway import api
 from gateway import config as config_mod
+from gateway import log as log_mod
 from gateway.config import Settings
 from gateway.errors import ConfigError, Unauthorized
 from gateway.metrics import CONTENT_TYPE, Metrics
@@ -95,6 +96,8 @@ def reload(gw: Gateway) -> tuple[bool, str]:
     ]
     gw.settings = new
     gw.pipeline.settings = new
+    if new.logging != old.logging:
+        log_mod.configure(new.logging.format, new.logging.level)
     note = f"; restart to apply changes to [{', '.join(fixed)}]" if fixed else ""
     log.info("config.reloaded", peers=len(new.peers), participants=len(new.participants))
     return True, f"configuration reloaded from {new.path}{note}"
