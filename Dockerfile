@@ -9,6 +9,9 @@ COPY gateway ./gateway
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
+# DejaVu fonts: the print channel draws Latin, Greek and Cyrillic names with them.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /data gateway \
     && mkdir -p /data && chown gateway /data
 COPY --from=build /wheels /wheels

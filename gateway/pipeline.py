@@ -22,7 +22,8 @@ from typing import Any
 import structlog
 
 from gateway import backoff, routing
-from gateway.channels.files import InboxChannel, PrintChannel
+from gateway.channels.files import InboxChannel
+from gateway.channels.printing import PdfPrintChannel
 from gateway.config import Sender, Settings
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, TransportError
 from gateway.intake import Checked, check_document
@@ -81,7 +82,7 @@ class Pipeline:
         self.wake = wake  # tells the worker there is new work
         self.directory = Directory(lambda: self.settings)
         self.inbox = InboxChannel(settings.channels.inbox_dir)
-        self.printer = PrintChannel(settings.channels.print_dir)
+        self.printer = PdfPrintChannel(settings.channels.print_dir, limits=settings.limits)
 
     # --- outbound: a sender submits ---------------------------------------
 
@@ -265,7 +266,17 @@ class Pipeline:
                 {"channel": decision.target, "location": done.location},
             )
         if kind is RouteKind.PRINT:
-            done = await self.printer.deliver(meta.recipient, meta.id, payload, now=now)
+            # Our own participants' postal address comes from the configuration;
+            # anyone else's is read from the document by the print channel.
+            own = self.settings.participant(ParticipantId.parse(meta.recipient))
+            done = await self.printer.deliver(
+                meta.recipient,
+                meta.id,
+                payload,
+                now=now,
+                address=own.address if own else (),
+                name=own.name if own else "",
+            )
             return StatusEvent(
                 State.PRINTED,
                 self.clock(),

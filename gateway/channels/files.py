@@ -1,5 +1,5 @@
 """File-based channels: each participant's inbox (portal download and network
-reception) and the print spool (a folder per day, with a CSV manifest).
+reception). The print channel is in ``printing.py``.
 
 Writes are atomic (temporary file, fsync, rename) and keyed by document id,
 so a delivery retried after a crash overwrites itself instead of duplicating.
@@ -8,11 +8,8 @@ so a delivery retried after a crash overwrites itself instead of duplicating.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 
@@ -44,33 +41,3 @@ class InboxChannel:
         path = self.root / _safe(participant) / f"{document_id}.xml"
         await asyncio.to_thread(_write_atomic, path, payload)
         return Delivered(location=str(path))
-
-
-class PrintChannel:
-    """First version of the print channel: the document joins the day's batch.
-
-    The routing issue renders a print-ready PDF; the batch and manifest stay.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    async def deliver(
-        self, recipient: str, document_id: str, payload: bytes, *, now: datetime
-    ) -> Delivered:
-        batch = now.strftime("%Y-%m-%d")
-        await asyncio.to_thread(self._add, batch, recipient, document_id, payload)
-        return Delivered(location=str(self.root / batch / f"{document_id}.xml"), batch=batch)
-
-    def _add(self, batch: str, recipient: str, document_id: str, payload: bytes) -> None:
-        folder = self.root / batch
-        target = folder / f"{document_id}.xml"
-        fresh = not target.exists()
-        _write_atomic(target, payload)
-        if fresh:
-            line = io.StringIO()
-            csv.writer(line).writerow([document_id, recipient, f"{document_id}.xml"])
-            with open(folder / "manifest.csv", "a", encoding="utf-8") as fh:
-                fh.write(line.getvalue())
-                fh.flush()
-                os.fsync(fh.fileno())
