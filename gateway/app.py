@@ -23,8 +23,9 @@ from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.pipeline import Clock, Pipeline
 from gateway.store.base import Store
 from gateway.store.factory import make_store
-from gateway.transport.client import HttpTransport
-from gateway.transport.server import exchange_routes
+from gateway.transport.as4_client import As4Transport
+from gateway.transport.as4_server import as4_routes
+from gateway.transport.smp_server import smp_routes
 from gateway.worker import Worker
 
 log = structlog.get_logger("gateway.app")
@@ -41,7 +42,7 @@ class Gateway:
     pipeline: Pipeline
     worker: Worker
     metrics: Metrics
-    transport: HttpTransport
+    transport: As4Transport
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +56,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         released = await store.release_leases(None)
         if released:
             log.info("store.leases_released", count=released)
-    transport = HttpTransport(settings, timeout=settings.delivery.timeout_seconds)
+    transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics()
     pipeline = Pipeline(settings, store, transport, metrics=metrics, clock=clock)
     worker = Worker(store, pipeline, clock=clock)
@@ -113,7 +114,8 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     app[api.PIPELINE] = gw.pipeline
     app[api.STORE] = gw.store
     app.add_routes(api.routes())
-    app.add_routes(exchange_routes(settings, gw.pipeline, clock=clock))
+    app.add_routes(as4_routes(settings, gw.pipeline, clock=clock))
+    app.add_routes(smp_routes(settings, gw.pipeline.receivable, clock=clock))
 
     async def healthz(request: web.Request) -> web.Response:
         try:

@@ -79,6 +79,14 @@ def document_type_id(kind: DocumentKind, customization: str) -> str:
     return f"{ns}::{kind.value}##{customization}::2.1"
 
 
+# What a participant receives unless told otherwise: BIS Billing 3.0 invoices
+# and credit notes.
+BIS3_DOCUMENT_TYPES = (
+    document_type_id(DocumentKind.INVOICE, BIS3_CUSTOMIZATION),
+    document_type_id(DocumentKind.CREDIT_NOTE, BIS3_CUSTOMIZATION),
+)
+
+
 class Direction(enum.StrEnum):
     OUTBOUND = "outbound"  # submitted by one of our senders
     INBOUND = "inbound"  # received from a peer network

@@ -30,6 +30,7 @@ from gateway.intake import Checked, check_document
 from gateway.lookup import Directory
 from gateway.metrics import Metrics
 from gateway.model import (
+    BIS3_DOCUMENT_TYPES,
     Direction,
     DocumentMeta,
     OutboxJob,
@@ -144,11 +145,17 @@ class Pipeline:
     # --- inbound: a peer network delivers ---------------------------------
 
     async def receive(self, message: InboundMessage) -> ReceiveOutcome:
-        key = f"in:{message.peer}:{message.message_id}"
+        # The SBDH InstanceIdentifier is the end-to-end key (a sender may
+        # rebuild its message with a new MessageId); the MessageId stands in
+        # when a transport has no envelope.
+        if message.instance_id:
+            key = f"in:{message.peer}:sbdh:{message.instance_id}"
+        else:
+            key = f"in:{message.peer}:{message.message_id}"
         structlog.contextvars.bind_contextvars(message_id=message.message_id, peer=message.peer)
         known = await self.store.find_by_key(key)
         if known is not None:
-            return ReceiveOutcome(known, True, await self.store.get_blob(known, "receipt"))
+            return await self._duplicate(known)
         checked = check_document(message.payload, self.settings.limits)
         problems = checked.problems()
         if problems:
@@ -185,12 +192,24 @@ class Pipeline:
             meta, message.payload, [event], idempotency_key=key, fingerprint=meta.sha256, job=job
         )
         if not result.created:  # a concurrent duplicate won the race
-            receipt = await self.store.get_blob(result.document_id, "receipt")
-            return ReceiveOutcome(result.document_id, True, receipt)
+            return await self._duplicate(result.document_id)
         self.metrics.received.labels("inbound").inc()
         log.info("receive.accepted", recipient=meta.recipient)
         self.wake()
         return ReceiveOutcome(doc_id, False)
+
+    async def receivable(self, pid: ParticipantId) -> tuple[str, ...] | None:
+        """The document types one of our participants receives (None: not ours),
+        as the SMP publishes them."""
+        if self.settings.participant(pid) is not None:
+            return BIS3_DOCUMENT_TYPES
+        return None
+
+    async def _duplicate(self, document_id: str) -> ReceiveOutcome:
+        meta = await self.store.get_meta(document_id)
+        receipt = await self.store.get_blob(document_id, "receipt")
+        first = meta.message_id if meta else ""
+        return ReceiveOutcome(document_id, True, receipt, first)
 
     async def keep_receipt(self, document_id: str, receipt: bytes) -> None:
         await self.store.put_blob(document_id, "receipt", receipt)
@@ -314,6 +333,7 @@ class Pipeline:
             document_type=meta.document_type,
             process=meta.process,
             payload=payload,
+            created_at=meta.received_at,
         )
 
     async def _failed_attempt(

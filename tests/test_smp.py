@@ -46,7 +46,7 @@ from gateway.model import (
     document_type_id,
 )
 from gateway.smp import Found, LookupFailed, NotRegistered
-from gateway.transport.client import load_identity
+from gateway.transport.credentials import load_identity
 from gateway.transport.smp_client import SmpClient, in_service, smp_base
 from gateway.transport.smp_server import smp_routes
 

@@ -26,6 +26,9 @@ class OutboundMessage:
     document_type: str
     process: str
     payload: bytes
+    # When the delivery was first made, stored with the document: every retry
+    # signs the same content, so a receiver's original receipt still fits.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class InboundMessage:
     document_type: str
     process: str
     payload: bytes
+    instance_id: str = ""  # the SBDH InstanceIdentifier: the end-to-end duplicate key
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class ReceiveOutcome:
     document_id: str
     duplicate: bool  # True: already received; ``receipt`` is the one sent the first time
     receipt: bytes | None = None
+    first_message_id: str = ""  # duplicates: the message id the document first came with
 
 
 class Transport(Protocol):

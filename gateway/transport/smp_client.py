@@ -40,7 +40,7 @@ from gateway.smp import (
     parse_signed_service_metadata,
     service_url,
 )
-from gateway.transport.client import PinnedCertificates, load_trust_anchors
+from gateway.transport.credentials import PinnedCertificates, load_trust_anchors
 
 log = structlog.get_logger("gateway.transport.smp_client")
 

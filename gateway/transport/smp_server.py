@@ -29,7 +29,7 @@ from gateway.smp import (
     service_group_xml,
     signed_service_metadata_xml,
 )
-from gateway.transport.client import load_identity
+from gateway.transport.credentials import load_identity
 from gateway.transport.smp_client import SMP_PATH
 
 log = structlog.get_logger("gateway.transport.smp_server")

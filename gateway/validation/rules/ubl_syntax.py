@@ -1,7 +1,148 @@
-"""Rules of this family are being written; see docs/validation.md."""
+"""UBL syntax rules: UBL-CR (UBL elements EN 16931 does not use), UBL-SR
+(how often a term may occur), UBL-DT (data types).
+
+Most UBL-CR rules are rows of data (``ubl_syntax_cr_*``): a path whose
+presence alone decides. Paths from the root become ``Forbidden`` records;
+paths under an invoice line hold for either line name, and some paths hold
+at any depth, so those are small checks over the index. The few UBL-CR rules
+with a condition are functions here; UBL-SR and UBL-DT have their modules.
+"""
 
 from __future__ import annotations
 
-from gateway.validation.rules.engine import Forbidden, Rule
+from gateway.model import DocumentKind
+from gateway.validation.rules.engine import Check, Forbidden, Rule
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.ubl_syntax_cr_document import ATTRIBUTES, DOCUMENT
+from gateway.validation.rules.ubl_syntax_cr_lines import ANYWHERE, LINE
+from gateway.validation.rules.ubl_syntax_cr_parties import PARTIES
+from gateway.validation.rules.ubl_syntax_dt import RULES as DT_RULES
+from gateway.validation.rules.ubl_syntax_paths import (
+    Answers,
+    PerContext,
+    Together,
+    keys_anywhere,
+    present,
+    reach,
+    values,
+)
+from gateway.validation.rules.ubl_syntax_sr import RULES as SR_RULES
 
-RULES: tuple[Rule | Forbidden, ...] = ()
+_NOT_USED = "is not used by EN 16931"
+_REFERENCE = "cac:AdditionalDocumentReference"
+_ANYWHERE_PATHS = tuple((rid, path) for rid, _, path in ANYWHERE)
+reach(*(path for _, path in _ANYWHERE_PATHS))
+
+
+def _on_line(rel: str) -> Check:
+    """Present under an invoice line or a credit note line, whatever the document."""
+    invoice, credit_note = f"cac:InvoiceLine/{rel}", f"cac:CreditNoteLine/{rel}"
+
+    def check(doc: Doc) -> tuple[Element, ...]:
+        index = doc.index
+        return (doc.root,) if invoice in index or credit_note in index else ()
+
+    return check
+
+
+def _at_any_depth(doc: Doc) -> Answers:
+    """The ``ANYWHERE`` rows present in the document (one node each)."""
+    return present(doc, _ANYWHERE_PATHS)
+
+
+_ANYWHERE = Together("anywhere", _at_any_depth)
+
+
+def _version(doc: Doc) -> tuple[Element, ...]:
+    """UBL-CR-002: no UBL version, or 2.1."""
+    found = doc.all("cbc:UBLVersionID")
+    return (doc.root,) if found and "2.1" not in values(found) else ()
+
+
+def _invoice_due_date(doc: Doc) -> tuple[Element, ...]:
+    """UBL-CR-412: an invoice gives its due date (BT-9) outside the payment means."""
+    due = doc.kind is DocumentKind.INVOICE and doc.has("cac:PaymentMeans/cbc:PaymentDueDate")
+    return (doc.root,) if due else ()
+
+
+# (id, part of a document reference, whether the rule is about invoiced
+# objects (type code 130) or about the other references)
+_REFERENCE_RULES = (
+    ("UBL-CR-665", "cbc:ID/@schemeID", False),
+    ("UBL-CR-666", "cac:Attachment", True),
+    ("UBL-CR-673", "cbc:DocumentDescription", True),
+)
+reach(_REFERENCE, *(f"{_REFERENCE}/{part}" for _, part, _ in _REFERENCE_RULES))
+
+
+def _references(doc: Doc) -> Answers:
+    """Additional document references with a part, typed 130 (invoiced object) or not."""
+    wanted = [row for row in _REFERENCE_RULES if keys_anywhere(doc, f"{_REFERENCE}/{row[1]}")]
+    if not wanted:
+        return {}
+    found: dict[str, list[Element]] = {}
+    for key in keys_anywhere(doc, _REFERENCE):
+        of = PerContext(doc, key)
+        for ref in doc.index[key]:
+            codes = values(of(ref, "cbc:DocumentTypeCode"))
+            # XPath: DocumentTypeCode = '130' / != '130' hold for any of the codes
+            is_object = "130" in codes
+            other = not codes or any(c != "130" for c in codes)
+            for rid, part, about_objects in wanted:
+                if (is_object if about_objects else other) and of(ref, part):
+                    found.setdefault(rid, []).append(ref)
+    return dict(found)
+
+
+_REFERENCES = Together("references", _references)
+
+
+def _message(path: str, where: str = "") -> str:
+    return f"{path}{where} {_NOT_USED}"
+
+
+RULES: tuple[Rule | Forbidden, ...] = (
+    *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in DOCUMENT),
+    *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in PARTIES),
+    *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in ATTRIBUTES),
+    *(
+        Rule(
+            rid,
+            flag,
+            _message(f"cac:InvoiceLine/{rel}", " (or in a credit note line)"),
+            _on_line(rel),
+        )
+        for rid, flag, rel in LINE
+    ),
+    *(
+        Rule(rid, flag, _message(path, " (at any depth)"), _ANYWHERE.check(rid))
+        for rid, flag, path in ANYWHERE
+    ),
+    Rule("UBL-CR-002", "warning", "The UBL version, if given, is 2.1", _version),
+    Rule(
+        "UBL-CR-412",
+        "warning",
+        "An invoice gives its payment due date (BT-9) in cbc:DueDate, not in the payment means",
+        _invoice_due_date,
+    ),
+    Rule(
+        "UBL-CR-665",
+        "warning",
+        "A scheme identifier is used only on an invoiced object identifier (BT-18)",
+        _REFERENCES.check("UBL-CR-665"),
+    ),
+    Rule(
+        "UBL-CR-666",
+        "fatal",
+        "An invoiced object reference (BT-18) has no attachment",
+        _REFERENCES.check("UBL-CR-666"),
+    ),
+    Rule(
+        "UBL-CR-673",
+        "fatal",
+        "An invoiced object reference (BT-18) has no description",
+        _REFERENCES.check("UBL-CR-673"),
+    ),
+    *SR_RULES,
+    *DT_RULES,
+)

@@ -1,0 +1,346 @@
+"""Look-ups shared by the UBL syntax rules (UBL-CR, UBL-SR, UBL-DT).
+
+The official rules reach elements in two ways that ``Doc.index`` does not
+answer directly: at any depth (``//cac:X``, or a rule context such as
+``cac:PaymentMeans``, which matches wherever the element is), and per
+context element (``count(cbc:Note) <= 1`` on each line).
+
+At any depth: the rule modules register, when imported, every path they ask
+for that way (``reach``) and every name ending they look for (``ending``).
+Each index key is then tagged with the registered paths it ends with, once
+per distinct key (a memo shared by all documents, since the same keys come
+back in every invoice), and a document's view groups its keys by tag in one
+pass. Per context: the nodes at a relative path are walked up to their
+context and counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import cast
+
+from gateway.validation.rules.engine import Check
+from gateway.validation.rules.model import CAC, CBC, NS, Doc, Element
+
+_VIEW = "ubl_syntax.view"
+_PRICE = f"{{{CAC}}}Price"
+_ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
+_TYPE_CODE = f"{{{CBC}}}DocumentTypeCode"
+_NONE: tuple[str, ...] = ()
+
+# Rule id -> the nodes where it fails, for rules answered together.
+Answers = dict[str, Sequence[Element]]
+
+# Registered paths by their last step, and name endings ("Amount").
+_BY_LAST: dict[str, list[str]] = {}
+_ENDINGS: list[str] = []
+_REACHED: set[str] = set()
+# Index key -> the registered paths and endings it matches. Bounded, so that
+# documents full of made-up names cannot grow it without end.
+_TAGS: dict[str, tuple[str, ...]] = {}
+_TAGS_LIMIT = 50_000
+
+
+# --- at any depth ----------------------------------------------------------------
+
+
+def last_step(key: str) -> str:
+    """The last step of an index key, minding a ``/`` inside ``{namespace}``."""
+    i = key.rfind("/")
+    step = key[i + 1 :]
+    if "}" in step and "{" not in step:
+        step = key[key.rfind("/", 0, key.rfind("{", 0, i)) + 1 :]
+    return step
+
+
+def reach(*paths: str) -> None:
+    """Register paths asked for at any depth (``keys_anywhere``); at import time."""
+    _REACHED.update(paths)
+    for path in paths:
+        group = _BY_LAST.setdefault(last_step(path), [])
+        if path not in group:
+            group.append(path)
+    _TAGS.clear()
+
+
+def ending(*suffixes: str) -> None:
+    """Register element name endings asked for with ``named``; at import time."""
+    _ENDINGS.extend(s for s in suffixes if s not in _ENDINGS)
+    _TAGS.clear()
+
+
+def _tags(key: str) -> tuple[str, ...]:
+    last = last_step(key)
+    tags = [p for p in _BY_LAST.get(last, _NONE) if key == p or key.endswith("/" + p)]
+    if last[:1] != "@":  # element names only
+        tags.extend("*" + s for s in _ENDINGS if last.endswith(s))
+    found = tuple(tags)
+    if len(_TAGS) < _TAGS_LIMIT:
+        _TAGS[key] = found
+    return found
+
+
+class _View:
+    """A document's index keys grouped by the registered paths they match."""
+
+    __slots__ = ("groups",)
+
+    def __init__(self, index: dict[str, list[Element]]) -> None:
+        groups: dict[str, list[str]] = {}
+        known = _TAGS.get
+        for key in index:
+            tags = known(key)
+            if tags is None:
+                tags = _tags(key)
+            if tags:
+                for tag in tags:
+                    if tag in groups:
+                        groups[tag].append(key)
+                    else:
+                        groups[tag] = [key]
+        self.groups = groups
+
+
+def _view(doc: Doc) -> _View:
+    found: _View | None = doc.cache.get(_VIEW)
+    if found is None:
+        found = doc.cache[_VIEW] = _View(doc.index)
+    return found
+
+
+def view(doc: Doc) -> dict[str, list[str]]:
+    """Registered path (or ``*ending``) -> the document's index keys it reaches."""
+    return _view(doc).groups
+
+
+def keys_anywhere(doc: Doc, path: str) -> Sequence[str]:
+    """The index keys that ``//path`` reaches: the path itself, at any depth.
+
+    ``path`` is a rule's own path (UBL prefixes), registered with ``reach``.
+    """
+    found = _view(doc).groups.get(path)
+    if found is None:
+        if path not in _REACHED:
+            raise KeyError(f"path not registered with reach(): {path}")
+        return _NONE
+    return found
+
+
+def anywhere(doc: Doc, path: str) -> list[Element]:
+    """Elements ``//path`` selects (for ``.../@a``: the elements carrying ``a``)."""
+    index = doc.index
+    return [e for key in keys_anywhere(doc, path) for e in index[key]]
+
+
+def attribute_anywhere(doc: Doc, name: str) -> list[Element]:
+    """Elements carrying the attribute ``name`` (no namespace): ``//@name``."""
+    carriers = anywhere(doc, "@" + name)
+    if doc.root.get(name) is not None:
+        carriers.insert(0, doc.root)
+    return carriers
+
+
+def present(doc: Doc, rows: Iterable[tuple[str, str]]) -> Answers:
+    """For (rule id, registered path) rows: one node wherever ``//path`` reaches.
+
+    ``//@a`` reaches the root element's own attributes too, which the index
+    does not hold.
+    """
+    reached, index, root = _view(doc).groups, doc.index, doc.root
+    found: Answers = {}
+    for rid, path in rows:
+        keys = reached.get(path)
+        if keys:
+            found[rid] = index[keys[0]][:1]
+        elif path[0] == "@" and root.get(path[1:]) is not None:
+            found[rid] = (root,)
+    return found
+
+
+def named(doc: Doc, suffix: str) -> Sequence[str]:
+    """Index keys of elements (any namespace) whose name ends with ``suffix``."""
+    found = _view(doc).groups.get("*" + suffix)
+    if found is None:
+        if suffix not in _ENDINGS:
+            raise KeyError(f"name ending not registered with ending(): {suffix}")
+        return _NONE
+    return found
+
+
+# --- values -------------------------------------------------------------------
+
+
+def string_value(element: Element) -> str:
+    """The XPath string value: all descendant text, comments left out."""
+    if len(element) == 0:
+        return element.text or ""
+    # itertext() yields str for a parsed document (bytes only for some
+    # HTML-parser inputs), whatever its stubs say.
+    return "".join(cast("Iterator[str]", element.itertext()))
+
+
+def values(elements: Iterable[Element]) -> list[str]:
+    return [string_value(e) for e in elements]
+
+
+# --- per context element -------------------------------------------------------
+
+_STEPS_UP_MEMO: dict[str, int] = {}
+
+
+def steps_up(rel: str) -> int:
+    """How many parents lead from a node at ``rel`` back to its context."""
+    steps = _STEPS_UP_MEMO.get(rel)
+    if steps is None:
+        steps = rel.count("/") + 1
+        if rel.rpartition("/")[2][:1] == "@":
+            steps -= 1  # an attribute path's nodes are the elements carrying it
+        _STEPS_UP_MEMO[rel] = steps
+    return steps
+
+
+def up(nodes: list[Element], steps: int) -> list[Element]:
+    """The ancestor ``steps`` levels up of each node (nodes that deep in the tree)."""
+    for _ in range(steps):
+        nodes = cast("list[Element]", [n.getparent() for n in nodes])
+    return nodes
+
+
+def owners(doc: Doc, key: str, rel: str) -> list[Element]:
+    """The context (at ``key``) of each node at ``rel``: one entry per node."""
+    nodes = doc.index.get(f"{key}/{rel}")
+    return up(nodes, steps_up(rel)) if nodes else []
+
+
+def grouped(doc: Doc, key: str, rel: str) -> dict[Element, list[Element]]:
+    """For contexts at ``key``: their nodes at ``rel`` (contexts with none left out)."""
+    index = doc.index
+    nodes = index.get(f"{key}/{rel}")
+    if not nodes:
+        return {}
+    contexts = index[key]
+    if len(contexts) == 1:  # the only context there: all nodes are its own
+        return {contexts[0]: nodes}
+    found: dict[Element, list[Element]] = {}
+    for node, context in zip(nodes, up(nodes, steps_up(rel)), strict=True):
+        found.setdefault(context, []).append(node)
+    return found
+
+
+class PerContext:
+    """Nodes below each context at one index key, grouped once per relative path."""
+
+    __slots__ = ("doc", "groups", "key")
+
+    def __init__(self, doc: Doc, key: str) -> None:
+        self.doc, self.key = doc, key
+        self.groups: dict[str, dict[Element, list[Element]]] = {}
+
+    def __call__(self, context: Element, rel: str) -> list[Element]:
+        found = self.groups.get(rel)
+        if found is None:
+            found = self.groups[rel] = grouped(self.doc, self.key, rel)
+        return found.get(context, [])
+
+
+def parent_key(key: str) -> str:
+    """The index key of the parent ('' for the root)."""
+    step = last_step(key)
+    return key[: len(key) - len(step) - 1] if len(key) > len(step) else ""
+
+
+_TAGS_OF_PATH: dict[str, tuple[str, ...]] = {}
+
+
+def below(element: Element, rel: str) -> list[Element]:
+    """Elements at a relative path of UBL steps (``cac:PartyName/cbc:Name``), in order."""
+    tags = _TAGS_OF_PATH.get(rel)
+    if tags is None:
+        tags = _TAGS_OF_PATH[rel] = tuple(_clark(step) for step in rel.split("/"))
+    found = [element]
+    for tag in tags:
+        found = [c for e in found for c in e.iterchildren(tag)]
+    return found
+
+
+def _clark(step: str) -> str:
+    prefix, _, local = step.partition(":")
+    return f"{{{NS[prefix]}}}{local}"
+
+
+def owning(doc: Doc, key: str, rel: str) -> Collection[Element]:
+    """The contexts at ``key`` with some node at ``rel``."""
+    index = doc.index
+    nodes = index.get(f"{key}/{rel}")
+    if not nodes:
+        return ()
+    contexts = index[key]
+    return contexts if len(contexts) == 1 else set(up(nodes, steps_up(rel)))
+
+
+def counts(doc: Doc, key: str, rel: str) -> Counter[Element]:
+    """For contexts at ``key``: how many nodes each has at ``rel`` (none: left out)."""
+    return Counter(owners(doc, key, rel))
+
+
+def without(doc: Doc, keys: Iterable[str], rel: str) -> Iterator[Element]:
+    """Contexts (at any of ``keys``) with no node at ``rel``."""
+    for key in keys:
+        having = owning(doc, key, rel)
+        yield from (c for c in doc.index[key] if c not in having)
+
+
+def in_priced_allowance(element: Element) -> bool:
+    """Whether an ancestor ``cac:Price`` has a ``cac:AllowanceCharge`` child."""
+    return any(a.tag == _PRICE and a.find(_ALLOWANCE) is not None for a in element.iterancestors())
+
+
+def boolean_equals(elements: list[Element], wanted: bool) -> bool:
+    """``elements = true()`` / ``= false()``: each value cast to xs:boolean.
+
+    A value that is not a boolean is a dynamic error, which makes a rule
+    context not match (XSLT patterns); the first match in document order wins.
+    """
+    for e in elements:
+        value = string_value(e).strip(" \t\r\n")
+        if value in ("true", "1"):
+            if wanted:
+                return True
+        elif value in ("false", "0"):
+            if not wanted:
+                return True
+        else:
+            return False
+    return False
+
+
+def type_codes(reference: Element) -> list[str]:
+    """The ``cbc:DocumentTypeCode`` values of a document reference."""
+    return [string_value(c) for c in reference.iterchildren(_TYPE_CODE)]
+
+
+# --- rules answered together --------------------------------------------------------
+
+
+class Together:
+    """Rules answered together, once per document: each rule reads its part.
+
+    For tables of similar rules: one pass computes the failing nodes of all
+    of them (rule id -> nodes), memoised on the document.
+    """
+
+    def __init__(self, name: str, answer: Callable[[Doc], Answers]) -> None:
+        self.key = f"ubl_syntax.{name}"
+        self.answer = answer
+
+    def check(self, rule_id: str) -> Check:
+        key, answer = self.key, self.answer
+
+        def check(doc: Doc) -> Sequence[Element]:
+            found: Answers | None = doc.cache.get(key)
+            if found is None:
+                found = doc.cache[key] = answer(doc)
+            return found.get(rule_id, ())
+
+        return check
