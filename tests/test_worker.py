@@ -24,6 +24,7 @@ def _unreachable_peer(cfg: Path, **delivery: float) -> None:
 name = "silent"
 provider_id = "PSILENT"
 endpoint = "http://127.0.0.1:{free_port()}/as4"
+certificate = "certs/ap.pem"
 participants = ["{STRANGER}"]
 """
     cfg.write_text(text)

@@ -1,0 +1,353 @@
+"""What the VAT category rules read from a document, gathered once.
+
+One pass over the elements the rules look at (``root.iter`` on a few tags,
+so in document order, as the XPath visits them) finds every tax category,
+wherever it is (the rules use ``//``): VAT breakdown categories (BG-23),
+allowance and charge categories (BG-20/BG-21, at any depth, as the rules
+match them), invoice line categories (BG-30), and the VAT identifiers of the
+parties. Each category is read once into a ``Cat`` record. A value the XPath
+could not compute (two ``cbc:ID`` where one is expected, a ChargeIndicator
+that is not a boolean) is kept as an ``XPathError`` and raised only by the
+rule that reaches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final
+
+from gateway.validation.rules.model import CAC, CBC, Doc, Element
+from gateway.validation.rules.vat_xpath import (
+    ID,
+    XPathError,
+    attempt,
+    cast_boolean,
+    cast_decimal,
+    normalize_space,
+    ok,
+    single_string,
+    string_value,
+)
+
+CACHE_KEY: Final = "vat.facts"
+
+
+def _cac(name: str) -> str:
+    return f"{{{CAC}}}{name}"
+
+
+TAX_CATEGORY: Final = _cac("TaxCategory")
+CLASSIFIED: Final = _cac("ClassifiedTaxCategory")
+INVOICE_LINE: Final = _cac("InvoiceLine")
+CREDIT_NOTE_LINE: Final = _cac("CreditNoteLine")
+ALLOWANCE_CHARGE: Final = _cac("AllowanceCharge")
+PARTY_TAX_SCHEME: Final = _cac("PartyTaxScheme")
+PARTY_LEGAL_ENTITY: Final = _cac("PartyLegalEntity")
+TAX_SCHEME: Final = _cac("TaxScheme")
+TAX_SUBTOTAL: Final = _cac("TaxSubtotal")
+TAX_TOTAL: Final = _cac("TaxTotal")
+ITEM: Final = _cac("Item")
+PARTY: Final = _cac("Party")
+SELLER: Final = _cac("AccountingSupplierParty")
+BUYER: Final = _cac("AccountingCustomerParty")
+TAX_REPRESENTATIVE: Final = _cac("TaxRepresentativeParty")
+COMPANY_ID: Final = f"{{{CBC}}}CompanyID"
+CHARGE_INDICATOR: Final = f"{{{CBC}}}ChargeIndicator"
+PERCENT: Final = f"{{{CBC}}}Percent"
+LINE_AMOUNT: Final = f"{{{CBC}}}LineExtensionAmount"
+AMOUNT: Final = f"{{{CBC}}}Amount"
+_TAGS: Final = (
+    TAX_CATEGORY,
+    CLASSIFIED,
+    INVOICE_LINE,
+    CREDIT_NOTE_LINE,
+    ALLOWANCE_CHARGE,
+    PARTY_TAX_SCHEME,
+    PARTY_LEGAL_ENTITY,
+    LINE_AMOUNT,
+    AMOUNT,
+)
+_LINES: Final = (INVOICE_LINE, CREDIT_NOTE_LINE)
+
+
+def _upper_is_vat(scheme: Element) -> bool | XPathError:
+    """``normalize-space(upper-case(cbc:ID)) = 'VAT'`` on one cac:TaxScheme."""
+    try:
+        text = single_string(scheme, ID)
+    except XPathError as exc:
+        return exc
+    return normalize_space((text or "").upper()) == "VAT"
+
+
+def _party_scheme_is_vat(element: Element) -> bool | XPathError:
+    """``[cac:TaxScheme/(normalize-space(upper-case(cbc:ID)) = 'VAT')]``.
+
+    The predicate is one boolean per TaxScheme: its effective boolean value
+    is an error when there are several.
+    """
+    schemes = list(element.iterchildren(TAX_SCHEME))
+    if len(schemes) > 1:
+        return XPathError("several cac:TaxScheme in one cac:PartyTaxScheme")
+    return _upper_is_vat(schemes[0]) if schemes else False
+
+
+@dataclass(slots=True)
+class Cat:
+    """One cac:TaxCategory or cac:ClassifiedTaxCategory element."""
+
+    el: Element
+    ids: tuple[str, ...]  # string values of the cbc:ID children
+    norm_ids: tuple[str, ...]  # the same, normalize-space'd
+    code: str | XPathError  # normalize-space(cbc:ID); an error for several cbc:ID
+    vat: bool | XPathError  # the VAT tax scheme predicate
+    rate: Decimal | XPathError | None  # xs:decimal(cbc:Percent); None when absent
+
+    def is_(self, code: str) -> bool:
+        """``normalize-space(cbc:ID) = code`` (raises where the XPath would)."""
+        return ok(self.code) == code
+
+    def is_vat(self) -> bool:
+        return ok(self.vat)
+
+    def has_id(self, code: str) -> bool:
+        """``cbc:ID = code``: any cbc:ID, compared as is."""
+        return code in self.ids
+
+    def has_normalized_id(self, code: str) -> bool:
+        """``cbc:ID[normalize-space(.) = code]``: any cbc:ID, normalized."""
+        return code in self.norm_ids
+
+    def count_normalized_id(self, code: str) -> int:
+        return self.norm_ids.count(code)
+
+
+def _cat(element: Element) -> Cat:
+    """Read a category in one pass over its children."""
+    ids: list[str] = []
+    percents: list[Element] = []
+    vat: bool | XPathError = False
+    for child in element.iterchildren(ID, PERCENT, TAX_SCHEME):
+        tag = child.tag
+        if tag == ID:
+            ids.append(string_value(child))
+        elif tag == PERCENT:
+            percents.append(child)
+        elif vat is False:  # a TaxScheme: any one with 'VAT' (or the first error)
+            vat = _upper_is_vat(child)
+    norm_ids = tuple(normalize_space(i) for i in ids)
+    code: str | XPathError = (
+        norm_ids[0] if len(ids) == 1 else "" if not ids else XPathError("several cbc:ID")
+    )
+    rate: Decimal | XPathError | None = None
+    if len(percents) == 1:
+        rate = attempt(lambda: cast_decimal(string_value(percents[0])))
+    elif percents:
+        rate = XPathError("several cbc:Percent")
+    return Cat(element, tuple(ids), norm_ids, code, vat, rate)
+
+
+def _indicators(element: Element) -> tuple[bool | XPathError, bool | XPathError]:
+    """``cbc:ChargeIndicator = false()`` and ``= true()``: each cast in
+    document order until one matches (an uncastable one first is an error)."""
+    found: dict[bool, bool | XPathError] = {}
+    for child in element.iterchildren(CHARGE_INDICATOR):
+        try:
+            value = cast_boolean(string_value(child))
+        except XPathError as exc:
+            found.setdefault(False, exc)
+            found.setdefault(True, exc)
+            break
+        found.setdefault(value, True)
+    return found.get(False, False), found.get(True, False)
+
+
+@dataclass(slots=True)
+class AllowanceCharge:
+    """One cac:AllowanceCharge (any depth) and its tax categories."""
+
+    el: Element
+    allowance: bool | XPathError  # [cbc:ChargeIndicator = false()]
+    charge: bool | XPathError  # [cbc:ChargeIndicator = true()]
+    root_level: bool  # a document level allowance or charge
+    cats: list[Cat] = field(default_factory=list)
+    amounts: list[Element] = field(default_factory=list)  # cbc:Amount
+
+
+@dataclass(slots=True)
+class Line:
+    """One cac:InvoiceLine or cac:CreditNoteLine (any depth)."""
+
+    el: Element
+    root_level: bool  # a line of the document itself (/*/cac:InvoiceLine)
+    cats: list[Cat] = field(default_factory=list)  # cac:Item/cac:ClassifiedTaxCategory
+    amounts: list[Element] = field(default_factory=list)  # cbc:LineExtensionAmount
+
+
+@dataclass(slots=True)
+class Parties:
+    """The VAT identifiers (and buyer legal registration) the rules ask for."""
+
+    seller_any: bool = False  # //Seller/Party/PartyTaxScheme/CompanyID, any scheme
+    seller_vat: bool | XPathError = False  # ... with the VAT scheme (BT-31)
+    tax_rep_vat: bool | XPathError = False  # BT-63
+    buyer_vat: bool | XPathError = False  # BT-48
+    buyer_legal: bool = False  # BT-47
+
+
+def _has_company_id(element: Element) -> bool:
+    return next(element.iterchildren(COMPANY_ID), None) is not None
+
+
+def _any_vat_company(schemes: list[Element]) -> bool | XPathError:
+    """``exists(PartyTaxScheme[VAT scheme]/cbc:CompanyID)`` over ``schemes``."""
+    for scheme in schemes:
+        vat = _party_scheme_is_vat(scheme)
+        if isinstance(vat, XPathError):
+            return vat
+        if vat and _has_company_id(scheme):
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class Facts:
+    taxcats: list[Cat] = field(default_factory=list)  # //cac:TaxCategory
+    classified: list[Cat] = field(default_factory=list)  # //cac:ClassifiedTaxCategory
+    breakdown: list[Cat] = field(default_factory=list)  # /*/TaxTotal/TaxSubtotal/TaxCategory
+    line_cats: list[Cat] = field(default_factory=list)  # //(Invoice|CreditNote)Line/Item/CTC
+    allowance_charges: list[AllowanceCharge] = field(default_factory=list)
+    allowance_cats: list[Cat] = field(default_factory=list)  # //AllowanceCharge/TaxCategory
+    invoice_lines: list[Line] = field(default_factory=list)  # //cac:InvoiceLine
+    credit_note_lines: list[Line] = field(default_factory=list)  # //cac:CreditNoteLine
+    parties: Parties = field(default_factory=Parties)
+    # no category, allowance/charge or party value is an XPath error
+    clean: bool = True
+    # every category code in the document, as is and normalized
+    codes: set[str] = field(default_factory=set)
+    # rule contexts: (where, code) -> the categories a rule of that code checks;
+    # where is "line", "allowance", "charge" or "breakdown"
+    contexts: dict[tuple[str, str], list[Cat]] = field(default_factory=dict)
+
+    def unused(self, code: str) -> bool:
+        """No category of ``code`` anywhere (and nothing an XPath would fail
+        on): then every rule about that code holds."""
+        return self.clean and code not in self.codes
+
+
+def facts(doc: Doc) -> Facts:
+    """The VAT facts of ``doc``, computed on first use and cached."""
+    found: Facts | None = doc.cache.get(CACHE_KEY)
+    if found is None:
+        found = doc.cache[CACHE_KEY] = _gather(doc.root)
+    return found
+
+
+def _tag(element: Element | None) -> object:
+    return None if element is None else element.tag
+
+
+def _is_breakdown(parent: Element, root: Element) -> bool:
+    """A TaxCategory under /*/cac:TaxTotal/cac:TaxSubtotal."""
+    if parent.tag != TAX_SUBTOTAL:
+        return False
+    total = parent.getparent()
+    return total is not None and total.tag == TAX_TOTAL and total.getparent() is root
+
+
+def _gather(root: Element) -> Facts:
+    f = Facts()
+    allowances: dict[Element, AllowanceCharge] = {}
+    lines: dict[Element, Line] = {}
+    schemes: dict[object, list[Element]] = {SELLER: [], BUYER: [], TAX_REPRESENTATIVE: []}
+    for el in root.iter(*_TAGS):
+        tag = el.tag
+        parent = el.getparent()
+        assert parent is not None  # the root is not one of these tags
+        if tag == TAX_CATEGORY:
+            cat = _cat(el)
+            f.taxcats.append(cat)
+            if parent.tag == ALLOWANCE_CHARGE:
+                allowances[parent].cats.append(cat)
+                f.allowance_cats.append(cat)
+            elif _is_breakdown(parent, root):
+                f.breakdown.append(cat)
+        elif tag == CLASSIFIED:
+            cat = _cat(el)
+            f.classified.append(cat)
+            if parent.tag == ITEM:
+                line = parent.getparent()
+                if line is not None and line.tag in _LINES:
+                    f.line_cats.append(cat)
+                    lines[line].cats.append(cat)
+        elif tag == ALLOWANCE_CHARGE:
+            ac = AllowanceCharge(el, *_indicators(el), parent is root)
+            allowances[el] = ac
+            f.allowance_charges.append(ac)
+        elif tag in _LINES:
+            lines[el] = Line(el, parent is root)
+            (f.invoice_lines if tag == INVOICE_LINE else f.credit_note_lines).append(lines[el])
+        elif tag == LINE_AMOUNT:
+            if parent.tag in _LINES:
+                lines[parent].amounts.append(el)
+        elif tag == AMOUNT:
+            if parent.tag == ALLOWANCE_CHARGE:
+                allowances[parent].amounts.append(el)
+        elif parent.tag == TAX_REPRESENTATIVE:
+            if tag == PARTY_TAX_SCHEME:
+                schemes[TAX_REPRESENTATIVE].append(el)
+        elif parent.tag == PARTY:
+            party = _tag(parent.getparent())
+            if tag == PARTY_TAX_SCHEME and party in schemes:
+                schemes[party].append(el)
+            elif tag == PARTY_LEGAL_ENTITY and party == BUYER and _has_company_id(el):
+                f.parties.buyer_legal = True
+    p = f.parties
+    p.seller_any = any(_has_company_id(s) for s in schemes[SELLER])
+    p.seller_vat = _any_vat_company(schemes[SELLER])
+    p.buyer_vat = _any_vat_company(schemes[BUYER])
+    p.tax_rep_vat = _any_vat_company(schemes[TAX_REPRESENTATIVE])
+    _index_contexts(f)
+    _summarize(f)
+    return f
+
+
+def _summarize(f: Facts) -> None:
+    codes = f.codes
+    clean = True
+    for cats in (f.taxcats, f.classified):
+        for cat in cats:
+            codes.update(cat.ids)
+            codes.update(cat.norm_ids)
+            clean = clean and isinstance(cat.code, str) and isinstance(cat.vat, bool)
+    for ac in f.allowance_charges:
+        clean = clean and isinstance(ac.allowance, bool) and isinstance(ac.charge, bool)
+    p = f.parties
+    f.clean = clean and not any(
+        isinstance(v, XPathError) for v in (p.seller_vat, p.buyer_vat, p.tax_rep_vat)
+    )
+
+
+def _index_contexts(f: Facts) -> None:
+    """Group the categories by the rule contexts that match them.
+
+    A context matches a category of the code with the VAT scheme; within the
+    Schematron pattern the allowance context (ChargeIndicator = false) comes
+    before the charge context, so a category matched by both is checked only
+    as an allowance. An error while matching a context means "no match".
+    """
+    groups = f.contexts
+
+    def add(where: str, cat: Cat) -> None:
+        if cat.vat is True and isinstance(cat.code, str):
+            groups.setdefault((where, cat.code), []).append(cat)
+
+    for cat in f.breakdown:
+        add("breakdown", cat)
+    for cat in f.line_cats:
+        add("line", cat)
+    for ac in f.allowance_charges:
+        where = "allowance" if ac.allowance is True else "charge" if ac.charge is True else ""
+        if where:
+            for cat in ac.cats:
+                add(where, cat)
