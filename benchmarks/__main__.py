@@ -1,6 +1,8 @@
 """Run every benchmark: python -m benchmarks"""
 
-from benchmarks import api_accept
+from benchmarks import api_accept, as4_receive, as4_throughput
 
 api_accept.main(["--store", "sqlite"])
 api_accept.main(["--store", "redis"])
+as4_receive.main([])
+as4_throughput.main([])
