@@ -1,0 +1,395 @@
+"""EN 16931 calculation rules (BR-CO-10..17) and decimal limits (BR-DEC).
+
+The official tests compare xs:decimal values exactly, after rounding a sum or
+difference with ``round(x * 10 * 10) div 100`` (XPath ``round`` goes half
+towards positive infinity: 2.345 -> 2.35, -2.345 -> -2.34). BR-CO-17 allows
+the VAT amount to differ by less than one unit from the rounded rate times the
+taxable amount. Each rule below follows its official test clause by clause;
+an absent amount makes a comparison false, a malformed one is an error.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from gateway.validation.rules.core_context import (
+    DOC_ALLOWANCES,
+    DOC_CHARGES,
+    LINE,
+    LINE_ALLOWANCES,
+    LINE_CHARGES,
+    MONETARY_TOTAL,
+    ROOT,
+    ROOT_TAX_TOTAL,
+    TAX_AMOUNTS,
+    TAX_SUBTOTAL,
+    indicator,
+    vat_scheme,
+)
+from gateway.validation.rules.core_family import Group, Test, group, plain_first
+from gateway.validation.rules.core_nav import Nav
+from gateway.validation.rules.core_xpath import (
+    EXACT,
+    DynamicError,
+    both,
+    decimal_of,
+    decimals_ok,
+    either,
+    round2,
+    sv,
+    total,
+    xround,
+)
+from gateway.validation.rules.model import Element
+
+Amount = Decimal | None
+
+
+def _r2(a: Amount) -> Amount:
+    return None if a is None else round2(a)
+
+
+def _same(a: Amount, b: Amount) -> bool:
+    """A value comparison where an empty operand makes it false."""
+    return a is not None and b is not None and a == b
+
+
+def places(name: str) -> Test:
+    """BR-DEC: at most two digits after the point in ``name``."""
+    return lambda x, n: decimals_ok(x.kids(n, name))
+
+
+# --- BR-CO-10..13, 16: the document totals ----------------------------------
+
+
+def _line_net_sum(x: Nav) -> Decimal:
+    # sum(//(cac:InvoiceLine | cac:CreditNoteLine)/xs:decimal(cbc:LineExtensionAmount))
+    cache = x.doc.cache
+    found = cache.get("core.calc.line_net_sum")
+    if found is None:
+        amounts = (decimal_of(x.kids(line, "cbc:LineExtensionAmount")) for line in LINE(x))
+        found = cache["core.calc.line_net_sum"] = total(amounts)
+    return found
+
+
+def _line_net_total(x: Nav, t: Element) -> bool:
+    # A comparison reads its left operand first; an empty one ends it (false).
+    declared = decimal_of(x.kids(t, "cbc:LineExtensionAmount"))
+    return declared is not None and declared == round2(_line_net_sum(x))
+
+
+def _document_sum(name: str, charge: bool) -> Test:
+    """BR-CO-11/12: the total equals the rounded sum of the sibling allowances/charges."""
+
+    def chosen(x: Nav, t: Element) -> list[Element]:
+        parent = t.getparent()
+        siblings = [] if parent is None else x.kids(parent, "cac:AllowanceCharge")
+        return [ac for ac in siblings if indicator(x, ac, charge)]
+
+    def matches(x: Nav, t: Element) -> bool:
+        declared = decimal_of(x.kids(t, name))
+        if declared is None:
+            return False
+        amounts = (decimal_of(x.kids(ac, "cbc:Amount")) for ac in chosen(x, t))
+        return declared == round2(total(amounts))
+
+    def plain(x: Nav, t: Element) -> bool:
+        return matches(x, t) or (not x.kids(t, name) and not chosen(x, t))
+
+    def exact(x: Nav, t: Element) -> bool:
+        return either(
+            lambda: matches(x, t),
+            lambda: both(lambda: not x.kids(t, name), lambda: not chosen(x, t)),
+        )
+
+    return plain_first(plain, exact)
+
+
+class _Operands:
+    """Amounts of one element, each read (cast) only when first needed."""
+
+    __slots__ = ("element", "values", "x")
+
+    def __init__(self, x: Nav, element: Element) -> None:
+        self.x = x
+        self.element = element
+        self.values: dict[str, Amount] = {}
+
+    def has(self, name: str) -> bool:
+        return bool(self.x.kids(self.element, name))
+
+    def __call__(self, name: str) -> Amount:
+        if name not in self.values:
+            self.values[name] = decimal_of(self.x.kids(self.element, name))
+        return self.values[name]
+
+    def chain(self, *steps: tuple[int, str]) -> Amount:
+        """A left-to-right sum (+1) / difference (-1) that stops at the first empty operand."""
+        value: Amount = None
+        for sign, name in steps:
+            operand = self(name)
+            if operand is None:
+                return None
+            if value is None:
+                value = operand
+            else:
+                value = EXACT.add(value, operand) if sign > 0 else EXACT.subtract(value, operand)
+        return value
+
+
+_LEA, _CTA, _ATA = "cbc:LineExtensionAmount", "cbc:ChargeTotalAmount", "cbc:AllowanceTotalAmount"
+_TEA, _TIA = "cbc:TaxExclusiveAmount", "cbc:TaxInclusiveAmount"
+_PAID, _ROUNDING, _PAYABLE = "cbc:PrepaidAmount", "cbc:PayableRoundingAmount", "cbc:PayableAmount"
+
+
+def _total_without_vat(x: Nav, t: Element) -> bool:
+    # Exactly one of the four clauses has true guards; its comparison decides.
+    v = _Operands(x, t)
+    declared = v(_TEA)
+    if declared is None:
+        return False
+    has_charges, has_allowances = v.has(_CTA), v.has(_ATA)
+    if has_charges and has_allowances:
+        expected = _r2(v.chain((1, _LEA), (1, _CTA), (-1, _ATA)))
+    elif has_allowances:
+        expected = _r2(v.chain((1, _LEA), (-1, _ATA)))
+    elif has_charges:
+        expected = _r2(v.chain((1, _LEA), (1, _CTA)))
+    else:
+        expected = v(_LEA)  # compared as is, not rounded
+    return _same(declared, expected)
+
+
+def _amount_due(x: Nav, t: Element) -> bool:
+    v = _Operands(x, t)
+    has_paid, has_rounding = v.has(_PAID), v.has(_ROUNDING)
+    left = _r2(v.chain((1, _PAYABLE), (-1, _ROUNDING))) if has_rounding else v(_PAYABLE)
+    if left is None:
+        return False
+    right = _r2(v.chain((1, _TIA), (-1, _PAID))) if has_paid else v(_TIA)
+    return _same(left, right)
+
+
+# --- BR-CO-14, 15, 17: VAT ------------------------------------------------
+
+
+def _vat_total_is_sum(x: Nav, tax_total: Element) -> bool:
+    subtotals = x.kids(tax_total, "cac:TaxSubtotal")
+
+    def matches() -> bool:
+        declared = decimal_of(x.kids(tax_total, "cbc:TaxAmount"))
+        if declared is None:
+            return False
+        return declared == round2(total(decimal_of(x.kids(s, "cbc:TaxAmount")) for s in subtotals))
+
+    return either(matches, lambda: not subtotals)
+
+
+def _vat_in(x: Nav, tax_total: Element, currency: str) -> Amount:
+    """``xs:decimal(cbc:TaxAmount[@currencyID = $currency])`` of one cac:TaxTotal."""
+    amounts = [a for a in x.kids(tax_total, "cbc:TaxAmount") if a.get("currencyID") == currency]
+    return decimal_of(amounts)
+
+
+def _one_item(values: list[Decimal]) -> Amount:
+    """An arithmetic operand: empty, one value, or a type error."""
+    if len(values) > 1:
+        raise DynamicError("arithmetic on a sequence of more than one item")
+    return values[0] if values else None
+
+
+def _total_with_vat(x: Nav, root: Element) -> bool:
+    # every $C in cbc:DocumentCurrencyCode satisfies
+    #   count(cac:TaxTotal/xs:decimal(cbc:TaxAmount[@currencyID = $C])) eq 1
+    #   and cac:LegalMonetaryTotal/xs:decimal(BT-112) = round(BT-109 + that amount)
+    totals = x.kids(root, "cac:LegalMonetaryTotal")
+    tax_totals = x.kids(root, "cac:TaxTotal")
+
+    def amounts(currency: str) -> list[Decimal]:
+        return [d for t in tax_totals if (d := _vat_in(x, t, currency)) is not None]
+
+    def adds_up(currency: str, vat_amounts: list[Decimal] | None = None) -> bool:
+        # Saxon reads the single-valued (right) side first; when it is empty the
+        # comparison is false and the amounts on the left are never cast.
+        without = _one_item([d for t in totals if (d := decimal_of(x.kids(t, _TEA))) is not None])
+        if without is None:
+            return False
+        vat = _one_item(amounts(currency) if vat_amounts is None else vat_amounts)
+        if vat is None:
+            return False
+        expected = round2(EXACT.add(without, vat))
+        return any(decimal_of(x.kids(t, _TIA)) == expected for t in totals)
+
+    def satisfied(currency: str) -> bool:
+        try:  # plainly first (see plain_first)
+            found = amounts(currency)
+            return len(found) == 1 and adds_up(currency, found)
+        except DynamicError:
+            return both(lambda: len(amounts(currency)) == 1, lambda: adds_up(currency))
+
+    return all(satisfied(sv(code)) for code in x.kids(root, "cbc:DocumentCurrencyCode"))
+
+
+def _vat_amount_matches_rate_plain(x: Nav, subtotal: Element) -> bool:
+    rates = [
+        rate
+        for c in x.kids(subtotal, "cac:TaxCategory")
+        if vat_scheme(x, c) and (rate := decimal_of(x.kids(c, "cbc:Percent"))) is not None
+    ]
+    vat = decimal_of(x.kids(subtotal, "cbc:TaxAmount"))
+    taxable = decimal_of(x.kids(subtotal, "cbc:TaxableAmount"))
+    rate = _one_item(rates)
+    zero_vat = vat is not None and xround(vat) == 0
+    if rate is None or xround(rate) == 0:
+        return zero_vat
+    if vat is None or taxable is None:
+        return False
+    expected = round2(EXACT.multiply(EXACT.abs(taxable), EXACT.scaleb(rate, -2)))
+    size = EXACT.abs(vat)
+    return EXACT.subtract(size, 1) < expected < EXACT.add(size, 1)
+
+
+def _vat_amount_matches_rate_exact(x: Nav, subtotal: Element) -> bool:
+    # (round(P) = 0 and round(TA) = 0)
+    # or (round(P) != 0 and abs(TA) - 1 < X and abs(TA) + 1 > X)
+    # or (not(exists(P)) and round(TA) = 0),  X = round(abs(TBA) * P div 100 * 100) div 100
+    # Only reached after an error (see plain_first): operands are simply re-read.
+    def rates() -> list[Decimal]:
+        return [
+            rate
+            for c in x.kids(subtotal, "cac:TaxCategory")
+            if vat_scheme(x, c) and (rate := decimal_of(x.kids(c, "cbc:Percent"))) is not None
+        ]
+
+    def rounded_rate() -> Amount:
+        rate = _one_item(rates())
+        return None if rate is None else xround(rate)
+
+    def vat() -> Amount:
+        return decimal_of(x.kids(subtotal, "cbc:TaxAmount"))
+
+    def vat_rounds_to_zero() -> bool:
+        amount = vat()
+        return amount is not None and xround(amount) == 0
+
+    def expected() -> Amount:
+        taxable = decimal_of(x.kids(subtotal, "cbc:TaxableAmount"))
+        rate = None if taxable is None else _one_item(rates())
+        if taxable is None or rate is None:
+            return None
+        return round2(EXACT.multiply(EXACT.abs(taxable), EXACT.scaleb(rate, -2)))
+
+    def near(sign: int) -> bool:
+        amount = vat()
+        if amount is None:
+            return False
+        bound = EXACT.add(EXACT.abs(amount), sign)
+        target = expected()
+        return target is not None and (bound < target if sign < 0 else bound > target)
+
+    return either(
+        lambda: both(lambda: rounded_rate() == 0, vat_rounds_to_zero),
+        lambda: both(
+            lambda: (r := rounded_rate()) is not None and r != 0,
+            lambda: both(lambda: near(-1), lambda: near(1)),
+        ),
+        lambda: both(lambda: not rates(), vat_rounds_to_zero),
+    )
+
+
+def _tax_amount_places(currency_child: str) -> Test:
+    """BR-DEC-13/15 as written: the currency is compared with a CHILD of the amount."""
+
+    def test(x: Nav, root: Element) -> bool:
+        hits = [
+            amount
+            for amount in x.find(TAX_AMOUNTS)
+            if len(amount)
+            and any(sv(c) == amount.get("currencyID") for c in x.kids(amount, currency_child))
+        ]
+        return not hits or decimals_ok(hits)
+
+    return test
+
+
+_DOC = "document level"
+GROUPS: tuple[Group, ...] = (
+    group("calc.doc_allowance", DOC_ALLOWANCES, [
+        ("BR-DEC-01", "fatal", f"The {_DOC} allowance amount (BT-92) has at most 2 decimals.",
+         places("cbc:Amount")),
+        ("BR-DEC-02", "fatal", f"The {_DOC} allowance base amount (BT-93) has at most 2 "
+         "decimals.", places("cbc:BaseAmount")),
+    ])
+    + group("calc.doc_charge", DOC_CHARGES, [
+        ("BR-DEC-05", "fatal", f"The {_DOC} charge amount (BT-99) has at most 2 decimals.",
+         places("cbc:Amount")),
+        ("BR-DEC-06", "fatal", f"The {_DOC} charge base amount (BT-100) has at most 2 "
+         "decimals.", places("cbc:BaseAmount")),
+    ])
+    + group("calc.monetary_total", MONETARY_TOTAL, [
+        ("BR-CO-10", "fatal", "The sum of line net amounts (BT-106) shall equal the sum of "
+         "the invoice line net amounts (BT-131).", _line_net_total),
+        ("BR-CO-11", "fatal", "The sum of allowances (BT-107) shall equal the sum of the "
+         f"{_DOC} allowance amounts (BT-92).", _document_sum("cbc:AllowanceTotalAmount", False)),
+        ("BR-CO-12", "fatal", "The sum of charges (BT-108) shall equal the sum of the "
+         f"{_DOC} charge amounts (BT-99).", _document_sum("cbc:ChargeTotalAmount", True)),
+        ("BR-CO-13", "fatal", "The total without VAT (BT-109) shall equal line net amounts "
+         "(BT-106) minus allowances (BT-107) plus charges (BT-108).", _total_without_vat),
+        ("BR-CO-16", "fatal", "The amount due (BT-115) shall equal the total with VAT "
+         "(BT-112) minus the paid amount (BT-113) plus the rounding amount (BT-114).",
+         _amount_due),
+        ("BR-DEC-09", "fatal", "The sum of line net amounts (BT-106) has at most 2 decimals.",
+         places("cbc:LineExtensionAmount")),
+        ("BR-DEC-10", "fatal", "The sum of allowances (BT-107) has at most 2 decimals.",
+         places("cbc:AllowanceTotalAmount")),
+        ("BR-DEC-11", "fatal", "The sum of charges (BT-108) has at most 2 decimals.",
+         places("cbc:ChargeTotalAmount")),
+        ("BR-DEC-12", "fatal", "The total without VAT (BT-109) has at most 2 decimals.",
+         places("cbc:TaxExclusiveAmount")),
+        ("BR-DEC-14", "fatal", "The total with VAT (BT-112) has at most 2 decimals.",
+         places("cbc:TaxInclusiveAmount")),
+        ("BR-DEC-16", "fatal", "The paid amount (BT-113) has at most 2 decimals.",
+         places("cbc:PrepaidAmount")),
+        ("BR-DEC-17", "fatal", "The rounding amount (BT-114) has at most 2 decimals.",
+         places("cbc:PayableRoundingAmount")),
+        ("BR-DEC-18", "fatal", "The amount due for payment (BT-115) has at most 2 decimals.",
+         places("cbc:PayableAmount")),
+    ])
+    + group("calc.root", ROOT, [
+        ("BR-CO-15", "fatal", "The total with VAT (BT-112) shall equal the total without VAT "
+         "(BT-109) plus the total VAT amount (BT-110).", _total_with_vat),
+        ("BR-DEC-13", "fatal", "The total VAT amount (BT-110) has at most 2 decimals.",
+         _tax_amount_places("cbc:DocumentCurrencyCode")),
+        ("BR-DEC-15", "fatal", "The total VAT amount in accounting currency (BT-111) has at "
+         "most 2 decimals.", _tax_amount_places("cbc:TaxCurrencyCode")),
+    ])
+    + group("calc.tax_total", ROOT_TAX_TOTAL, [
+        ("BR-CO-14", "fatal", "The total VAT amount (BT-110) shall equal the sum of the VAT "
+         "category tax amounts (BT-117).", _vat_total_is_sum),
+    ])
+    + group("calc.tax_subtotal", TAX_SUBTOTAL, [
+        ("BR-CO-17", "fatal", "The VAT category tax amount (BT-117) shall equal the taxable "
+         "amount (BT-116) times the rate (BT-119), rounded.",
+         plain_first(_vat_amount_matches_rate_plain, _vat_amount_matches_rate_exact)),
+        ("BR-DEC-19", "fatal", "The VAT category taxable amount (BT-116) has at most 2 "
+         "decimals.", places("cbc:TaxableAmount")),
+        ("BR-DEC-20", "fatal", "The VAT category tax amount (BT-117) has at most 2 decimals.",
+         places("cbc:TaxAmount")),
+    ])
+    + group("calc.line", LINE, [
+        ("BR-DEC-23", "fatal", "The invoice line net amount (BT-131) has at most 2 decimals.",
+         places("cbc:LineExtensionAmount")),
+    ])
+    + group("calc.line_allowance", LINE_ALLOWANCES, [
+        ("BR-DEC-24", "fatal", "The line allowance amount (BT-136) has at most 2 decimals.",
+         places("cbc:Amount")),
+        ("BR-DEC-25", "fatal", "The line allowance base amount (BT-137) has at most 2 "
+         "decimals.", places("cbc:BaseAmount")),
+    ])
+    + group("calc.line_charge", LINE_CHARGES, [
+        ("BR-DEC-27", "fatal", "The line charge amount (BT-141) has at most 2 decimals.",
+         places("cbc:Amount")),
+        ("BR-DEC-28", "fatal", "The line charge base amount (BT-142) has at most 2 decimals.",
+         places("cbc:BaseAmount")),
+    ])
+)  # fmt: skip
