@@ -1,7 +1,14 @@
-"""Rules of this family are being written; see docs/validation.md."""
+"""PEPPOL-EN16931-* and PEPPOL-COMMON-* rules of Peppol BIS Billing 3.0, release 2026.5.
+
+The rules themselves live in ``peppol_doc`` (document, parties, allowances,
+currency, periods), ``peppol_lines`` (line amounts), ``peppol_icd`` (party
+identifiers by scheme) and ``peppol_cl`` (code lists, date format), laid out
+as the official Schematron patterns; ``peppol_stage`` evaluates them.
+"""
 
 from __future__ import annotations
 
 from gateway.validation.rules.engine import Forbidden, Rule
+from gateway.validation.rules.peppol_stage import rules_matching
 
-RULES: tuple[Rule | Forbidden, ...] = ()
+RULES: tuple[Rule | Forbidden, ...] = rules_matching(r"^PEPPOL-")

@@ -1,0 +1,324 @@
+"""IT-R-*, NL-R-*: Italian and Dutch rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Final
+
+from gateway.model import DocumentKind
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_numbers import (
+    decimal_of,
+)
+from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
+from gateway.validation.rules.peppol_vars import (
+    customer_is,
+    supplier_country,
+    supplier_is,
+    tax_rep_is,
+)
+from gateway.validation.rules.peppol_xpath import (
+    Abort,
+    Cac,
+    Cbc,
+    anywhere,
+    cbc,
+    children,
+    nsp,
+    nsp_of,
+    parent_is,
+    path,
+    sv,
+    x_and,
+    x_or,
+)
+
+_IT_TAX_ID: Final = re.compile(r"[A-Z0-9]{11,16}")
+
+
+def _under(tag: str, *parents: str) -> Callable[[Doc], list[Element]]:
+    """Elements ``tag`` whose ancestors, nearest first, are ``parents`` (any depth)."""
+
+    def nodes(doc: Doc) -> list[Element]:
+        out = []
+        for e in anywhere(doc, tag):
+            node = e
+            for p in parents:
+                up = node.getparent()
+                if up is None or up.tag != p:
+                    break
+                node = up
+            else:
+                out.append(e)
+        return out
+
+    return nodes
+
+
+_SUPPLIER_PARTY = _under(Cac.Party, Cac.AccountingSupplierParty)
+
+
+def _italian(doc: Doc) -> list[Element]:
+    return _SUPPLIER_PARTY(doc) if supplier_country(doc) == "IT" else []
+
+
+def _italian_tax_schemes(doc: Doc) -> list[Element]:
+    out = []
+    for party in _italian(doc):
+        for s in children(party, Cac.PartyTaxScheme):
+            try:
+                if nsp_of(path(s, Cac.TaxScheme, Cbc.ID)) != "VAT":
+                    out.append(s)
+            except Abort:
+                continue
+    return out
+
+
+def _has(*tags: str) -> Callable[[Element, Doc], bool]:
+    return lambda e, d: bool(path(e, *tags))
+
+
+ITALY: Final = Pattern(
+    (
+        Context(
+            "a tax registration of an Italian seller",
+            _italian_tax_schemes,
+            (
+                Assert(
+                    "IT-R-001",
+                    "fatal",
+                    "An Italian seller's tax registration (BT-32) shall be 11 to 16 capital "
+                    "letters or digits.",
+                    lambda e, d: (
+                        _IT_TAX_ID.fullmatch(nsp_of(children(e, Cbc.CompanyID))) is not None
+                    ),
+                ),
+            ),
+        ),
+        Context(
+            "an Italian seller",
+            _italian,
+            (
+                Assert(
+                    "IT-R-002",
+                    "fatal",
+                    "An Italian seller's address shall give the street (BT-35).",
+                    _has(Cac.PostalAddress, Cbc.StreetName),
+                ),
+                Assert(
+                    "IT-R-003",
+                    "fatal",
+                    "An Italian seller's address shall give the city (BT-37).",
+                    _has(Cac.PostalAddress, Cbc.CityName),
+                ),
+                Assert(
+                    "IT-R-004",
+                    "fatal",
+                    "An Italian seller's address shall give the post code (BT-38).",
+                    _has(Cac.PostalAddress, Cbc.PostalZone),
+                ),
+            ),
+        ),
+    ),
+    when=lambda d: supplier_country(d) == "IT",
+)
+
+
+# --- Netherlands ----------------------------------------------------------------------
+
+
+def _nl_supplier(doc: Doc) -> bool:
+    return bool(supplier_is(doc, "NL"))
+
+
+def _nl_both(doc: Doc) -> bool:
+    return bool(supplier_is(doc, "NL")) and bool(customer_is(doc, "NL"))
+
+
+def _when(
+    flag: Callable[[Doc], bool], nodes: Callable[[Doc], list[Element]]
+) -> Callable[[Doc], list[Element]]:
+    return lambda doc: nodes(doc) if flag(doc) else []
+
+
+def _full_address(e: Element, doc: Doc) -> bool:
+    return all(children(e, cbc(n)) for n in ("StreetName", "CityName", "PostalZone"))
+
+
+def _kvk_or_oin(e: Element, doc: Doc) -> bool:
+    schemes = f" {e.get('schemeID') or ''} "
+    return (" 0106 " in schemes or " 0190 " in schemes) and nsp(sv(e)) != ""
+
+
+def _payment_needed(e: Element, doc: Doc) -> bool:
+    invoice = doc.kind is DocumentKind.INVOICE
+
+    def amount() -> Decimal | None:
+        return decimal_of(children(e, Cbc.PayableAmount))
+
+    def at_most_zero() -> bool:
+        value = amount()
+        return value is not None and value <= 0
+
+    def at_least_zero() -> bool:
+        value = amount()
+        return value is not None and value >= 0
+
+    return x_or(
+        lambda: x_and(lambda: invoice, at_most_zero),
+        lambda: x_and(lambda: not invoice, at_least_zero),
+        lambda: bool(anywhere(doc, Cac.PaymentMeans)),
+    )
+
+
+_NL_MEANS: Final = ("30", "48", "49", "57", "58", "59")
+
+NETHERLANDS: Final = Pattern(
+    (
+        Context(
+            "the credit note type code of a Dutch seller",
+            _when(_nl_supplier, lambda d: anywhere(d, Cbc.CreditNoteTypeCode)),
+            (
+                Assert(
+                    "NL-R-001",
+                    "fatal",
+                    "A Dutch seller's credit note shall reference the invoice it credits (BT-25).",
+                    lambda e, d: d.has("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"),
+                ),
+            ),
+        ),
+        Context(
+            "the address of a Dutch seller",
+            _when(
+                _nl_supplier,
+                _under(Cac.PostalAddress, Cac.Party, Cac.AccountingSupplierParty),
+            ),
+            (
+                Assert(
+                    "NL-R-002",
+                    "fatal",
+                    "A Dutch seller's address shall give street (BT-35), city (BT-37) and post "
+                    "code (BT-38).",
+                    _full_address,
+                ),
+            ),
+        ),
+        Context(
+            "the legal registration identifier of a Dutch seller",
+            _when(
+                _nl_supplier,
+                _under(
+                    Cbc.CompanyID,
+                    Cac.PartyLegalEntity,
+                    Cac.Party,
+                    Cac.AccountingSupplierParty,
+                ),
+            ),
+            (
+                Assert(
+                    "NL-R-003",
+                    "fatal",
+                    "A Dutch seller's legal registration identifier (BT-30) shall be a KvK or OIN "
+                    "number (scheme 0106 or 0190).",
+                    _kvk_or_oin,
+                ),
+            ),
+        ),
+        Context(
+            "the address of a Dutch buyer of a Dutch seller",
+            _when(_nl_both, _under(Cac.PostalAddress, Cac.Party, Cac.AccountingCustomerParty)),
+            (
+                Assert(
+                    "NL-R-004",
+                    "fatal",
+                    "A Dutch buyer's address shall give street (BT-50), city (BT-52) and post "
+                    "code (BT-53).",
+                    _full_address,
+                ),
+            ),
+        ),
+        Context(
+            "the legal registration identifier of a Dutch buyer of a Dutch seller",
+            _when(
+                _nl_both,
+                _under(
+                    Cbc.CompanyID,
+                    Cac.PartyLegalEntity,
+                    Cac.Party,
+                    Cac.AccountingCustomerParty,
+                ),
+            ),
+            (
+                Assert(
+                    "NL-R-005",
+                    "fatal",
+                    "A Dutch buyer's legal registration identifier (BT-47) shall be a KvK or OIN "
+                    "number (scheme 0106 or 0190).",
+                    _kvk_or_oin,
+                ),
+            ),
+        ),
+        Context(
+            "the address of a Dutch tax representative of a Dutch seller",
+            _when(
+                lambda d: _nl_supplier(d) and bool(tax_rep_is(d, "NL")),
+                _under(Cac.PostalAddress, Cac.TaxRepresentativeParty),
+            ),
+            (
+                Assert(
+                    "NL-R-006",
+                    "fatal",
+                    "A Dutch tax representative's address shall give street (BT-64), city "
+                    "(BT-66) and post code (BT-67).",
+                    _full_address,
+                ),
+            ),
+        ),
+        Context(
+            "the totals of a Dutch seller's document",
+            _when(_nl_supplier, lambda d: anywhere(d, Cac.LegalMonetaryTotal)),
+            (
+                Assert(
+                    "NL-R-007",
+                    "fatal",
+                    "A Dutch seller shall give payment instructions (BG-16) when the buyer has "
+                    "to pay.",
+                    _payment_needed,
+                ),
+            ),
+        ),
+        Context(
+            "a payment means between Dutch parties",
+            _when(_nl_both, lambda d: anywhere(d, Cac.PaymentMeans)),
+            (
+                Assert(
+                    "NL-R-008",
+                    "fatal",
+                    "Between Dutch parties the payment means code (BT-81) shall be 30, 48, 49, "
+                    "57, 58 or 59.",
+                    lambda e, d: nsp_of(children(e, Cbc.PaymentMeansCode)) in _NL_MEANS,
+                ),
+            ),
+        ),
+        Context(
+            "an order line reference of a Dutch seller",
+            _when(
+                _nl_supplier,
+                lambda d: [
+                    e for e in anywhere(d, Cbc.LineID) if parent_is(e, Cac.OrderLineReference)
+                ],
+            ),
+            (
+                Assert(
+                    "NL-R-009",
+                    "fatal",
+                    "A referenced order line (BT-132) needs the order reference (BT-13).",
+                    lambda e, d: d.has("cac:OrderReference/cbc:ID"),
+                ),
+            ),
+        ),
+    ),
+    when=_nl_supplier,
+)

@@ -1,0 +1,349 @@
+"""NO-R-*, SE-R-*: Norwegian and Swedish rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_ids import mod11, se_orgnr
+from gateway.validation.rules.peppol_numbers import (
+    number,
+    number_of,
+)
+from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
+from gateway.validation.rules.peppol_vars import supplier_country
+from gateway.validation.rules.peppol_xpath import (
+    Abort,
+    Cac,
+    Cbc,
+    anywhere,
+    cac,
+    children,
+    memo,
+    nsp,
+    nsp_of,
+    parent_is,
+    path,
+    string,
+    substring,
+    sv,
+)
+
+COMPANY_ID = Cbc.CompanyID
+TAX_SCHEME_ID = (Cac.TaxScheme, Cbc.ID)
+_NO_VAT: Final = re.compile(r"[0-9]{9}MVA\Z")
+
+
+def _supplier_parties(doc: Doc) -> list[Element]:
+    return [p for p in anywhere(doc, Cac.Party) if parent_is(p, Cac.AccountingSupplierParty)]
+
+
+def _customer_parties(doc: Doc) -> list[Element]:
+    return [p for p in anywhere(doc, Cac.Party) if parent_is(p, Cac.AccountingCustomerParty)]
+
+
+def _schemes(party: Element, name: str) -> list[Element]:
+    """``cac:PartyTaxScheme[normalize-space(cac:TaxScheme/cbc:ID) = name]``."""
+    return [
+        s for s in children(party, Cac.PartyTaxScheme) if nsp_of(path(s, *TAX_SCHEME_ID)) == name
+    ]
+
+
+# --- Norway --------------------------------------------------------------------------
+
+
+def _foretaksregisteret(e: Element, doc: Doc) -> bool:
+    ids = [i for s in _schemes(e, "TAX") for i in children(s, COMPANY_ID)]
+    return nsp(string(ids, schema=False)) == "Foretaksregisteret"
+
+
+def _norwegian_vat(e: Element, doc: Doc) -> bool:
+    vat = _schemes(e, "VAT")
+    prefixes = [substring(string(children(s, COMPANY_ID)), 1, 2) for s in vat]
+    if "NO" not in prefixes:
+        return True
+    rests = [substring(string(children(s, COMPANY_ID)), 3) for s in vat]
+    if len(rests) > 1:
+        raise Abort("several VAT identifiers for one seller", schema=False)
+    if not (rests and _NO_VAT.match(rests[0])):
+        return False
+    ids = [i for s in vat for i in children(s, COMPANY_ID)]
+    return mod11(substring(string(ids, schema=False), 3, 9))
+
+
+NORWAY: Final = Pattern(
+    (
+        Context(
+            "a Norwegian seller",
+            lambda d: _supplier_parties(d) if supplier_country(d) == "NO" else [],
+            (
+                Assert(
+                    "NO-R-002",
+                    "warning",
+                    "A Norwegian seller should state 'Foretaksregisteret' as its tax "
+                    "registration (BT-32).",
+                    _foretaksregisteret,
+                ),
+                Assert(
+                    "NO-R-001",
+                    "fatal",
+                    "A Norwegian seller's VAT identifier (BT-31) shall be NO, a valid "
+                    "organisation number and MVA.",
+                    _norwegian_vat,
+                ),
+            ),
+        ),
+    ),
+    when=lambda d: supplier_country(d) == "NO",
+)
+
+
+# --- Sweden --------------------------------------------------------------------------
+
+
+def _vat_ids(party: Element) -> list[Element]:
+    """``cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']/cbc:CompanyID`` (untrimmed)."""
+    return [
+        i
+        for s in children(party, Cac.PartyTaxScheme)
+        if any(sv(t) == "VAT" for t in path(s, *TAX_SCHEME_ID))
+        for i in children(s, COMPANY_ID)
+    ]
+
+
+def _in_sweden(party: Element) -> bool:
+    codes = path(party, Cac.PostalAddress, Cac.Country, Cbc.IdentificationCode)
+    return any(sv(c) == "SE" for c in codes)
+
+
+def _swedish_vat(party: Element) -> bool:
+    if not _in_sweden(party):
+        return False
+    for s in children(party, Cac.PartyTaxScheme):
+        if any(sv(t) == "VAT" for t in path(s, *TAX_SCHEME_ID)):
+            ids = children(s, COMPANY_ID)
+            if len(ids) > 1:
+                return False  # an error in a pattern: no match
+            if substring(sv(ids[0]) if ids else "", 1, 2) == "SE":
+                return True
+    return False
+
+
+def _sweden(doc: Doc) -> bool:
+    """Some seller party has a postal address in Sweden (every SE rule needs one)."""
+    return memo(
+        doc, "peppol.seSupplier", lambda d: any(_in_sweden(p) for p in _supplier_parties(d))
+    )
+
+
+def _se_vat_parties(doc: Doc) -> list[Element]:
+    return [p for p in _supplier_parties(doc) if _swedish_vat(p)]
+
+
+def _se_legal_entities(doc: Doc) -> list[Element]:
+    return [
+        le
+        for p in _supplier_parties(doc)
+        if _in_sweden(p)
+        for le in children(p, Cac.PartyLegalEntity)
+        if children(le, COMPANY_ID)
+    ]
+
+
+def _f_skatt_ids(doc: Doc) -> list[Element]:
+    out = []
+    for p in _supplier_parties(doc):
+        if not (_in_sweden(p) and path(p, Cac.PartyLegalEntity, COMPANY_ID)):
+            continue
+        for s in children(p, Cac.PartyTaxScheme):
+            try:
+                if nsp(string(path(s, *TAX_SCHEME_ID)).upper()) == "VAT":
+                    continue
+            except Abort:
+                continue
+            out.extend(children(s, COMPANY_ID))
+    return out
+
+
+def _standard_categories(doc: Doc) -> list[Element]:
+    if not _se_vat_parties(doc):
+        return []
+    return [
+        c
+        for tag in ("TaxCategory", "ClassifiedTaxCategory")
+        for c in anywhere(doc, cac(tag))
+        if any(sv(i) == "S" for i in children(c, Cbc.ID))
+    ]
+
+
+def _se_payments(
+    doc: Doc, test: Callable[[Element], bool], customer: bool = False
+) -> list[Element]:
+    if not any(_in_sweden(p) for p in _supplier_parties(doc)):
+        return []
+    if customer and not any(_in_sweden(p) for p in _customer_parties(doc)):
+        return []
+    out = []
+    for pm in anywhere(doc, Cac.PaymentMeans):
+        try:
+            if test(pm):
+                out.append(pm)
+        except Abort:
+            continue
+    return out
+
+
+def _giro(branch: str) -> Callable[[Doc], list[Element]]:
+    def test(pm: Element) -> bool:
+        code = nsp_of(children(pm, Cbc.PaymentMeansCode))
+        account = Cac.PayeeFinancialAccount
+        branch_id = path(pm, account, Cac.FinancialInstitutionBranch, Cbc.ID)
+        return code == "30" and nsp_of(branch_id) == branch
+
+    return lambda doc: [
+        i for pm in _se_payments(doc, test) for i in path(pm, Cac.PayeeFinancialAccount, Cbc.ID)
+    ]
+
+
+def _code_in(*codes: str) -> Callable[[Element], bool]:
+    return lambda pm: any(sv(c) in codes for c in children(pm, Cbc.PaymentMeansCode))
+
+
+def _numeric(e: Element, doc: Doc) -> bool:
+    return number(nsp(sv(e))) == number(nsp(sv(e)))
+
+
+SWEDEN: Final = Pattern(
+    (
+        Context(
+            "a Swedish seller with a Swedish VAT identifier",
+            _se_vat_parties,
+            (
+                Assert(
+                    "SE-R-001",
+                    "fatal",
+                    "A Swedish VAT identifier (BT-31) shall be 14 characters.",
+                    lambda e, d: len(nsp(string(_vat_ids(e), schema=False))) == 14,
+                ),
+                Assert(
+                    "SE-R-002",
+                    "fatal",
+                    "A Swedish VAT identifier (BT-31) shall be numeric after the country code.",
+                    lambda e, d: (
+                        number(substring(string(_vat_ids(e), schema=False), 3, 12))
+                        == number(substring(string(_vat_ids(e), schema=False), 3, 12))
+                    ),
+                ),
+            ),
+        ),
+        Context(
+            "the legal entity of a seller in Sweden",
+            _se_legal_entities,
+            (
+                Assert(
+                    "SE-R-003",
+                    "fatal",
+                    "A Swedish organisation number (BT-30) shall be numeric.",
+                    lambda e, d: (
+                        number_of(children(e, COMPANY_ID)) == number_of(children(e, COMPANY_ID))
+                    ),
+                ),
+                Assert(
+                    "SE-R-004",
+                    "fatal",
+                    "A Swedish organisation number (BT-30) shall be ten characters.",
+                    lambda e, d: len(nsp(string(children(e, COMPANY_ID)))) == 10,
+                ),
+                Assert(
+                    "SE-R-013",
+                    "fatal",
+                    "A Swedish organisation number (BT-30) shall have a valid Luhn check digit.",
+                    lambda e, d: se_orgnr(nsp(string(children(e, COMPANY_ID)))),
+                ),
+            ),
+        ),
+        Context(
+            "a tax registration of a seller in Sweden",
+            _f_skatt_ids,
+            (
+                Assert(
+                    "SE-R-005",
+                    "fatal",
+                    "A Swedish seller's tax registration (BT-32) shall read 'Godkänd för F-skatt'.",
+                    lambda e, d: nsp(sv(e).upper()) == "GODKÄND FÖR F-SKATT",
+                ),
+            ),
+        ),
+        Context(
+            "a standard rated VAT category of a Swedish seller",
+            _standard_categories,
+            (
+                Assert(
+                    "SE-R-006",
+                    "fatal",
+                    "Swedish standard VAT rates (BT-119, BT-152) are 25, 12 and 6 percent.",
+                    lambda e, d: number_of(children(e, Cbc.Percent)) in (25.0, 12.0, 6.0),
+                ),
+            ),
+        ),
+        Context(
+            "a Plusgiro account of a seller in Sweden",
+            _giro("SE:PLUSGIRO"),
+            (
+                Assert(
+                    "SE-R-007", "warning", "A Plusgiro account (BT-84) should be numeric.", _numeric
+                ),
+                Assert(
+                    "SE-R-010",
+                    "warning",
+                    "A Plusgiro account (BT-84) should be 2 to 8 characters.",
+                    lambda e, d: 2 <= len(nsp(sv(e))) <= 8,
+                ),
+            ),
+        ),
+        Context(
+            "a Bankgiro account of a seller in Sweden",
+            _giro("SE:BANKGIRO"),
+            (
+                Assert(
+                    "SE-R-008", "warning", "A Bankgiro account (BT-84) should be numeric.", _numeric
+                ),
+                Assert(
+                    "SE-R-009",
+                    "warning",
+                    "A Bankgiro account (BT-84) should be 7 or 8 characters.",
+                    lambda e, d: len(nsp(sv(e))) in (7, 8),
+                ),
+            ),
+        ),
+        Context(
+            "a giro payment means of a seller in Sweden",
+            lambda d: _se_payments(d, _code_in("50", "56")),
+            (
+                Assert(
+                    "SE-R-011",
+                    "warning",
+                    "Swedish Bankgiro or Plusgiro should use payment means 30 (BT-81) with "
+                    "the branch SE:BANKGIRO or SE:PLUSGIRO.",
+                    lambda e, d: False,
+                ),
+            ),
+        ),
+        Context(
+            "a payment means between Swedish parties",
+            lambda d: _se_payments(d, _code_in("31"), customer=True),
+            (
+                Assert(
+                    "SE-R-012",
+                    "warning",
+                    "Domestic Swedish credit transfers should use payment means 30 (BT-81).",
+                    lambda e, d: False,
+                ),
+            ),
+        ),
+    ),
+    overlapping=True,
+    when=_sweden,
+)
