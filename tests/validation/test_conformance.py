@@ -40,3 +40,13 @@ def test_family_agrees_with_official_verdicts(family: str) -> None:
     assert count == 1749
     shown = "\n".join(str(d) for d in diffs[:25])
     assert not diffs, f"{len(diffs)} documents disagree on {family} rules:\n{shown}"
+
+
+def test_whole_engine_agrees_on_every_document() -> None:
+    """The acceptance bar: on every labelled document, the set of fatal ids
+    (and of warnings) of the native engine equals the official artefacts'."""
+    _corpus_or_skip()
+    count, diffs = compare(".*")
+    assert count == 1749
+    shown = "\n".join(str(d) for d in diffs[:25])
+    assert not diffs, f"{len(diffs)} documents disagree:\n{shown}"
