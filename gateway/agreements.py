@@ -117,6 +117,27 @@ def mandate_for(
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One document exchanged with a peer network under an agreement."""
+
+    document_id: str
+    month: str  # YYYY-MM, when it was delivered (sent) or received
+    peer: str
+    agreement: str
+    way: str  # "send" or "receive"
+    document_type: str
+
+
+@dataclass(frozen=True)
+class ExchangeCount:
+    peer: str
+    agreement: str
+    way: str
+    document_type: str
+    documents: int
+
+
+@dataclass(frozen=True)
 class Due:
     """What one month of traffic in one direction costs under an agreement."""
 

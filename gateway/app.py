@@ -25,6 +25,7 @@ from gateway.store.base import Store
 from gateway.store.factory import make_store
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
+from gateway.transport.smp_client import SmpClient
 from gateway.transport.smp_server import smp_routes
 from gateway.worker import Worker
 
@@ -58,7 +59,8 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             log.info("store.leases_released", count=released)
     transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics()
-    pipeline = Pipeline(settings, store, transport, metrics=metrics, clock=clock)
+    smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, clock=clock, cache=store)
+    pipeline = Pipeline(settings, store, transport, metrics=metrics, clock=clock, smp=smp)
     worker = Worker(store, pipeline, clock=clock)
     pipeline.wake = worker.wake
     stop = asyncio.Event()
@@ -69,6 +71,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         stop.set()
         await task
         await transport.close()
+        await smp.close()
         await store.close()
 
 

@@ -16,6 +16,9 @@ from gateway.errors import ConfigError, InputError
 
 
 def register(sub: Any) -> None:
+    from gateway import cli_partners
+
+    cli_partners.register(sub)
     p = sub.add_parser("agreements", help="interconnection agreements with peer networks")
     asub = p.add_subparsers(dest="agreements_command", required=True, metavar="ACTION")
     c = asub.add_parser("check", help="check the config and summarise what each agreement allows")
@@ -53,6 +56,12 @@ def register(sub: Any) -> None:
     a.add_argument("--monthly-cap", default="0")
     a.add_argument("--currency", default="EUR")
     a.set_defaults(func=cmd_agreements_add)
+
+    st = sub.add_parser("settlement", help="documents exchanged with peers and the fees due")
+    st.add_argument("--month", required=True, type=_month, metavar="YYYY-MM")
+    st.add_argument("--config", default=_default_config(), help="path to gateway.toml")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.set_defaults(func=cmd_settlement)
 
     r = sub.add_parser("route", help="where a document would go, and why")
     r.add_argument("file", help="UBL 2.1 Invoice or CreditNote")
@@ -203,12 +212,121 @@ def cmd_agreements_add(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _locate(settings: config_mod.Settings, pid: Any, document_type: str) -> Any:
+    """Ask what the running gateway would ask: configuration, directory, peers' SMPs."""
+    from gateway.lookup import Directory
+    from gateway.store.factory import make_store
+    from gateway.transport.smp_client import SmpClient
+
+    st = settings.store
+    store = make_store(st.url, prefix=st.prefix, sync=st.sync)
+    await store.open()
+    smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, cache=store)
+    try:
+        return await Directory(lambda: settings, store, smp).locate(pid, document_type)
+    finally:
+        await smp.close()
+        await store.close()
+
+
+# --- settlement -----------------------------------------------------------------------
+
+
+def _month(text: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month such as 2026-11")
+    return text
+
+
+async def _exchanges(settings: config_mod.Settings, month: str) -> list[Any]:
+    from gateway.store.factory import make_store
+
+    st = settings.store
+    store = make_store(st.url, prefix=st.prefix, sync=st.sync)
+    await store.open()
+    try:
+        return await store.exchanges(month)
+    finally:
+        await store.close()
+
+
+def settlement(
+    settings: config_mod.Settings, month: str, counts: list[Any]
+) -> list[dict[str, Any]]:
+    """Per agreement: documents by way and type, the fees due each way, the balance."""
+    from decimal import Decimal
+
+    from gateway.agreements import fees_due
+
+    out = []
+    agreements = {(c.peer, c.agreement) for c in counts}
+    agreements |= {(p.name, p.agreement.id) for p in settings.peers}
+    for peer_name, agreement_id in sorted(agreements):
+        mine = [c for c in counts if (c.peer, c.agreement) == (peer_name, agreement_id)]
+        peer = settings.peer_named(peer_name)
+        fees = peer.agreement.fees if peer and peer.agreement.id == agreement_id else None
+        row: dict[str, Any] = {"agreement": agreement_id, "peer": peer_name, "month": month}
+        row["documents"] = [
+            {"way": c.way, "document_type": c.document_type, "count": c.documents} for c in mine
+        ]
+        balance = Decimal(0)  # what the peer owes us; negative: what we owe
+        dues = []
+        for way in ("send", "receive"):
+            n = sum(c.documents for c in mine if c.way == way)
+            if fees is None:
+                continue
+            due = fees_due(fees, documents=n, way=way, peer=peer_name)
+            balance += due.amount if due.payee == "us" else -due.amount
+            dues.append(
+                {
+                    "way": way,
+                    "documents": n,
+                    "billable": due.billable,
+                    "amount": str(due.amount),
+                    "payer": due.payer,
+                    "payee": due.payee,
+                }
+            )
+        row["fees"] = dues
+        row["currency"] = fees.currency if fees else None
+        if fees is None:
+            row["note"] = "the agreement is no longer in the configuration: fees not computed"
+        elif balance > 0:
+            row["balance"] = f"{peer_name} owes us {balance} {fees.currency}"
+        elif balance < 0:
+            row["balance"] = f"we owe {peer_name} {-balance} {fees.currency}"
+        else:
+            row["balance"] = "nothing is owed"
+        out.append(row)
+    return out
+
+
+def cmd_settlement(args: argparse.Namespace) -> int:
+    settings = config_mod.load(args.config)
+    rows = settlement(settings, args.month, asyncio.run(_exchanges(settings, args.month)))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"settlement for {args.month}, network {settings.network.name}")
+    for r in rows:
+        print(f"  agreement {r['agreement']} with {r['peer']}:")
+        for d in r["documents"]:
+            print(f"    {d['way']:<8} {d['count']:>7}  {d['document_type']}")
+        for f in r["fees"]:
+            print(
+                f"    fees for documents {'sent' if f['way'] == 'send' else 'received'}: "
+                f"{f['documents']} ({f['billable']} billable) = {f['amount']} {r['currency']}, "
+                f"paid by {f['payer']} to {f['payee']}"
+            )
+        print(f"    {r.get('balance') or r.get('note')}")
+    return 0
+
+
 # --- route --------------------------------------------------------------------------------
 
 
 def cmd_route(args: argparse.Namespace) -> int:
     from gateway.intake import check_document
-    from gateway.lookup import Directory
     from gateway.model import Direction
     from gateway.routing import Facts, decide
 
@@ -219,7 +337,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     if facts.buyer is None:
         print(f"{args.file}: no route: the buyer has no electronic address")
         return 1
-    location = asyncio.run(Directory(lambda: settings).locate(facts.buyer))
+    location = asyncio.run(_locate(settings, facts.buyer, facts.document_type))
     decision = decide(
         settings,
         recipient=facts.buyer,

@@ -159,6 +159,7 @@ class DocumentMeta:
     buyer_country: str = ""
     buyer_is_business: bool = False
     signed: bool = False
+    buyer_name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -179,6 +180,7 @@ class DocumentMeta:
             "buyer_country": self.buyer_country,
             "buyer_is_business": self.buyer_is_business,
             "signed": self.signed,
+            "buyer_name": self.buyer_name,
         }
 
     @classmethod
@@ -201,6 +203,7 @@ class DocumentMeta:
             buyer_country=data.get("buyer_country", ""),
             buyer_is_business=bool(data.get("buyer_is_business", False)),
             signed=bool(data.get("signed", False)),
+            buyer_name=data.get("buyer_name", ""),
         )
 
 

@@ -22,12 +22,14 @@ from typing import Any
 import structlog
 
 from gateway import backoff, routing
+from gateway.agreements import Exchange, refusal
 from gateway.channels.files import InboxChannel
 from gateway.channels.printing import PdfPrintChannel
 from gateway.config import Sender, Settings
+from gateway.directory import Partner
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, TransportError
 from gateway.intake import Checked, check_document
-from gateway.lookup import Directory
+from gateway.lookup import Directory, SmpSource
 from gateway.metrics import Metrics
 from gateway.model import (
     BIS3_DOCUMENT_TYPES,
@@ -46,6 +48,14 @@ from gateway.transport.base import InboundMessage, OutboundMessage, ReceiveOutco
 log = structlog.get_logger("gateway.pipeline")
 
 Clock = Callable[[], datetime]
+
+
+class AgreementRefused(GatewayError):
+    """The interconnection agreement does not cover this document."""
+
+    http_status = 403
+    ebms_code = "EBMS:0010"  # processing mode mismatch: no agreement for this exchange
+    code = "agreement_refused"
 
 
 class DocumentRejected(GatewayError):
@@ -74,6 +84,7 @@ class Pipeline:
         metrics: Metrics,
         clock: Clock,
         wake: Callable[[], None] = lambda: None,
+        smp: SmpSource | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -81,7 +92,7 @@ class Pipeline:
         self.metrics = metrics
         self.clock = clock
         self.wake = wake  # tells the worker there is new work
-        self.directory = Directory(lambda: self.settings)
+        self.directory = Directory(lambda: self.settings, store, smp)
         self.inbox = InboxChannel(settings.channels.inbox_dir)
         self.printer = PdfPrintChannel(settings.channels.print_dir, limits=settings.limits)
 
@@ -166,10 +177,11 @@ class Pipeline:
                 errors=list(problems)[:20],
             )
         recipient = checked.facts.buyer
-        if recipient is None or self.settings.participant(recipient) is None:
+        if recipient is None or await self.receivable(recipient) is None:
             self.metrics.rejected.labels("inbound", "not_serviced").inc()
             raise NotServiced(f"recipient {recipient or '(none)'} is not served by this network")
         now = self.clock()
+        agreement = self._inbound_agreement(message, checked, now)
         doc_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(document_id=doc_id)
         meta = self._meta(
@@ -194,6 +206,16 @@ class Pipeline:
         if not result.created:  # a concurrent duplicate won the race
             return await self._duplicate(result.document_id)
         self.metrics.received.labels("inbound").inc()
+        await self.store.record_exchange(
+            Exchange(
+                doc_id,
+                now.strftime("%Y-%m"),
+                message.peer,
+                agreement,
+                "receive",
+                meta.document_type,
+            )
+        )
         log.info("receive.accepted", recipient=meta.recipient)
         self.wake()
         return ReceiveOutcome(doc_id, False)
@@ -203,7 +225,29 @@ class Pipeline:
         as the SMP publishes them."""
         if self.settings.participant(pid) is not None:
             return BIS3_DOCUMENT_TYPES
+        partner = await self.store.get_partner(str(pid))
+        if partner is not None and partner.network == self.settings.network.name:
+            return partner.document_types or BIS3_DOCUMENT_TYPES
         return None
+
+    def _inbound_agreement(self, message: InboundMessage, checked: Checked, now: datetime) -> str:
+        """The id of the agreement a peer's document arrives under; raises
+        AgreementRefused when its terms do not cover it."""
+        peer = self.settings.peer_named(message.peer)
+        if peer is None:  # the transport only passes configured peers
+            raise AgreementRefused(f"network {message.peer} has no agreement with us")
+        why_not = refusal(
+            peer.agreement,
+            way="receive",
+            document_type=checked.facts.document_type,
+            size=len(message.payload),
+            signed=checked.facts.signed,
+            today=now.date(),
+        )
+        if why_not:
+            self.metrics.rejected.labels("inbound", "agreement").inc()
+            raise AgreementRefused(why_not, agreement=peer.agreement.id)
+        return peer.agreement.id
 
     async def _duplicate(self, document_id: str) -> ReceiveOutcome:
         meta = await self.store.get_meta(document_id)
@@ -259,7 +303,7 @@ class Pipeline:
         return routing.decide(
             self.settings,
             recipient=pid,
-            location=await self.directory.locate(pid),
+            location=await self.directory.locate(pid, meta.document_type),
             facts=routing.Facts(
                 document_type=meta.document_type,
                 size=meta.size,
@@ -308,6 +352,16 @@ class Pipeline:
                 raise TransportError(f"peer network {decision.target} is no longer configured")
             receipt = await self.transport.send(peer, self._outbound(meta, payload))
             await self.store.put_blob(meta.id, "receipt", receipt.raw)
+            await self.store.record_exchange(
+                Exchange(
+                    meta.id,
+                    self.clock().strftime("%Y-%m"),
+                    peer.name,
+                    decision.agreement,
+                    "send",
+                    meta.document_type,
+                )
+            )
             return StatusEvent(
                 State.DELIVERED,
                 self.clock(),
@@ -319,7 +373,18 @@ class Pipeline:
                     "receipt_at": receipt.received_at.isoformat(),
                 },
             )
+        if decision.prospect:
+            await self._record_prospect(meta)
         return StatusEvent(State.FAILED, self.clock(), "no route: " + "; ".join(decision.reasons))
+
+    async def _record_prospect(self, meta: DocumentMeta) -> None:
+        """A company that must receive by network but is in none: one to onboard."""
+        if await self.store.get_partner(meta.recipient) is None:
+            name = meta.buyer_name or meta.recipient
+            await self.store.put_partners(
+                [Partner(meta.recipient, name, network="", country=meta.buyer_country)]
+            )
+            log.info("dispatch.prospect_recorded", recipient=meta.recipient)
 
     def _outbound(self, meta: DocumentMeta, payload: bytes) -> OutboundMessage:
         # The message id is derived from the document id so that every retry,
@@ -417,6 +482,7 @@ class Pipeline:
             buyer_country=f.buyer_country,
             buyer_is_business=f.buyer_is_business,
             signed=f.signed,
+            buyer_name=f.buyer_name,
         )
 
 

@@ -115,3 +115,12 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return n
 """
+
+# KEYS: ledger set of "document|way" seen, ledger counts hash of the month;
+# ARGV: "document|way", count field. Counted once per document and way.
+RECORD = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+end
+return 1
+"""

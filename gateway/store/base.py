@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from gateway.agreements import Exchange, ExchangeCount
+from gateway.directory import Partner
 from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
 
 
@@ -80,3 +82,34 @@ class Store(Protocol):
         """The earliest next_attempt_at in the outbox, leased or not."""
 
     async def count_documents(self) -> int: ...
+
+    # -- partner directory -------------------------------------------------
+
+    async def put_partners(self, partners: Sequence[Partner]) -> None:
+        """Insert or replace partners by id, all of them or none. Within one
+        call a repeated id keeps its last occurrence."""
+
+    async def get_partner(self, pid: str) -> Partner | None:
+        """The partner with id ``pid``, given as str(ParticipantId)."""
+
+    async def list_partners(self, *, after: str = "", limit: int = 100) -> list[Partner]:
+        """Up to ``limit`` partners with ids after ``after``, ordered by id
+        (byte order of the UTF-8 text): pass the last id seen to get the next page."""
+
+    async def count_partners(self) -> int: ...
+
+    # -- look-up cache -----------------------------------------------------
+
+    async def cache_put(self, key: str, value: bytes, ttl_seconds: float, *, now: datetime) -> None:
+        """Keep ``value`` under ``key`` until ``now + ttl_seconds`` (exclusive),
+        replacing what was there. Expired entries are dropped in passing."""
+
+    async def cache_get(self, key: str, *, now: datetime) -> bytes | None:
+        """The value under ``key`` if it has not expired at ``now``."""
+
+    async def record_exchange(self, exchange: Exchange) -> None:
+        """Count a document exchanged with a peer, once per document and way
+        (recording it again changes nothing)."""
+
+    async def exchanges(self, month: str) -> list[ExchangeCount]:
+        """Documents exchanged in a month (YYYY-MM), by peer, agreement, way and type."""

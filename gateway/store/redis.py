@@ -17,15 +17,18 @@ Layout (all key names come from _Keys):
 * ``{p}:jobs``            hash: job id -> JSON {doc, created, attempts}
 * ``{p}:leases``          sorted set: job id -> lease_until (epoch µs)
 * ``{p}:owners``          hash: job id -> lease owner
+* ``{p}:partners``        hash: partner id -> record (_codec.dump_partner)
+* ``{p}:partner_ids``     sorted set of partner ids, all scored 0: ordered by id
+* ``{p}:cache:{key}``     string: "<expires_at µs>:" + value, with a Redis expiry
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -33,16 +36,22 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
+from gateway.agreements import Exchange, ExchangeCount
+from gateway.directory import Partner
 from gateway.errors import StoreError
 from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
 from gateway.store import _redis_scripts as scripts
 from gateway.store._codec import (
     dump_events,
     dump_meta,
+    dump_partner,
+    expiry_micros,
     from_micros,
     load_event,
     load_meta,
+    load_partner,
     span_micros,
     to_micros,
 )
@@ -51,6 +60,9 @@ _MAX_CONNECTIONS = 64
 _POOL_WAIT_SECONDS = 20.0
 _CONNECT_TIMEOUT_SECONDS = 5.0
 _SOCKET_TIMEOUT_SECONDS = 30.0
+# Cache entries expire by the caller's clock (the stored expires_at); Redis's
+# own expiry, this much later, only reclaims the memory.
+_CACHE_GRACE_MS = 60_000
 
 
 class _Keys:
@@ -61,9 +73,17 @@ class _Keys:
         self.jobs = f"{prefix}:jobs"
         self.leases = f"{prefix}:leases"
         self.owners = f"{prefix}:owners"
+        self.partners = f"{prefix}:partners"
+        self.partner_ids = f"{prefix}:partner_ids"
 
     def doc(self, document_id: str) -> str:
         return f"{self.prefix}:doc:{document_id}"
+
+    def ledger_seen(self, month: str) -> str:
+        return f"{self.prefix}:ledger:{month}:seen"
+
+    def ledger(self, month: str) -> str:
+        return f"{self.prefix}:ledger:{month}"
 
     def events(self, document_id: str) -> str:
         return f"{self.prefix}:events:{document_id}"
@@ -73,6 +93,9 @@ class _Keys:
 
     def idem(self, key: str) -> str:
         return f"{self.prefix}:idem:{key}"
+
+    def cache(self, key: str) -> str:
+        return f"{self.prefix}:cache:{key}"
 
 
 def _describe(url: str) -> str:
@@ -88,6 +111,10 @@ def _describe(url: str) -> str:
 def _bytes(value: bytes | str | None) -> bytes | None:
     # The client is made with decode_responses=False; its stubs do not know.
     return value.encode() if isinstance(value, str) else value
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _job_json(job: OutboxJob) -> str:
@@ -150,6 +177,7 @@ class RedisStore:
             "retry": scripts.RETRY,
             "blob": scripts.PUT_BLOB,
             "release": scripts.RELEASE,
+            "record": scripts.RECORD,
         }
         self._scripts = {name: client.register_script(src) for name, src in sources.items()}
 
@@ -302,3 +330,78 @@ class RedisStore:
         with self._translate():
             first = await self._redis.zrange(self._keys.outbox, 0, 0, withscores=True)
         return from_micros(int(first[0][1])) if first else None
+
+    # -- partner directory -------------------------------------------------
+
+    async def put_partners(self, partners: Sequence[Partner]) -> None:
+        if not partners:
+            return
+        # A dict: the last occurrence of an id wins, as in a sequence of upserts.
+        records = {p.id: dump_partner(p) for p in partners}
+        k = self._keys
+        with self._translate():
+            # MULTI/EXEC: other clients see all of the batch or none of it.
+            async with self._redis.pipeline(transaction=True) as pipe:
+                # cast: the stubs' Mapping is invariant in its key type.
+                pipe.hset(k.partners, mapping=cast(Mapping[FieldT, EncodableT], records))
+                pipe.zadd(k.partner_ids, dict.fromkeys(records, 0))
+                await pipe.execute()
+
+    async def get_partner(self, pid: str) -> Partner | None:
+        with self._translate():
+            record = _bytes(await self._redis.hget(self._keys.partners, pid))
+        return None if record is None else load_partner(pid, record.decode())
+
+    async def list_partners(self, *, after: str = "", limit: int = 100) -> list[Partner]:
+        if limit <= 0:
+            return []
+        k = self._keys
+        start = b"(" + after.encode() if after else b"-"
+        with self._translate():
+            ids = await self._redis.zrangebylex(k.partner_ids, start, b"+", start=0, num=limit)
+            if not ids:
+                return []
+            records = await self._redis.hmget(k.partners, ids)
+        # Partners are never removed, so every listed id has its record.
+        return [
+            load_partner(_text(pid), _text(record))
+            for pid, record in zip(ids, records, strict=True)
+            if record is not None
+        ]
+
+    async def count_partners(self) -> int:
+        with self._translate():
+            return int(await self._redis.hlen(self._keys.partners))
+
+    # -- look-up cache -----------------------------------------------------
+
+    async def cache_put(self, key: str, value: bytes, ttl_seconds: float, *, now: datetime) -> None:
+        until = expiry_micros(now, ttl_seconds)
+        keep_ms = (until - to_micros(now)) // 1000 + _CACHE_GRACE_MS
+        with self._translate():
+            await self._redis.set(self._keys.cache(key), b"%d:" % until + value, px=keep_ms)
+
+    async def cache_get(self, key: str, *, now: datetime) -> bytes | None:
+        with self._translate():
+            stored = _bytes(await self._redis.get(self._keys.cache(key)))
+        if stored is None:
+            return None
+        until, _, value = stored.partition(b":")
+        return value if int(until) > to_micros(now) else None
+
+    # -- settlement ledger -------------------------------------------------
+
+    async def record_exchange(self, exchange: Exchange) -> None:
+        e = exchange
+        field = "\x1f".join((e.peer, e.agreement, e.way, e.document_type))
+        keys = [self._keys.ledger_seen(e.month), self._keys.ledger(e.month)]
+        await self._run("record", keys, [f"{e.document_id}|{e.way}", field])
+
+    async def exchanges(self, month: str) -> list[ExchangeCount]:
+        with self._translate():
+            raw = await self._redis.hgetall(self._keys.ledger(month))
+        out = []
+        for field, count in raw.items():
+            peer, agreement, way, doctype = _text(field).split("\x1f")
+            out.append(ExchangeCount(peer, agreement, way, doctype, int(count)))
+        return sorted(out, key=lambda c: (c.peer, c.agreement, c.way, c.document_type))

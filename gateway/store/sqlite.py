@@ -22,11 +22,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway.agreements import Exchange, ExchangeCount
+from gateway.directory import Partner
 from gateway.errors import StoreError
 from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
+from gateway.store import _sqlite_directory as dirsql
+from gateway.store import _sqlite_ledger as ledgersql
 from gateway.store._codec import (
     dump_events,
     dump_meta,
+    expiry_micros,
     from_micros,
     load_event,
     load_meta,
@@ -41,7 +46,7 @@ Conn = sqlite3.Connection
 _SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
 _READERS = 4
 _BUSY_TIMEOUT_MS = 10_000
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 3  # 2: partners and cache; 3: settlement ledger
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -88,7 +93,7 @@ def _connect(path: Path, *, writer: bool, sync: str) -> Conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {_SYNC_MODES[sync]}")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA + dirsql.SCHEMA + ledgersql.SCHEMA)
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         else:
             conn.execute("PRAGMA query_only = ON")
@@ -374,3 +379,39 @@ class SqliteStore:
     async def next_due(self) -> datetime | None:
         earliest = await self._scalar("SELECT MIN(next_attempt_at) FROM outbox")
         return None if earliest is None else from_micros(earliest)
+
+    # -- partner directory (SQL in _sqlite_directory) ------------------------
+
+    async def put_partners(self, partners: Sequence[Partner]) -> None:
+        if partners:
+            rows = dirsql.partner_rows(partners)
+            await self._write(lambda conn: dirsql.put_partners(conn, rows))
+
+    async def get_partner(self, pid: str) -> Partner | None:
+        return await self._read(lambda conn: dirsql.get_partner(conn, pid))
+
+    async def list_partners(self, *, after: str = "", limit: int = 100) -> list[Partner]:
+        if limit <= 0:
+            return []
+        return await self._read(lambda conn: dirsql.list_partners(conn, after, limit))
+
+    async def count_partners(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM partners"))
+
+    # -- look-up cache -----------------------------------------------------
+
+    async def cache_put(self, key: str, value: bytes, ttl_seconds: float, *, now: datetime) -> None:
+        at, until = to_micros(now), expiry_micros(now, ttl_seconds)
+        await self._write(lambda conn: dirsql.cache_put(conn, key, value, at, until))
+
+    async def cache_get(self, key: str, *, now: datetime) -> bytes | None:
+        at = to_micros(now)
+        return await self._read(lambda conn: dirsql.cache_get(conn, key, at))
+
+    # -- settlement ledger -------------------------------------------------
+
+    async def record_exchange(self, exchange: Exchange) -> None:
+        await self._write(lambda conn: ledgersql.record(conn, exchange))
+
+    async def exchanges(self, month: str) -> list[ExchangeCount]:
+        return await self._read(lambda conn: ledgersql.counts(conn, month))

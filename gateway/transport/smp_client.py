@@ -58,7 +58,10 @@ class LookupCache(Protocol):
 
 
 def smp_base(peer: Peer) -> str:
-    """The SMP base URL of a peer: for now its endpoint URL with the path ``/smp``."""
+    """The SMP base URL of a peer: ``peers[].smp_url``, else its endpoint's
+    origin with the path ``/smp`` (where a gateway like ours publishes)."""
+    if peer.smp_url:
+        return peer.smp_url.rstrip("/")
     u = urlsplit(peer.endpoint)
     return urlunsplit((u.scheme, u.netloc, SMP_PATH, "", ""))
 

@@ -44,6 +44,7 @@ class DocumentFacts:
     seller_country: str = ""  # seller's PostalAddress/Country/IdentificationCode
     buyer_is_business: bool = False  # the buyer has a VAT or legal registration id
     signed: bool = False  # carries an XML signature (UBL extension or cac:Signature)
+    buyer_name: str = ""  # registration name, else trading name
 
     @property
     def routable(self) -> bool:
@@ -80,6 +81,8 @@ def extract_facts(root: etree._Element) -> DocumentFacts:
             for where in ("cac:PartyTaxScheme", "cac:PartyLegalEntity")
         ),
         signed=root.find(".//{http://www.w3.org/2000/09/xmldsig#}Signature") is not None,
+        buyer_name=_text(root, f"{BUYER_PARTY}/cac:PartyLegalEntity/cbc:RegistrationName")
+        or _text(root, f"{BUYER_PARTY}/cac:PartyName/cbc:Name"),
     )
 
 

@@ -1,0 +1,50 @@
+"""The settlement ledger, on both stores: each document counted once per way."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.agreements import Exchange, ExchangeCount
+from gateway.store.base import Store
+from tests.store.conftest import Backend
+
+INV = "urn:invoice"
+CN = "urn:creditnote"
+
+
+def _e(doc: str, way: str = "send", month: str = "2026-11", doctype: str = INV) -> Exchange:
+    return Exchange(doc, month, "beta", "alpha-beta", way, doctype)
+
+
+async def test_counts_by_peer_agreement_way_and_type(store: Store) -> None:
+    for i in range(5):
+        await store.record_exchange(_e(f"s{i}"))
+    await store.record_exchange(_e("c1", doctype=CN))
+    for i in range(3):
+        await store.record_exchange(_e(f"r{i}", way="receive"))
+    await store.record_exchange(_e("old", month="2026-10"))
+    assert await store.exchanges("2026-11") == [
+        ExchangeCount("beta", "alpha-beta", "receive", INV, 3),
+        ExchangeCount("beta", "alpha-beta", "send", CN, 1),
+        ExchangeCount("beta", "alpha-beta", "send", INV, 5),
+    ]
+    assert await store.exchanges("2026-10") == [ExchangeCount("beta", "alpha-beta", "send", INV, 1)]
+    assert await store.exchanges("2026-09") == []
+
+
+async def test_recording_twice_counts_once(store: Store) -> None:
+    # A delivery retried after a crash records its exchange again: no double fee.
+    await asyncio.gather(*[store.record_exchange(_e("same")) for _ in range(10)])
+    await store.record_exchange(_e("same", way="receive"))
+    counts = {(c.way, c.documents) for c in await store.exchanges("2026-11")}
+    assert counts == {("send", 1), ("receive", 1)}
+
+
+async def test_ledger_survives_reopening(backend: Backend, store: Store) -> None:
+    await store.record_exchange(_e("kept"))
+    await store.close()
+    again = await backend.open_store()
+    try:
+        assert [c.documents for c in await again.exchanges("2026-11")] == [1]
+    finally:
+        await again.close()
