@@ -18,9 +18,10 @@ from gateway import api
 from gateway import config as config_mod
 from gateway import log as log_mod
 from gateway.config import Settings
+from gateway.delivery import Clock
 from gateway.errors import ConfigError, Unauthorized
 from gateway.metrics import CONTENT_TYPE, Metrics
-from gateway.pipeline import Clock, Pipeline
+from gateway.pipeline import Pipeline
 from gateway.store.base import Store
 from gateway.store.factory import make_store
 from gateway.transport.as4_client import As4Transport

@@ -15,8 +15,9 @@ from datetime import timedelta
 import structlog
 
 from gateway.config import DeliverySettings
+from gateway.delivery import Clock
 from gateway.model import OutboxJob
-from gateway.pipeline import Clock, Pipeline
+from gateway.pipeline import Pipeline
 from gateway.store.base import Store
 
 log = structlog.get_logger("gateway.worker")
