@@ -115,22 +115,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     limits = LimitSettings()
     schema_dir = Path(args.schema_dir) if args.schema_dir else None
-    all_valid = True
+    engine = None
+    if args.engine != "native":
+        from gateway.validation import official
+
+        try:  # saxonche and both stylesheets, compiled once before the first file
+            engine = official.load(official.rules_dir(args.official_dir))
+        except official.OfficialRulesError as exc:
+            return _fail(exc.message, exc.exit_code)
+    all_valid = agree = True
     for name in args.files:
         try:
             data = Path(name).read_bytes()
         except OSError as exc:
             return _fail(f"cannot read {name}: {exc.strerror}")
-        report, _root, _facts = validate(data, limits, schema_dir=schema_dir)
+        disagreements: dict[str, list[str]] | None = None
+        if engine is None:
+            report, _root, _facts = validate(data, limits, schema_dir=schema_dir)
+        elif args.engine == "official":
+            report = official.validate_official(data, limits, engine, schema_dir=schema_dir)
+        else:  # both: the native verdict, and where the official one differs
+            report, theirs = official.validate_both(data, limits, engine, schema_dir=schema_dir)
+            disagreements = official.disagreements(report, theirs)
+            agree &= not any(disagreements.values())
         all_valid &= report.valid
         if args.json:
-            print(json.dumps(report.to_json(name)), flush=True)
+            line = report.to_json(name)
+            if disagreements is not None:
+                line["disagreements"] = disagreements
+            print(json.dumps(line), flush=True)
         else:
             verdict = "valid" if report.valid else "INVALID"
             print(f"{name}: {verdict}")
             for f in report.findings:
                 print(f"  [{f.flag}] {f.id} at {f.location}: {f.message}")
-    return 0 if all_valid else 1
+            for side, ids in (disagreements or {}).items():
+                if ids:
+                    print(f"  DISAGREEMENT {side.replace('_', ' ')}: {' '.join(ids)}")
+    return 0 if all_valid and agree else 1
 
 
 # --- send / status (HTTP clients of a running gateway) --------------------------
@@ -294,6 +316,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per line and file")
     p.add_argument("--schema-dir", help="your own copy of the OASIS UBL 2.1 xsd folder")
+    p.add_argument(
+        "--engine",
+        choices=("native", "official", "both"),
+        default="native",
+        help="rule engine: native (default), the official Schematron XSLTs (needs saxonche), "
+        "or both, reporting every disagreement (exit 1 if any)",
+    )
+    p.add_argument(
+        "--official-dir",
+        metavar="DIR",
+        help="folder holding CEN-EN16931-UBL.xslt and PEPPOL-EN16931-UBL.xslt "
+        "(default: env GATEWAY_OFFICIAL_RULES)",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("config", help="configuration tools")
