@@ -12,8 +12,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,12 +113,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     limits = LimitSettings()
     schema_dir = Path(args.schema_dir) if args.schema_dir else None
+    official_dir = args.official_dir
+    if args.config:  # the config's limits and directories, unless given here
+        settings = _load(args.config)
+        limits = settings.limits
+        schema_dir = schema_dir or settings.validation.schema_dir
+        official_dir = official_dir or settings.validation.official_rules_dir
     engine = None
     if args.engine != "native":
         from gateway.validation import official
 
         try:  # saxonche and both stylesheets, compiled once before the first file
-            engine = official.load(official.rules_dir(args.official_dir))
+            engine = official.load(official.rules_dir(official_dir))
         except official.OfficialRulesError as exc:
             return _fail(exc.message, exc.exit_code)
     all_valid = agree = True
@@ -183,6 +187,9 @@ def _http(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
+    import urllib.error
+    import urllib.request
+
     req = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - http(s) from config
     req.add_header("Authorization", f"Bearer {token}")
     for k, v in (headers or {}).items():
@@ -316,6 +323,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per line and file")
     p.add_argument("--schema-dir", help="your own copy of the OASIS UBL 2.1 xsd folder")
+    p.add_argument(
+        "--config",
+        help="take limits, schema_dir and official_rules_dir from this gateway.toml",
+    )
     p.add_argument(
         "--engine",
         choices=("native", "official", "both"),

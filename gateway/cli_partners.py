@@ -15,14 +15,15 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway import config as config_mod
 from gateway.directory import ImportReport, Partner, PartnerFileError, import_file
 from gateway.errors import ConfigError, GatewayError
 from gateway.model import InvalidIdentifier, ParticipantId
-from gateway.store.base import Store
-from gateway.store.factory import make_store
+
+if TYPE_CHECKING:  # the store (and redis) is imported only by commands that use it
+    from gateway.store.base import Store
 
 T = TypeVar("T")
 DEFAULT_CONFIG = os.environ.get("GATEWAY_CONFIG", "gateway.toml")
@@ -39,6 +40,8 @@ def _with_store(config_path: str, work: Callable[[Store], Awaitable[T]]) -> T:
     settings = config_mod.load(config_path)
     st = settings.store
     try:
+        from gateway.store.factory import make_store
+
         store = make_store(st.url, prefix=st.prefix, sync=st.sync)
     except ValueError as exc:
         raise ConfigError(str(settings.path), "store.url", str(exc)) from None

@@ -103,6 +103,12 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class ValidationSettings:
+    schema_dir: Path | None = None  # own copy of the OASIS UBL 2.1 xsd folder (hash-checked)
+    official_rules_dir: Path | None = None  # the official Schematron XSLTs, for --engine
+
+
+@dataclass(frozen=True)
 class LogSettings:
     format: str = "auto"  # auto | json | console
     level: str = "info"
@@ -121,6 +127,7 @@ class Settings:
     channels: ChannelSettings
     logging: LogSettings
     mandates: tuple[Mandate, ...] = ()
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
     admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
 
     def participant(self, pid: ParticipantId) -> Participant | None:
@@ -195,6 +202,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
             "logging",
             "mandates",
             "admin",
+            "validation",
         },
     )
     network = _network(r, r.table(data, "network", "", required=True))
@@ -213,7 +221,26 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
         channels=_channels(r, r.table(data, "channels", "", required=False)),
         logging=_logging(r, r.table(data, "logging", "", required=False)),
         mandates=_mandates(r, r.array_of_tables(data, "mandates")),
+        validation=_validation(r, r.table(data, "validation", "", required=False)),
         admin_token_sha256=_admin(r, r.table(data, "admin", "", required=False)),
+    )
+
+
+def _validation(r: Reader, t: dict[str, Any]) -> ValidationSettings:
+    w = "validation"
+    r.unknown_keys(t, w, {"schema_dir", "official_rules_dir"})
+
+    def directory(key: str) -> Path | None:
+        if key not in t:
+            return None
+        p = Path(r.get(t, key, w, str))
+        p = p if p.is_absolute() else r.base / p
+        if not p.is_dir():
+            raise r.fail(f"{w}.{key}", f"directory {str(p)!r} does not exist")
+        return p
+
+    return ValidationSettings(
+        schema_dir=directory("schema_dir"), official_rules_dir=directory("official_rules_dir")
     )
 
 

@@ -118,3 +118,23 @@ def test_serve_with_unreachable_store_says_so_without_traceback(tmp_path: Path) 
     out = gateway_cli("serve", "--config", str(tmp_path / "r" / "gateway.toml"), check=False)
     assert out.returncode == 1
     assert f"127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_validate_takes_the_official_rules_dir_from_the_config(
+    network_dir: tuple[Path, str],
+) -> None:
+    from tests.support import CORPUS
+
+    xslt = CORPUS / "rules" / "peppol-bis3-2026.5" / "xslt"
+    if not xslt.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the official rules are missing at {xslt}; CI must have them")
+        pytest.skip(f"the official rules are not at {xslt}")
+    cfg, _ = network_dir
+    sample = cfg.parent / "sample-invoice.xml"
+    without = gateway_cli("validate", "--engine", "both", str(sample), check=False)
+    assert without.returncode == 2 and "official" in without.stderr
+    cfg.write_text(cfg.read_text() + f'\n[validation]\nofficial_rules_dir = "{xslt}"\n')
+    out = gateway_cli("validate", "--engine", "both", "--config", str(cfg), "--json", str(sample))
+    report = json.loads(out.stdout)
+    assert report["valid"] and report["disagreements"] == {"only_native": [], "only_official": []}
