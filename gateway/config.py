@@ -8,6 +8,7 @@ Relative paths in the file are relative to the file's own directory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from collections.abc import Callable
@@ -131,10 +132,12 @@ class Settings:
     admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
 
     def participant(self, pid: ParticipantId) -> Participant | None:
-        for p in self.participants:
-            if p.id == pid:
-                return p
-        return None
+        return self._participants_by_id.get(pid)
+
+    @functools.cached_property
+    def _participants_by_id(self) -> dict[ParticipantId, Participant]:
+        # Built once per loaded file: a look-up must not scan a long list.
+        return {p.id: p for p in self.participants}
 
     def is_admin_token(self, token: str) -> bool:
         return bool(self.admin_token_sha256) and _consteq(
