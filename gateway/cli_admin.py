@@ -57,6 +57,15 @@ def register(sub: Any) -> None:
     a.add_argument("--currency", default="EUR")
     a.set_defaults(func=cmd_agreements_add)
 
+    ce = sub.add_parser(
+        "certs", help="DEVELOPMENT certificates: a dev CA and access point certificates"
+    )
+    ce.add_argument("dir", help="directory to write ca.pem, ca.key, ap.key, ap.pem into")
+    ce.add_argument("--ap-id", required=True, help="access point id, the certificate's CN")
+    ce.add_argument("--ca", metavar="DIR", help="issue from the dev CA in DIR (default: a new CA)")
+    ce.add_argument("--days", type=int, default=365, help="validity of the AP certificate")
+    ce.set_defaults(func=cmd_certs)
+
     st = sub.add_parser("settlement", help="documents exchanged with peers and the fees due")
     st.add_argument("--month", required=True, type=_month, metavar="YYYY-MM")
     st.add_argument("--config", default=_default_config(), help="path to gateway.toml")
@@ -227,6 +236,28 @@ async def _locate(settings: config_mod.Settings, pid: Any, document_type: str) -
     finally:
         await smp.close()
         await store.close()
+
+
+# --- certs ---------------------------------------------------------------------------
+
+
+def cmd_certs(args: argparse.Namespace) -> int:
+    from gateway.certs import write_dev_pki
+
+    if args.days <= 0:
+        raise InputError("--days must be at least 1")
+    pki = write_dev_pki(
+        Path(args.dir),
+        args.ap_id,
+        now=datetime.now(UTC),
+        ca_dir=Path(args.ca) if args.ca else None,
+        days=args.days,
+    )
+    print("DEVELOPMENT certificates, never for production (see certs/README.md):")
+    print(f"  CA certificate: {pki.ca_certificate}   (list it in network.ca_certificates)")
+    print(f"  AP key:         {pki.key}")
+    print(f"  AP certificate: {pki.certificate}   (CN={args.ap_id})")
+    return 0
 
 
 # --- settlement -----------------------------------------------------------------------

@@ -138,3 +138,25 @@ def test_validate_takes_the_official_rules_dir_from_the_config(
     out = gateway_cli("validate", "--engine", "both", "--config", str(cfg), "--json", str(sample))
     report = json.loads(out.stdout)
     assert report["valid"] and report["disagreements"] == {"only_native": [], "only_official": []}
+
+
+def test_certs_issues_dev_certificates_from_one_ca(tmp_path: Path) -> None:
+    from gateway.certs import check_peer_certificate, load_certificate
+
+    gateway_cli("certs", str(tmp_path / "one"), "--ap-id", "POP000001")
+    gateway_cli(
+        "certs", str(tmp_path / "two"), "--ap-id", "POP000002", "--ca", str(tmp_path / "one")
+    )
+    ca = load_certificate((tmp_path / "one" / "ca.pem").read_bytes())
+    two = load_certificate((tmp_path / "two" / "ap.pem").read_bytes())
+    # Issued by the first CA: trusted, with the AP id as CN.
+    from datetime import UTC, datetime
+
+    check_peer_certificate(
+        two, pinned=None, cas=[ca], expected_cn="POP000002", now=datetime.now(UTC)
+    )
+    assert oct((tmp_path / "two" / "ap.key").stat().st_mode & 0o777) == "0o600"
+    bad = gateway_cli(
+        "certs", str(tmp_path / "x"), "--ap-id", "P", "--ca", str(tmp_path / "none"), check=False
+    )
+    assert bad.returncode == 1 and "no development CA" in bad.stderr
