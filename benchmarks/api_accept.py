@@ -28,6 +28,8 @@ from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
 from gateway.scaffold import gln
 
+WORKERS = 2
+
 
 def _port() -> int:
     with socket.socket() as s:
@@ -82,7 +84,7 @@ def _start(directory: Path, store: str) -> tuple[subprocess.Popen[bytes], str, s
     )
     log = open(directory / "gateway.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--config", str(cfg)],
+        [sys.executable, "-m", "gateway", "serve", "--config", str(cfg), "--workers", str(WORKERS)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -131,7 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--workers", type=int, default=2, help="gateway processes (one per core)")
     args = p.parse_args(argv)
+    global WORKERS
+    WORKERS = args.workers
     directory = Path(tempfile.mkdtemp(prefix="gw-bench-"))
     proc, url, token, body = _start(directory, args.store)
     try:
@@ -149,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"api_accept store={args.store} clients={args.clients} docs={len(lat)} errors={errors} "
         f"rate={len(lat) / elapsed:.0f}/s p50={q[49] * 1000:.1f}ms p99={q[98] * 1000:.1f}ms "
-        f"body={len(body)}B machine={platform.machine()} cpus={os.cpu_count()}"
+        f"body={len(body)}B workers={WORKERS} machine={platform.machine()} cpus={os.cpu_count()}"
     )
 
 

@@ -41,6 +41,9 @@ SELLER = ParticipantId("0088", gln("5750000001"))
 BUYER = ParticipantId("0088", gln("5750000002"))
 
 
+WORKERS = 2
+
+
 def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -155,13 +158,25 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--messages", type=int, default=3000)
     p.add_argument("--senders", type=int, default=32)
+    p.add_argument("--workers", type=int, default=2, help="gateway processes (one per core)")
     args = p.parse_args(argv)
+    global WORKERS
+    WORKERS = args.workers
     root = Path(tempfile.mkdtemp(prefix="gw-as4-bench-"))
     alpha_cfg, beta_cfg, port = _networks(root)
     requests = asyncio.run(_build(alpha_cfg, args.messages + 1))
     log = open(root / "beta.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--config", str(beta_cfg)],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "serve",
+            "--config",
+            str(beta_cfg),
+            "--workers",
+            str(WORKERS),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -183,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"as4_throughput senders={args.senders} messages={len(lat)} errors={errors} "
         f"rate={len(lat) / elapsed:.0f}/s p50={q[49] * 1000:.1f}ms p99={q[98] * 1000:.1f}ms "
-        f"machine={platform.machine()} cpus={os.cpu_count()}"
+        f"workers={WORKERS} machine={platform.machine()} cpus={os.cpu_count()}"
     )
 
 

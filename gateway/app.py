@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 import signal
+import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,13 +52,18 @@ class Gateway:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Gateway]:
-    """Open the store and transport, start the worker; undo it all on exit."""
+async def running(
+    settings: Settings, *, clock: Clock = utc_now, release: bool = True
+) -> AsyncIterator[Gateway]:
+    """Open the store and transport, start the worker; undo it all on exit.
+
+    ``release``: this process alone serves the embedded store (or is the
+    first of its workers), so whatever a killed predecessor had leased is
+    ours to run again, now.
+    """
     store = make_store(settings.store.url, prefix=settings.store.prefix, sync=settings.store.sync)
     await store.open()
-    if settings.store.url.startswith("sqlite:"):
-        # The embedded store belongs to this process alone: whatever a killed
-        # predecessor had leased is ours to run again, now.
+    if release and settings.store.url.startswith("sqlite:"):
         released = await store.release_leases(None)
         if released:
             log.info("store.leases_released", count=released)
@@ -153,25 +162,80 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     return app
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, worker_id: int = 0, workers: int = 1) -> None:
     """Run until SIGINT/SIGTERM, then finish in-flight work and stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(settings) as gw:
+    async with running(settings, release=worker_id == 0) as gw:
         loop.add_signal_handler(signal.SIGHUP, reload, gw)
         runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
         await runner.setup()
         net = settings.network
-        site = web.TCPSite(runner, net.listen_host, net.listen_port, reuse_address=True)
+        # Several worker processes share the port: the kernel spreads connections.
+        site = web.TCPSite(
+            runner, net.listen_host, net.listen_port, reuse_address=True, reuse_port=workers > 1
+        )
         await site.start()
         log.info(
             "gateway.listening",
             network=net.name,
             url=f"http://{net.listen_host}:{net.listen_port}",
             store=settings.store.url.split("://")[0],
+            worker=worker_id,
         )
         await stop.wait()
-        log.info("gateway.stopping")
+        log.info("gateway.stopping", worker=worker_id)
         await runner.cleanup()
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    """Serve with ``workers`` processes on one port (a process per core).
+
+    The first releases the leases a killed predecessor left; the others
+    start once it listens. SIGTERM/SIGINT/SIGHUP are passed on to every
+    worker; if one dies, the others are stopped and the exit says so.
+    """
+    if workers <= 1:
+        asyncio.run(serve(settings))
+        return
+    ctx = multiprocessing.get_context("spawn")
+    procs = []
+    for worker_id in range(workers):
+        proc = ctx.Process(
+            target=_worker_main, args=(str(settings.path), worker_id, workers), daemon=False
+        )
+        proc.start()
+        procs.append(proc)
+        if worker_id == 0:
+            _wait_listening(settings, proc)
+
+    def forward(signum: int, _frame: object) -> None:
+        for p in procs:
+            if p.pid and p.is_alive():
+                os.kill(p.pid, signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    while all(p.is_alive() for p in procs):
+        time.sleep(0.2)
+    forward(signal.SIGTERM, None)
+    for p in procs:
+        p.join()
+
+
+def _wait_listening(settings: Settings, proc: multiprocessing.process.BaseProcess) -> None:
+    net = settings.network
+    host = "127.0.0.1" if net.listen_host in ("0.0.0.0", "") else net.listen_host  # noqa: S104
+    deadline = time.monotonic() + 60
+    while proc.is_alive() and time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, net.listen_port), 0.2):
+            return
+        time.sleep(0.05)
+
+
+def _worker_main(config_path: str, worker_id: int, workers: int) -> None:
+    settings = config_mod.load(config_path)
+    log_mod.configure(settings.logging.format, settings.logging.level)
+    asyncio.run(serve(settings, worker_id=worker_id, workers=workers))

@@ -41,7 +41,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _load(args.config)
     log.configure(settings.logging.format, settings.logging.level)
-    asyncio.run(app.serve(settings))
+    workers = args.workers if args.workers is not None else settings.network.workers
+    app.serve_workers(settings, workers)
     return 0
 
 
@@ -300,6 +301,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="run the gateway (API, exchange endpoint, worker)")
     p.add_argument("--config", default=DEFAULT_CONFIG, help="path to gateway.toml")
+    p.add_argument(
+        "--workers", type=int, help="processes serving the port (default: network.workers)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("send", help="submit a UBL invoice or credit note to a running gateway")

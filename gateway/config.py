@@ -36,6 +36,7 @@ class NetworkSettings:
     key: Path
     certificate: Path
     ca_certificates: tuple[Path, ...]  # trust anchors for peers' certificates
+    workers: int = 1  # processes serving the port (one per core is a good start)
 
     @property
     def exchange_url(self) -> str:
@@ -276,6 +277,7 @@ def _network(r: Reader, t: dict[str, Any]) -> NetworkSettings:
             "key",
             "certificate",
             "ca_certificates",
+            "workers",
         },
     )
     port = r.get(t, "listen_port", w, int, 8080)
@@ -300,6 +302,7 @@ def _network(r: Reader, t: dict[str, Any]) -> NetworkSettings:
         key=r.file(t, "key", w, must_exist=True),
         certificate=r.file(t, "certificate", w, must_exist=True),
         ca_certificates=cas,
+        workers=r.positive(t, "workers", w, int, 1),
     )
 
 

@@ -218,3 +218,34 @@ def test_two_processes_sharing_redis_deliver_each_document_once(tmp_path: Path) 
         for key in client.scan_iter(f"{prefix}:*"):
             client.delete(key)
         client.close()
+
+
+def test_two_worker_processes_on_one_port(networks: tuple[Network, Network]) -> None:
+    import subprocess
+
+    alpha, beta = networks
+    text = alpha.config.read_text().replace("[network]\n", "[network]\nworkers = 2\n", 1)
+    alpha.config.write_text(text)
+    beta.start()
+    alpha.start()
+    assert alpha.proc is not None
+    children = subprocess.run(
+        ["pgrep", "-P", str(alpha.proc.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert len(children) >= 2, "two worker processes serve the port"
+    ids = []
+    for i in range(16):
+        code, answer = alpha.submit(invoice(ALPHA_SELLER, BETA_BUYER, f"INV-W-{i}"))
+        assert code == 202, answer
+        ids.append(answer["id"])
+    for doc_id in ids:  # either process answers for any document
+        assert alpha.wait_final(doc_id)["status"] == "delivered"
+    beta.wait_inbox(16)
+    time.sleep(0.5)
+    assert len(beta.inbox_files()) == 16, "each document delivered once"
+    alpha.stop()
+    deadline = time.monotonic() + 10
+    for pid in children:
+        while subprocess.run(["kill", "-0", pid], capture_output=True, check=False).returncode == 0:
+            assert time.monotonic() < deadline, f"worker {pid} outlived the gateway"
+            time.sleep(0.1)
