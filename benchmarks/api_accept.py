@@ -24,11 +24,12 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks import _wrk
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
 from gateway.scaffold import gln
 
-WORKERS = 2
+WORKERS = 1
 
 
 def _port() -> int:
@@ -133,28 +134,48 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--workers", type=int, default=2, help="gateway processes (one per core)")
+    p.add_argument("--workers", type=int, default=1, help="gateway processes serving the port")
+    p.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk (C, takes little CPU) when installed, else aiohttp",
+    )
     args = p.parse_args(argv)
+    client = ("wrk" if _wrk.available() else "python") if args.client == "auto" else args.client
     global WORKERS
     WORKERS = args.workers
     directory = Path(tempfile.mkdtemp(prefix="gw-bench-"))
     proc, url, token, body = _start(directory, args.store)
     try:
-        t0 = time.perf_counter()
-        lat, errors = asyncio.run(_load(url, token, body, args.clients, args.seconds))
-        elapsed = time.perf_counter() - t0
+        if client == "wrk":
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+            asyncio.run(_load(url, token, body, 1, 0.5))  # warm-up: schemas, rules
+            f = _wrk.run(
+                url + "/api/v1/documents",
+                [(headers, body)],
+                connections=args.clients,
+                seconds=args.seconds,
+                cycle=True,
+            )
+        else:
+            t0 = time.perf_counter()
+            lat, errors = asyncio.run(_load(url, token, body, args.clients, args.seconds))
+            elapsed = time.perf_counter() - t0
+            lat.sort()
+            q = statistics.quantiles(lat, n=100) if len(lat) > 100 else [float("nan")] * 99
+            f = _wrk.Figures(len(lat), elapsed, errors, q[49] * 1000, q[98] * 1000)
     finally:
         proc.terminate()
         proc.wait(30)
         if args.store == "redis":
             _drop_redis_prefix(directory / "gateway.toml")
         shutil.rmtree(directory, ignore_errors=True)
-    lat.sort()
-    q = statistics.quantiles(lat, n=100) if len(lat) > 100 else [float("nan")] * 99
     print(
-        f"api_accept store={args.store} clients={args.clients} docs={len(lat)} errors={errors} "
-        f"rate={len(lat) / elapsed:.0f}/s p50={q[49] * 1000:.1f}ms p99={q[98] * 1000:.1f}ms "
-        f"body={len(body)}B workers={WORKERS} machine={platform.machine()} cpus={os.cpu_count()}"
+        f"api_accept store={args.store} client={client} clients={args.clients} "
+        f"docs={f.requests} errors={f.errors} rate={f.rate:.0f}/s p50={f.p50_ms:.1f}ms "
+        f"p99={f.p99_ms:.1f}ms body={len(body)}B workers={WORKERS} "
+        f"machine={platform.machine()} cpus={os.cpu_count()}"
     )
 
 

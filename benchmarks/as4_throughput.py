@@ -30,6 +30,7 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks import _wrk
 from gateway import config
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
@@ -41,7 +42,7 @@ SELLER = ParticipantId("0088", gln("5750000001"))
 BUYER = ParticipantId("0088", gln("5750000002"))
 
 
-WORKERS = 2
+WORKERS = 1
 
 
 def _port() -> int:
@@ -158,8 +159,15 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--messages", type=int, default=3000)
     p.add_argument("--senders", type=int, default=32)
-    p.add_argument("--workers", type=int, default=2, help="gateway processes (one per core)")
+    p.add_argument("--workers", type=int, default=1, help="gateway processes serving the port")
+    p.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk (C, takes little CPU) when installed, else aiohttp",
+    )
     args = p.parse_args(argv)
+    client = ("wrk" if _wrk.available() else "python") if args.client == "auto" else args.client
     global WORKERS
     WORKERS = args.workers
     root = Path(tempfile.mkdtemp(prefix="gw-as4-bench-"))
@@ -187,17 +195,21 @@ def main(argv: list[str] | None = None) -> None:
                     break
             except OSError:
                 time.sleep(0.05)
-        lat, errors, elapsed = asyncio.run(
-            _send(f"http://127.0.0.1:{port}/as4", requests, args.senders)
-        )
+        url = f"http://127.0.0.1:{port}/as4"
+        if client == "wrk":
+            asyncio.run(_send(url, requests[:2], 1))  # warm-up: schemas, rules, connection
+            f = _wrk.run(url, requests[2:], connections=args.senders, seconds=120, cycle=False)
+        else:
+            lat, errors, elapsed = asyncio.run(_send(url, requests, args.senders))
+            q = statistics.quantiles(sorted(lat), n=100)
+            f = _wrk.Figures(len(lat), elapsed, errors, q[49] * 1000, q[98] * 1000)
     finally:
         proc.terminate()
         proc.wait(30)
         shutil.rmtree(root, ignore_errors=True)
-    q = statistics.quantiles(sorted(lat), n=100)
     print(
-        f"as4_throughput senders={args.senders} messages={len(lat)} errors={errors} "
-        f"rate={len(lat) / elapsed:.0f}/s p50={q[49] * 1000:.1f}ms p99={q[98] * 1000:.1f}ms "
+        f"as4_throughput client={client} senders={args.senders} messages={f.requests} "
+        f"errors={f.errors} rate={f.rate:.0f}/s p50={f.p50_ms:.1f}ms p99={f.p99_ms:.1f}ms "
         f"workers={WORKERS} machine={platform.machine()} cpus={os.cpu_count()}"
     )
 
