@@ -85,7 +85,7 @@ def run(
                 "wrk",
                 "-t1",
                 f"-c{connections}",
-                f"-d{seconds}s",
+                f"-d{max(1, round(seconds))}s",
                 "--latency",
                 "-s",
                 str(script),
