@@ -249,3 +249,21 @@ def test_two_worker_processes_on_one_port(networks: tuple[Network, Network]) -> 
         while subprocess.run(["kill", "-0", pid], capture_output=True, check=False).returncode == 0:
             assert time.monotonic() < deadline, f"worker {pid} outlived the gateway"
             time.sleep(0.1)
+
+
+def test_a_fifty_megabyte_invoice_crosses_to_the_peer(networks: tuple[Network, Network]) -> None:
+    from tests.validation.docs import attach
+
+    alpha, beta = networks
+    for n in (alpha, beta):
+        text = n.config.read_text().replace("[limits]\n", "")
+        n.config.write_text(text + "\n[limits]\nmax_document_bytes = 67108864\n")
+    beta.start()
+    alpha.start()
+    body = attach(invoice(ALPHA_SELLER, BETA_BUYER, "INV-BIG-1"), 50 * 1024 * 1024)
+    code, answer = alpha.submit(body)
+    assert code == 202, answer
+    final = alpha.wait_final(answer["id"], timeout=120)
+    assert final["status"] == "delivered", final["history"]
+    (received,) = beta.wait_inbox(1, timeout=60)
+    assert canonical(received.read_bytes()) == canonical(body)

@@ -70,6 +70,11 @@ def utf16(data: bytes) -> bytes:
 
 def with_attachment(kind: DocumentKind, size: int) -> bytes:
     """The sample with an embedded base64 "PDF" making it about ``size`` bytes."""
+    return attach(sample_bytes(kind), size)
+
+
+def attach(document: bytes, size: int) -> bytes:
+    """``document`` with an embedded base64 "PDF" making it about ``size`` bytes."""
     raw = b"".join(
         hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(size * 3 // 4 // 32 + 1)
     )
@@ -83,7 +88,7 @@ def with_attachment(kind: DocumentKind, size: int) -> bytes:
         b"</cac:AdditionalDocumentReference>\n  "
     )
     anchor = b"<cac:AccountingSupplierParty>"
-    return sample_bytes(kind).replace(anchor, reference + anchor, 1)
+    return document.replace(anchor, reference + anchor, 1)
 
 
 def replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
