@@ -32,6 +32,11 @@ from gateway.model import UBL_CREDITNOTE_NS, UBL_INVOICE_NS, DocumentKind
 # set, which we never do. A configured max_depth above it therefore cannot
 # take effect: 256 is the ceiling.
 LIBXML2_MAX_DEPTH = 256
+# libxml2 refuses text nodes over 10,000,000 bytes unless huge_tree is on. An
+# invoice with a large embedded attachment (a scanned PDF) has one, so larger
+# documents are parsed with huge_tree: safe here because entities are never
+# expanded and DTDs are refused, and our own depth check then applies in full.
+LIBXML2_MAX_TEXT = 10_000_000
 
 _ROOTS = {
     f"{{{UBL_INVOICE_NS}}}Invoice": DocumentKind.INVOICE,
@@ -93,8 +98,9 @@ def parse_xml(data: bytes, limits: LimitSettings) -> etree._Element:
     if bound is not None and bound <= limits.max_elements:
         # The common case: the count cannot exceed the limit, so let libxml2
         # build the tree in one call, several times cheaper than events.
-        root = _parse_whole(data)
-        _check_depth(root, limits.max_depth)
+        huge = len(data) > LIBXML2_MAX_TEXT
+        root = _parse_whole(data, huge=huge)
+        _check_depth(root, limits.max_depth, huge=huge)
     else:
         root = _parse_streaming(data, limits)
     return root
@@ -139,14 +145,14 @@ def _element_bound(data: bytes) -> int | None:
 def _new_parser(cls: type[etree.XMLParser], **extra: Any) -> tuple[etree.XMLParser, _RefuseAll]:
     # A fresh parser per document: lxml parsers are not safe to share
     # between threads, and each keeps its own error log.
-    parser = cls(**_PARSER_OPTIONS, **extra)
+    parser = cls(**{**_PARSER_OPTIONS, **extra})
     resolver = _RefuseAll()
     parser.resolvers.add(resolver)
     return parser, resolver
 
 
-def _parse_whole(data: bytes) -> etree._Element:
-    parser, resolver = _new_parser(etree.XMLParser)
+def _parse_whole(data: bytes, *, huge: bool = False) -> etree._Element:
+    parser, resolver = _new_parser(etree.XMLParser, huge_tree=huge)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -197,14 +203,14 @@ def _check_counts(depth: int, count: int, limits: LimitSettings, element: Any) -
         )
 
 
-def _check_depth(root: etree._Element, max_depth: int) -> None:
+def _check_depth(root: etree._Element, max_depth: int, *, huge: bool = False) -> None:
     """Refuse nesting deeper than max_depth after a whole-tree parse.
 
     libxml2 already stops at LIBXML2_MAX_DEPTH, so only a lower configured
     limit needs a look. "/*/*..." with max_depth + 1 steps selects the elements
     one level too deep; libxml2 evaluates it level by level, in C.
     """
-    if max_depth >= LIBXML2_MAX_DEPTH:
+    if max_depth >= LIBXML2_MAX_DEPTH and not huge:
         return
     if root.xpath("boolean(" + "/*" * (max_depth + 1) + ")"):
         raise HostileXml(f"elements nested deeper than {max_depth} levels", limit="max_depth")

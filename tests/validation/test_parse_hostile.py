@@ -300,3 +300,14 @@ def test_limits_hold_for_any_shape(
     else:
         with pytest.raises(HostileXml):
             parse_xml(data, limits)
+
+
+def test_large_text_nodes_parse_but_depth_is_still_limited() -> None:
+    # Over 10 MB, libxml2's own limits are lifted (an invoice may embed a big
+    # PDF); ours still refuse deep nesting.
+    big = LimitSettings(max_document_bytes=64 * 1024 * 1024)
+    text = b"<a>" + b"y" * 11_000_000 + b"</a>"
+    assert parse_xml(text, big).tag == "a"
+    deep = b"<a>" + b"y" * 11_000_000 + b"<b>" * 300 + b"</b>" * 300 + b"</a>"
+    with pytest.raises(HostileXml, match="deeper than 256"):
+        parse_xml(deep, big)
