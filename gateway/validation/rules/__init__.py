@@ -59,4 +59,11 @@ def rule_set() -> RuleSet:
 
 def native_findings(root: Element, kind: DocumentKind) -> list[Finding]:
     """Every EN 16931 and Peppol BIS finding on one parsed document."""
-    return rule_set().evaluate(Doc(root, kind))
+    doc = Doc(root, kind)
+    try:
+        return rule_set().evaluate(doc)
+    finally:
+        # Values kept for the rules may refer back to the document (a cycle):
+        # dropping them now frees the whole model at once, without waiting
+        # for the garbage collector.
+        doc.cache.clear()

@@ -41,14 +41,39 @@ from gateway.validation.rules.model import Element
 # --- tests ------------------------------------------------------------------
 
 
-def coded(codes: frozenset[str]) -> Test:
+class coded:
     """The element's normalised value is one of ``codes``."""
-    return lambda x, n: in_list(sv(n), codes)
+
+    __slots__ = ("codes",)
+
+    def __init__(self, codes: frozenset[str]) -> None:
+        self.codes = codes
+
+    def __call__(self, x: Nav, n: Element) -> bool:
+        return in_list(sv(n), self.codes)
+
+    def failing(self, x: Nav, nodes: list[Element]) -> list[Element]:
+        codes = self.codes
+        return [n for n in nodes if not in_list(sv(n), codes)]
 
 
-def attribute_coded(name: str, codes: frozenset[str]) -> Test:
+class attribute_coded:
     """The normalised attribute is one of ``codes`` (absent reads as '')."""
-    return lambda x, n: in_list(n.get(name) or "", codes)
+
+    __slots__ = ("codes", "name")
+
+    def __init__(self, name: str, codes: frozenset[str]) -> None:
+        self.name, self.codes = name, codes
+
+    def __call__(self, x: Nav, n: Element) -> bool:
+        return in_list(n.get(self.name) or "", self.codes)
+
+    def failing(self, x: Nav, nodes: list[Element]) -> list[Element]:
+        name, codes = self.name, self.codes
+        # in_list, inlined: most values are exact hits
+        return [
+            n for n in nodes if (v := n.get(name) or "") not in codes and nspace(v) not in codes
+        ]
 
 
 _INVOICE_TYPE = clark("cbc:InvoiceTypeCode")

@@ -11,6 +11,7 @@ an absent amount makes a comparison false, a malformed one is an error.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 from gateway.validation.rules.core_context import (
     DOC_ALLOWANCES,
@@ -27,7 +28,7 @@ from gateway.validation.rules.core_context import (
     vat_scheme,
 )
 from gateway.validation.rules.core_family import Group, Test, group, plain_first
-from gateway.validation.rules.core_nav import Nav
+from gateway.validation.rules.core_nav import Nav, clark
 from gateway.validation.rules.core_xpath import (
     EXACT,
     DynamicError,
@@ -40,9 +41,11 @@ from gateway.validation.rules.core_xpath import (
     total,
     xround,
 )
-from gateway.validation.rules.model import Element
+from gateway.validation.rules.model import Children, Element
 
 Amount = Decimal | None
+_NO_CHILDREN: Final[Children] = {}
+_NONE: Final[list[Element]] = []
 
 
 def _r2(a: Amount) -> Amount:
@@ -56,7 +59,8 @@ def _same(a: Amount, b: Amount) -> bool:
 
 def places(name: str) -> Test:
     """BR-DEC: at most two digits after the point in ``name``."""
-    return lambda x, n: decimals_ok(x.kids(n, name))
+    tag = clark(name)
+    return lambda x, n: decimals_ok(x.children.get(n, _NO_CHILDREN).get(tag, _NONE))
 
 
 # --- BR-CO-10..13, 16: the document totals ----------------------------------

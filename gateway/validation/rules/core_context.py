@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Final
 
 from gateway.validation.rules.core_family import Context
-from gateway.validation.rules.core_nav import Nav, known, memo
+from gateway.validation.rules.core_nav import Nav, known, memo, needing
 from gateway.validation.rules.core_xpath import (
     DynamicError,
     boolean_items_equal,
@@ -26,9 +26,13 @@ from gateway.validation.rules.core_xpath import (
     single,
     sv,
 )
-from gateway.validation.rules.model import Element
+from gateway.validation.rules.model import Children, Element
 
 LINES: Final = ("cac:InvoiceLine", "cac:CreditNoteLine")
+_TAX_SCHEME: Final = clark("cac:TaxScheme")
+_ID: Final = clark("cbc:ID")
+_NO_CHILDREN: Final[Children] = {}
+_EMPTY: Final[list[Element]] = []
 
 
 def _under_lines(tail: str) -> tuple[str, ...]:
@@ -65,9 +69,26 @@ def split_by_indicator(x: Nav, nodes: list[Element]) -> tuple[list[Element], lis
 
 
 def vat_scheme(x: Nav, element: Element) -> bool:
-    """``[cac:TaxScheme/normalize-space(upper-case(cbc:ID)) = 'VAT']``."""
-    for scheme in x.kids(element, "cac:TaxScheme"):
-        text = single(x.kids(scheme, "cbc:ID"))
+    """``[cac:TaxScheme/normalize-space(upper-case(cbc:ID)) = 'VAT']``.
+
+    Asked of the same categories by many rules: answered once per element
+    (an error too, raised again each time).
+    """
+    known = x.vat_schemes.get(element)
+    if known is None:
+        try:
+            known = x.vat_schemes[element] = _vat_scheme(x, element)
+        except DynamicError as exc:
+            known = x.vat_schemes[element] = exc
+    if isinstance(known, bool):
+        return known
+    raise known
+
+
+def _vat_scheme(x: Nav, element: Element) -> bool:
+    children = x.children
+    for scheme in children.get(element, _NO_CHILDREN).get(_TAX_SCHEME, _EMPTY):
+        text = single(children.get(scheme, _NO_CHILDREN).get(_ID, _EMPTY))
         if nspace((text or "").upper()) == "VAT":
             return True
     return False
@@ -79,12 +100,13 @@ def vat_scheme_single(x: Nav, element: Element) -> bool:
     The predicate is a sequence of booleans, one per tax scheme: more than one
     has no effective boolean value (an error).
     """
-    schemes = x.kids(element, "cac:TaxScheme")
+    children = x.children
+    schemes = children.get(element, _NO_CHILDREN).get(_TAX_SCHEME, _EMPTY)
     if not schemes:
         return False
     if len(schemes) > 1:
         raise DynamicError("effective boolean value of more than one boolean")
-    text = single(x.kids(schemes[0], "cbc:ID"))
+    text = single(children.get(schemes[0], _NO_CHILDREN).get(_ID, _EMPTY))
     return nspace((text or "").upper()) == "VAT"
 
 
@@ -138,9 +160,12 @@ def _credit_transfer_accounts(x: Nav) -> list[Element]:
 def where(pattern: str, attribute: str) -> Context:
     """``pattern[@attribute]``."""
     known(pattern)
-    return memo(
-        f"{pattern}[@{attribute}]",
-        lambda x: [e for e in x.find(pattern) if e.get(attribute) is not None],
+    return needing(
+        (pattern,),
+        memo(
+            f"{pattern}[@{attribute}]",
+            lambda x: [e for e in x.find(pattern) if e.get(attribute) is not None],
+        ),
     )
 
 
@@ -149,8 +174,8 @@ def at(*patterns: str) -> Context:
     known(*patterns)
     if len(patterns) == 1:
         (pattern,) = patterns
-        return lambda x: x.find(pattern)  # already kept per document by ``find``
-    return memo("|".join(patterns), lambda x: x.find_all(*patterns))
+        return needing(patterns, lambda x: x.find(pattern))
+    return needing(patterns, memo("|".join(patterns), lambda x: x.find_all(*patterns)))
 
 
 def _root(x: Nav) -> list[Element]:

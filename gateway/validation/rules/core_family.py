@@ -1,9 +1,11 @@
 """Rules as data: assertions grouped by context, evaluated once per document.
 
 A family module lists groups (a context getter and its assertions: id, flag,
-message, test); ``family`` turns them into the engine's ``Rule`` records. The
-first rule the engine asks for evaluates every group of the family and keeps
-the failing nodes per rule in ``doc.cache``; the others only read them.
+message, test); ``family`` turns them into the engine's ``Rule`` records, all
+answered by one ``Batch``: every group evaluated once per document. A context
+that can only find paths the document lacks (``core_nav.needing``) is skipped
+unasked; a test with a ``failing`` method (``Bulk``) answers for all the nodes
+of its context at once.
 """
 
 from __future__ import annotations
@@ -11,40 +13,64 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Final
+from typing import Final, Protocol
 
-from gateway.validation.rules.core_nav import Nav, nav
+from gateway.validation.rules.core_nav import NEEDS, Nav, clark, nav
 from gateway.validation.rules.core_xpath import DynamicError, either
 from gateway.validation.rules.core_xpath import filled as has_text
-from gateway.validation.rules.engine import Flag, Rule
-from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.engine import Batch, Flag, Rule, batched
+from gateway.validation.rules.model import Children, Doc, Element
 
 Test = Callable[[Nav, Element], bool]
 Context = Callable[[Nav], list[Element]]
 Assert = tuple[str, Flag, str, Test]  # id, flag, message, test (True = passes)
 
+_NO_CHILDREN: Final[Children] = {}
+_NONE: Final[list[Element]] = []
+
 
 # --- test builders ----------------------------------------------------------
 
 
+def _at(path: str) -> Callable[[Nav, Element], list[Element]]:
+    """The look-up of a relative path from a node, its steps resolved once."""
+    first, *rest = (clark(step) for step in path.split("/"))
+    if not rest:
+        return lambda x, n: x.children.get(n, _NO_CHILDREN).get(first, _NONE)
+    steps = tuple(rest)
+
+    def at(x: Nav, n: Element) -> list[Element]:
+        if n is x.root:
+            return x.index.get(path, _NONE)
+        level = x.children.get(n, _NO_CHILDREN).get(first, _NONE)
+        return x.descend(level, steps) if level else level
+
+    return at
+
+
 def exists(*paths: str) -> Test:
     """Some element exists at one of the relative paths."""
-    if len(paths) == 1:
-        path = paths[0]
-        return lambda x, n: bool(x.path(n, path))
-    return lambda x, n: any(x.path(n, p) for p in paths)
+    if len(paths) == 1 and "/" not in paths[0]:
+        tag = clark(paths[0])
+        return lambda x, n: tag in x.children.get(n, _NO_CHILDREN)
+    looks = tuple(_at(p) for p in paths)
+    if len(looks) == 1:
+        (look,) = looks
+        return lambda x, n: bool(look(x, n))
+    return lambda x, n: any(look(x, n) for look in looks)
 
 
 def filled(*paths: str) -> Test:
     """``normalize-space(path) != ''``; for several paths, joined by ``or``."""
-    if len(paths) == 1:
-        path = paths[0]
-        return lambda x, n: has_text(x.path(n, path))
-    return lambda x, n: either(*(partial(_filled, x, n, p) for p in paths))
+    looks = tuple(_at(p) for p in paths)
+    if len(looks) == 1:
+        (look,) = looks
+        return lambda x, n: has_text(look(x, n))
+    return lambda x, n: either(*(partial(_filled, x, n, look) for look in looks))
 
 
-def _filled(x: Nav, n: Element, path: str) -> bool:
-    return has_text(x.path(n, path))
+def _filled(x: Nav, n: Element, look: Callable[[Nav, Element], list[Element]]) -> bool:
+    return has_text(look(x, n))
 
 
 def attribute(name: str) -> Test:
@@ -81,64 +107,110 @@ class Group:
     asserts: tuple[Assert, ...]
 
 
+class Bulk(Protocol):
+    """A test that also answers for many nodes at once (the ones failing, in order)."""
+
+    def __call__(self, x: Nav, n: Element, /) -> bool: ...
+
+    def failing(self, x: Nav, nodes: list[Element], /) -> list[Element]: ...
+
+
+def _each(x: Nav, nodes: list[Element], test: Test) -> list[Element] | Exception | None:
+    """The nodes failing ``test``, node by node; the last error if any raises."""
+    failed: list[Element] | None = None
+    error: Exception | None = None
+    for node in nodes:
+        try:
+            if test(x, node):
+                continue
+        except Exception as exc:  # reported under this rule by the engine
+            error = exc
+            continue
+        if failed is None:
+            failed = [node]
+        else:
+            failed.append(node)
+    return error if error is not None else failed
+
+
+def _at_once(
+    x: Nav,
+    nodes: list[Element],
+    test: Test,
+    failing: Callable[[Nav, list[Element]], list[Element]],
+) -> list[Element] | Exception | None:
+    """The nodes failing a ``Bulk`` test; node by node if it raises (to keep its errors)."""
+    try:
+        return failing(x, nodes)
+    except Exception:
+        return _each(x, nodes, test)
+
+
 def group(name: str, context: Context, asserts: Sequence[Assert]) -> tuple[Group]:
     """One group, as a 1-tuple so that groups concatenate with ``+``."""
     return (Group(name, context, tuple(asserts)),)
 
 
-_PASS: Final[list[Element]] = []
-
-
 def family(name: str, groups: Sequence[Group]) -> tuple[Rule, ...]:
     """The engine's rules for a family of groups, all evaluated in one pass.
 
-    The first rule the engine asks for evaluates every group and keeps the
-    failing nodes per rule in ``doc.cache``; the others read them. An error
-    in a test (a dynamic error, or a bug) is kept for that rule alone and
-    raised when the engine asks for it, so it is reported under its id; an
-    error in a context is kept for every rule of the group.
+    The rules share one ``Batch``: the engine evaluates every group once per
+    document and reads the failing nodes per rule. An error in a test (a
+    dynamic error, or a bug) is kept for that rule alone and reported under
+    its id; an error in a context is kept for every rule of the group.
     """
-    key = name + ".results"
-    passing = {rule_id: _PASS for g in groups for rule_id, *_ in g.asserts}
+
+    plan = tuple(
+        (
+            g.context,
+            NEEDS.get(g.context),
+            tuple((a[0], a[3], getattr(a[3], "failing", None)) for a in g.asserts),
+        )
+        for g in groups
+    )
 
     def evaluate(doc: Doc) -> dict[str, list[Element] | Exception]:
         x = nav(doc)
-        out: dict[str, list[Element] | Exception] = dict(passing)
-        for g in groups:
+        reached = x.reached
+        out: dict[str, list[Element] | Exception] = {}
+        for context, needs, asserts in plan:
+            if needs is not None:
+                for pattern in needs:
+                    if pattern in reached:
+                        break
+                else:
+                    continue  # nothing it could find is in the document
             try:
-                nodes = g.context(x)
+                nodes = context(x)
             except Exception as exc:
-                for rule_id, *_ in g.asserts:
+                for rule_id, _, _ in asserts:
                     out[rule_id] = exc
                 continue
-            for node in nodes:
-                for rule_id, _flag, _message, test in g.asserts:
+            if not nodes:
+                continue
+            for rule_id, test, failing in asserts:
+                if failing is not None:
+                    result = _at_once(x, nodes, test, failing)
+                    if result:
+                        out[rule_id] = result
+                    continue
+                for node in nodes:
                     try:
                         if test(x, node):
                             continue
                     except Exception as exc:  # reported under this rule by the engine
                         out[rule_id] = exc
                         continue
-                    failed = out[rule_id]
-                    if failed is _PASS:
+                    failed = out.get(rule_id)
+                    if failed is None:
                         out[rule_id] = [node]
                     elif isinstance(failed, list):
                         failed.append(node)
-        doc.cache[key] = out
         return out
 
-    def checker(rule_id: str) -> Callable[[Doc], list[Element]]:
-        def check(doc: Doc) -> list[Element]:
-            results = doc.cache.get(key) or evaluate(doc)
-            found = results[rule_id]
-            if isinstance(found, list):
-                return found
-            raise found
-
-        return check
-
+    batch = Batch(name + ".results", evaluate)
     return tuple(
-        Rule(rule_id, flag, message, checker(rule_id))
+        batched(rule_id, flag, message, batch)
         for g in groups
         for rule_id, flag, message, _ in g.asserts
     )

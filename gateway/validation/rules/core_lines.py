@@ -8,6 +8,8 @@ matching Schematron rule wins) is decided in ``core_context``.
 
 from __future__ import annotations
 
+from typing import Final
+
 from gateway.validation.rules.core_context import (
     DOC_ALLOWANCES,
     DOC_CHARGES,
@@ -33,9 +35,9 @@ from gateway.validation.rules.core_family import (
     filled,
     group,
 )
-from gateway.validation.rules.core_nav import Nav
+from gateway.validation.rules.core_nav import Nav, clark
 from gateway.validation.rules.core_xpath import any_at_least_zero, date_of, either, nspace_of
-from gateway.validation.rules.model import Element
+from gateway.validation.rules.model import Children, Element
 
 REASON: Test = exists("cbc:AllowanceChargeReason", "cbc:AllowanceChargeReasonCode")
 
@@ -100,15 +102,20 @@ _ALLOWANCES = (
 
 
 def _line_vat_category(x: Nav, line: Element) -> bool:
-    return any(
-        vat_scheme_single(x, c) and x.has(c, "cbc:ID")
-        for c in x.path(line, "cac:Item/cac:ClassifiedTaxCategory")
-    )
+    # cac:Item/cac:ClassifiedTaxCategory, in document order, until one passes
+    children = x.children
+    for item in children.get(line, _NO_CHILDREN).get(_ITEM, _NONE):
+        for c in children.get(item, _NO_CHILDREN).get(_CLASSIFIED, _NONE):
+            if vat_scheme_single(x, c) and _ID in children.get(c, _NO_CHILDREN):
+                return True
+    return False
 
 
 def _gross_price_not_negative(x: Nav, line: Element) -> bool:
     bases = x.path(line, "cac:Price/cac:AllowanceCharge/cbc:BaseAmount")
-    return either(lambda: any_at_least_zero(bases), lambda: not bases)
+    # ``bases >= 0 or not(bases)``: with no base amount the second operand holds;
+    # with some, it is false and the comparison (or its error) decides.
+    return not bases or any_at_least_zero(bases)
 
 
 def _period_ordered(x: Nav, period: Element) -> bool:
@@ -118,11 +125,16 @@ def _period_ordered(x: Nav, period: Element) -> bool:
 
 
 def _has_unit(x: Nav, line: Element) -> bool:
-    return any(
-        q.get("unitCode") is not None
-        for name in ("cbc:InvoicedQuantity", "cbc:CreditedQuantity")
-        for q in x.kids(line, name)
-    )
+    kids = x.children.get(line, _NO_CHILDREN)
+    return any(q.get("unitCode") is not None for tag in _QUANTITIES for q in kids.get(tag, _NONE))
+
+
+_ITEM: Final = clark("cac:Item")
+_CLASSIFIED: Final = clark("cac:ClassifiedTaxCategory")
+_ID: Final = clark("cbc:ID")
+_QUANTITIES: Final = (clark("cbc:InvoicedQuantity"), clark("cbc:CreditedQuantity"))
+_NO_CHILDREN: Final[Children] = {}
+_NONE: Final[list[Element]] = []
 
 
 _LINES = (

@@ -31,6 +31,7 @@ from decimal import Context as DecimalContext
 from typing import Final
 
 from gateway.validation.rules.model import CAC, CBC, Element
+from gateway.validation.rules.xpath import decimal as xs_decimal
 
 
 class DynamicError(Exception):
@@ -43,8 +44,8 @@ _HALF: Final = Decimal("0.5")
 
 _PREFIXES: Final = {"cbc": CBC, "cac": CAC}
 _XML_WS: Final = " \t\r\n"
+_SEVERAL: Final = "a sequence of more than one item where one is allowed"
 _WS_RUN: Final = re.compile(r"[ \t\r\n]+")
-_DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _DOUBLE: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _DOUBLE_SPECIAL: Final = {"INF": float("inf"), "+INF": float("inf"), "-INF": float("-inf")}
 _DATE: Final = re.compile(
@@ -83,7 +84,7 @@ def single(nodes: list[Element]) -> str | None:
     if not nodes:
         return None
     if len(nodes) > 1:
-        raise DynamicError("a sequence of more than one item where one is allowed")
+        raise DynamicError(_SEVERAL)
     element = nodes[0]
     if len(element) == 0:
         return element.text or ""
@@ -98,14 +99,24 @@ def nspace_of(nodes: list[Element]) -> str:
 
 def filled(nodes: list[Element]) -> bool:
     """``normalize-space(path) != ''``: some character that is not XML whitespace."""
-    text = single(nodes)
-    return text is not None and text.strip(_XML_WS) != ""
+    if not nodes:
+        return False
+    if len(nodes) > 1:
+        raise DynamicError(_SEVERAL)
+    e = nodes[0]
+    text = (e.text or "") if not len(e) else "".join(str(t) for t in e.itertext())
+    return text.strip(_XML_WS) != ""
 
 
 def decimals_ok(nodes: list[Element], limit: int = 2) -> bool:
     """``string-length(substring-after(path, '.')) <= limit`` (the BR-DEC tests)."""
-    text = single(nodes)
-    return text is None or len(text.partition(".")[2]) <= limit
+    if not nodes:
+        return True
+    if len(nodes) > 1:
+        raise DynamicError(_SEVERAL)
+    e = nodes[0]
+    text = (e.text or "") if not len(e) else "".join(str(t) for t in e.itertext())
+    return len(text.partition(".")[2]) <= limit
 
 
 def in_list(text: str, codes: frozenset[str]) -> bool:
@@ -120,22 +131,31 @@ def in_list(text: str, codes: frozenset[str]) -> bool:
 
 def to_decimal(text: str) -> Decimal:
     """Cast an untyped value to xs:decimal (whitespace collapsed), else fail."""
-    s = text.strip(_XML_WS)
-    if not _DECIMAL.fullmatch(s):
+    value = xs_decimal(text)
+    if value is None:
         raise DynamicError(f"cannot cast {text!r} to xs:decimal")
-    return Decimal(s)
+    return value
 
 
 def decimal_of(nodes: list[Element]) -> Decimal | None:
     """``xs:decimal(path)``: None for the empty sequence."""
-    text = single(nodes)
-    return None if text is None else to_decimal(text)
+    if not nodes:
+        return None
+    if len(nodes) > 1:
+        raise DynamicError(_SEVERAL)
+    e = nodes[0]
+    text = (e.text or "") if not len(e) else "".join(str(t) for t in e.itertext())
+    value = xs_decimal(text)
+    if value is None:
+        raise DynamicError(f"cannot cast {text!r} to xs:decimal")
+    return value
 
 
 def to_double(text: str) -> float:
     """Cast an untyped value to xs:double (what a comparison with a number does)."""
     s = text.strip(_XML_WS)
-    if _DOUBLE.fullmatch(s):
+    digits = s.replace(".", "", 1)
+    if (digits.isdigit() and digits.isascii()) or _DOUBLE.fullmatch(s):
         return float(s)
     if s == "NaN":
         return float("nan")

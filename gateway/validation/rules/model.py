@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from lxml import etree
 
 from gateway.model import DocumentKind
+from gateway.validation.rules.xpath import TAGS, tags_of
 
 CBC: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -40,10 +41,160 @@ def qname(tag: str) -> str:
     return f"{prefix}:{local}" if prefix else tag
 
 
+# Paths are the same from one document to the next: each (parent path, tag)
+# and (element path, attribute) is spelled once, up to bounds (documents
+# full of made-up names cannot grow the tables without end: past them, names
+# are spelled for the document at hand only).
+_PATHS_LIMIT: Final = 5_000  # parent paths (element paths for attributes)
+_NAMES_LIMIT: Final = 100  # names kept per parent path
+_CHILD_PATHS: dict[str, dict[str, str]] = {}
+_ATTRIBUTE_PATHS: dict[str, dict[str, str]] = {}
+
+
+def _attribute_paths(path: str) -> dict[str, str]:
+    """Attribute name -> path, for the attributes of elements at ``path``."""
+    if len(_ATTRIBUTE_PATHS) >= _PATHS_LIMIT:
+        return {}
+    return _ATTRIBUTE_PATHS.setdefault(path, {})
+
+
+Children = dict[str, list[Element]]
+
+
+_XML_SPACE: Final = " \t\n\r"
+_HIDDEN: Final = (etree.Comment, etree.ProcessingInstruction)
+
+
+def _blank(element: Element) -> bool:
+    """No child element, and a string value of XML whitespace only (``not(*)
+    and not(normalize-space())``), for an element whose children are all
+    comments or processing instructions (at least one)."""
+    return any(cast(object, c.tag) in _HIDDEN for c in element) and not "".join(
+        cast("Iterator[str]", element.itertext())
+    ).strip(_XML_SPACE)
+
+
+class _Model:
+    """What one walk builds (see ``Doc``)."""
+
+    __slots__ = ("by_tag", "children", "empty", "index", "reached")
+
+    def __init__(self) -> None:
+        self.index: dict[str, list[Element]] = {}
+        self.children: dict[Element, Children] = {}
+        self.by_tag: Children = {}
+        self.empty: list[Element] = []
+        self.reached: dict[str, list[str]] = {}
+
+
+def _build(root: Element) -> _Model:
+    """The index (path -> nodes), the child elements of every element by tag,
+    the elements by tag at any depth (the root left out), the empty elements
+    and the index keys each path registered in ``xpath`` reaches, in one walk."""
+    model = _Model()
+    top: Children = {}
+    model.children[root] = top
+    _walk(root, "", top, model)
+    if not top and (_blank(root) if len(root) else not (root.text or "").strip(_XML_SPACE)):
+        model.empty.insert(0, root)
+    return model
+
+
+def _walk(parent: Element, base: str, kids: Children, model: _Model) -> None:
+    index, by_tag, reached, tagged = model.index, model.by_tag, model.reached, TAGS.get
+    known = _CHILD_PATHS.get(base)
+    if known is None:
+        known = {} if len(_CHILD_PATHS) >= _PATHS_LIMIT else _CHILD_PATHS.setdefault(base, {})
+    for child in parent:
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue  # a comment or processing instruction
+        path = known.get(tag)
+        if path is None:
+            path = base + qname(tag)
+            if len(known) < _NAMES_LIMIT:
+                known[tag] = path
+        found = index.get(path)
+        if found is None:
+            index[path] = [child]
+            tags = tagged(path)
+            if tags is None:
+                tags = tags_of(path)
+            for at in tags:  # the registered paths at any depth that reach it
+                keys = reached.get(at)
+                if keys is None:
+                    reached[at] = [path]
+                else:
+                    keys.append(path)
+        else:
+            found.append(child)
+        same = kids.get(tag)
+        if same is None:
+            kids[tag] = [child]
+        else:
+            same.append(child)
+        named = by_tag.get(tag)
+        if named is None:
+            by_tag[tag] = [child]
+        else:
+            named.append(child)
+        names: list[str] = child.keys()  # type: ignore[assignment]
+        if names:
+            spelled = _ATTRIBUTE_PATHS.get(path)
+            if spelled is None:
+                spelled = _attribute_paths(path)
+            for name in names:
+                apath = spelled.get(name)
+                if apath is None:
+                    apath = f"{path}/@{qname(name)}"
+                    if len(spelled) < _NAMES_LIMIT:
+                        spelled[name] = apath
+                seen = index.get(apath)
+                if seen is None:
+                    index[apath] = [child]
+                    tags = tagged(apath)
+                    if tags is None:
+                        tags = tags_of(apath)
+                    for at in tags:
+                        keys = reached.get(at)
+                        if keys is None:
+                            reached[at] = [apath]
+                        else:
+                            keys.append(apath)
+                else:
+                    seen.append(child)
+        if len(child):
+            sub: Children = {}
+            model.children[child] = sub
+            _walk(child, path + "/", sub, model)
+            if not sub and _blank(child):
+                model.empty.append(child)
+        else:
+            text = child.text
+            if not text or not text.strip(_XML_SPACE):
+                model.empty.append(child)
+
+
+_NO_CHILDREN: Final[Children] = {}
+_NONE: Final[list[Element]] = []
+
+
 class Doc:
     """One parsed UBL document, indexed once. Read-only for rules."""
 
-    __slots__ = ("cache", "index", "kind", "line", "quantity", "root", "type_code")
+    __slots__ = (
+        "by_tag",
+        "cache",
+        "children",
+        "empty",
+        "index",
+        "kind",
+        "line",
+        "quantity",
+        "reached",
+        "root",
+        "type_code",
+    )
 
     def __init__(self, root: Element, kind: DocumentKind) -> None:
         self.root = root
@@ -52,32 +203,23 @@ class Doc:
         self.line = "cac:InvoiceLine" if invoice else "cac:CreditNoteLine"
         self.quantity = "cbc:InvoicedQuantity" if invoice else "cbc:CreditedQuantity"
         self.type_code = "cbc:InvoiceTypeCode" if invoice else "cbc:CreditNoteTypeCode"
-        self.index: dict[str, list[Element]] = {}
+        # ``index``: root-relative path -> nodes; ``children``: element -> its
+        # child elements by Clark tag (elements without children are absent);
+        # ``by_tag``: Clark tag -> the elements of that name below the root
+        # (``//name``), each list in document order; ``empty``: the elements
+        # with no child element and only XML whitespace as text, in order;
+        # ``reached``: path registered with ``xpath.reach`` -> the index keys
+        # ``//path`` reaches, in index order.
+        model = _build(root)
+        self.index, self.children, self.by_tag = model.index, model.children, model.by_tag
+        self.empty, self.reached = model.empty, model.reached
         # Values derived once and shared by several rules (sums, totals, ...),
         # keyed by a name the family module chooses ("core.line_net_sum").
         self.cache: dict[str, Any] = {}
-        self._walk(root, "")
 
-    def _walk(self, parent: Element, base: str) -> None:
-        index = self.index
-        # Comments and processing instructions have a non-string tag: skip them.
-        for child in parent.iterchildren("*"):
-            path = base + qname(child.tag)
-            found = index.get(path)
-            if found is None:
-                index[path] = [child]
-            else:
-                found.append(child)
-            if child.attrib:
-                for name in child.attrib:
-                    apath = f"{path}/@{qname(str(name))}"
-                    seen = index.get(apath)
-                    if seen is None:
-                        index[apath] = [child]
-                    else:
-                        seen.append(child)
-            if len(child):
-                self._walk(child, path + "/")
+    def kids(self, element: Element, tag: str) -> list[Element]:
+        """The child elements of ``element`` named ``tag`` (a Clark name), in order."""
+        return self.children.get(element, _NO_CHILDREN).get(tag, _NONE)
 
     # --- root-relative look-ups (dictionary hits) --------------------------
 

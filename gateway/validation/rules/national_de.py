@@ -14,10 +14,10 @@ from gateway.validation.rules.peppol_xpath import (
     Abort,
     Cac,
     Cbc,
-    children,
+    below,
+    kids,
     nsp,
     nsp_of,
-    path,
     sv,
     x_or,
 )
@@ -37,8 +37,8 @@ def _vat_ids(doc: Doc, indicator: str) -> list[str]:
     return [
         sv(i)
         for a in doc.all("cac:AllowanceCharge")
-        if any(sv(c) == indicator for c in children(a, Cbc.ChargeIndicator))
-        for i in path(a, Cac.TaxCategory, Cbc.ID)
+        if any(sv(c) == indicator for c in kids(doc, a, Cbc.ChargeIndicator))
+        for i in below(doc, a, Cac.TaxCategory, Cbc.ID)
     ]
 
 
@@ -49,7 +49,7 @@ def _seller_tax_id(e: Element, doc: Doc) -> bool:
         + [
             sv(i)
             for line in doc.all("cac:InvoiceLine") + doc.all("cac:CreditNoteLine")
-            for i in path(line, Cac.Item, Cac.ClassifiedTaxCategory, Cbc.ID)
+            for i in below(doc, line, Cac.Item, Cac.ClassifiedTaxCategory, Cbc.ID)
         ]
     )
     if not any(c in VAT_CODES for c in categories):
@@ -80,7 +80,7 @@ def _last_segment_tail(notes: list[Element]) -> str:
 
 
 def _skonto(e: Element, doc: Doc) -> bool:
-    notes = [n for t in doc.all("cac:PaymentTerms") for n in children(t, Cbc.Note)[:1]]
+    notes = [n for t in doc.all("cac:PaymentTerms") for n in kids(doc, t, Cbc.Note)[:1]]
     lines = [line for n in notes for line in re.split(r"\r?\n", sv(n)) if nsp(line).startswith("#")]
     for line in lines:
         if not _SKONTO.search(nsp(line)):
@@ -94,7 +94,8 @@ def _unique_filenames(e: Element, doc: Doc) -> bool:
     seen: set[str] = set()
     for ref in doc.all("cac:AdditionalDocumentReference"):
         names = [
-            o.get("filename") for o in path(ref, Cac.Attachment, Cbc.EmbeddedDocumentBinaryObject)
+            o.get("filename")
+            for o in below(doc, ref, Cac.Attachment, Cbc.EmbeddedDocumentBinaryObject)
         ]
         present = {n for n in names if n is not None}
         if present & seen:

@@ -16,12 +16,12 @@ from gateway.validation.rules.peppol_xpath import (
     Abort,
     Cac,
     Cbc,
+    below,
     cac,
     cbc,
-    children,
+    kids,
     nsp,
     nsp_of,
-    path,
     string,
     sv,
 )
@@ -36,7 +36,7 @@ def german(nodes: Callable[[Doc], list[Element]]) -> Callable[[Doc], list[Elemen
 
 def filled(*tags: str) -> Callable[[Element, Doc], bool]:
     """``tags[boolean(normalize-space(.))]``: one such element has non-blank text."""
-    return lambda e, d: any(nsp(sv(x)) for x in path(e, *tags))
+    return lambda e, d: any(nsp(sv(x)) for x in below(d, e, *tags))
 
 
 def _payment_means(*codes: str) -> Callable[[Doc], list[Element]]:
@@ -44,7 +44,7 @@ def _payment_means(*codes: str) -> Callable[[Doc], list[Element]]:
         out = []
         for pm in doc.all("cac:PaymentMeans"):
             try:
-                if nsp_of(children(pm, Cbc.PaymentMeansCode)) in codes:
+                if nsp_of(kids(doc, pm, Cbc.PaymentMeansCode)) in codes:
                     out.append(pm)
             except Abort:
                 continue
@@ -54,24 +54,24 @@ def _payment_means(*codes: str) -> Callable[[Doc], list[Element]]:
 
 
 def _iban_at(*tags: str) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: iban(string(path(e, *tags)))
+    return lambda e, d: iban(string(below(d, e, *tags)))
 
 
 def _lacks(*tags: str) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: not any(children(e, cac(t)) for t in tags)
+    return lambda e, d: not any(kids(d, e, cac(t)) for t in tags)
 
 
 def _has(tag: str) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: bool(children(e, cac(tag)))
+    return lambda e, d: bool(kids(d, e, cac(tag)))
 
 
 def _three_digits(e: Element, doc: Doc) -> bool:
     """``matches(normalize-space(cbc:Telephone), '.*([0-9].*){3,}.*')``: three ASCII digits."""
-    return sum(c in "0123456789" for c in nsp_of(children(e, Cbc.Telephone))) >= 3
+    return sum(c in "0123456789" for c in nsp_of(kids(doc, e, Cbc.Telephone))) >= 3
 
 
 def _matches(pattern: re.Pattern[str], tag: str) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: pattern.match(nsp_of(children(e, cbc(tag)))) is not None
+    return lambda e, d: pattern.match(nsp_of(kids(d, e, cbc(tag)))) is not None
 
 
 PARTS: Final = (
@@ -85,7 +85,7 @@ PARTS: Final = (
                 "DE-R-T02",
                 "warning",
                 "The external document location (BT-124) should be an absolute URL.",
-                lambda e, d: _URL.match(string(children(e, Cbc.URI))) is not None,
+                lambda e, d: _URL.match(string(kids(d, e, Cbc.URI))) is not None,
             ),
         ),
     ),
@@ -97,7 +97,7 @@ PARTS: Final = (
                 "DE-R-002",
                 "fatal",
                 "The seller contact (BG-6) shall be given.",
-                lambda e, d: bool(path(e, Cac.Party, Cac.Contact)),
+                lambda e, d: bool(below(d, e, Cac.Party, Cac.Contact)),
             ),
         ),
     ),
@@ -201,7 +201,7 @@ PARTS: Final = (
                 "With SEPA credit transfer (58) the payment account (BT-84) should be a "
                 "valid IBAN.",
                 lambda e, d: (
-                    nsp_of(children(e, Cbc.PaymentMeansCode)) != "58"
+                    nsp_of(kids(d, e, Cbc.PaymentMeansCode)) != "58"
                     or _iban_at(Cac.PayeeFinancialAccount, Cbc.ID)(e, d)
                 ),
             ),
@@ -248,7 +248,7 @@ PARTS: Final = (
                 "warning",
                 "With SEPA direct debit (59) the debited account (BT-91) should be a valid IBAN.",
                 lambda e, d: (
-                    nsp_of(children(e, Cbc.PaymentMeansCode)) != "59"
+                    nsp_of(kids(d, e, Cbc.PaymentMeansCode)) != "59"
                     or _iban_at(Cac.PaymentMandate, Cac.PayerFinancialAccount, Cbc.ID)(e, d)
                 ),
             ),

@@ -26,9 +26,9 @@ from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
     anywhere,
-    children,
+    below,
+    kids,
     nsp,
-    path,
     string,
     substring,
     sv,
@@ -76,7 +76,7 @@ def _no_negative_credit_note(e: Element, doc: Doc) -> bool:
 
 
 def _scheme_given(e: Element, doc: Doc) -> bool:
-    ids = children(e, Cbc.ID)
+    ids = kids(doc, e, Cbc.ID)
     if not ids:
         return True
     schemes = [s for s in (i.get("schemeID") for i in ids) if s is not None]
@@ -85,37 +85,37 @@ def _scheme_given(e: Element, doc: Doc) -> bool:
     return nsp(schemes[0] if schemes else "") != ""
 
 
-def _code(e: Element, *codes: str) -> bool:
+def _code(doc: Doc, e: Element, *codes: str) -> bool:
     """``cbc:PaymentMeansCode = (codes)``, no trimming."""
-    return any(sv(c) in codes for c in children(e, PAYMENT_CODE))
+    return any(sv(c) in codes for c in kids(doc, e, PAYMENT_CODE))
 
 
-def _prefix(e: Element, *prefixes: str) -> Callable[[], bool]:
+def _prefix(doc: Doc, e: Element, *prefixes: str) -> Callable[[], bool]:
     """``substring(cbc:PaymentID, 1, 3) = p1 or ...`` (several payment ids: an error)."""
-    return lambda: substring(string(children(e, Cbc.PaymentID), schema=False), 1, 3) in prefixes
+    return lambda: substring(string(kids(doc, e, Cbc.PaymentID), schema=False), 1, 3) in prefixes
 
 
-def _payment_id_length(e: Element) -> int:
-    return len(string(children(e, Cbc.PaymentID), schema=False))
+def _payment_id_length(doc: Doc, e: Element) -> int:
+    return len(string(kids(doc, e, Cbc.PaymentID), schema=False))
 
 
-def _filled(e: Element, *tags: str) -> Callable[[], bool]:
-    return lambda: nsp(text_of(path(e, *tags)) or "") != ""
+def _filled(doc: Doc, e: Element, *tags: str) -> Callable[[], bool]:
+    return lambda: nsp(text_of(below(doc, e, *tags)) or "") != ""
 
 
 def _allowed_code(e: Element, doc: Doc) -> bool:
-    code = string(children(e, PAYMENT_CODE))
+    code = string(kids(doc, e, PAYMENT_CODE))
     return f" {code} " in " 1 10 31 42 48 49 50 58 59 93 97 "
 
 
 def _bank_account(e: Element, doc: Doc) -> bool:
     account = FINANCIAL_ACCOUNT
     return not x_and(
-        lambda: _code(e, "31", "42"),
+        lambda: _code(doc, e, "31", "42"),
         lambda: (
             not x_and(
-                _filled(e, account, Cbc.ID),
-                _filled(e, account, Cac.FinancialInstitutionBranch, Cbc.ID),
+                _filled(doc, e, account, Cbc.ID),
+                _filled(doc, e, account, Cac.FinancialInstitutionBranch, Cbc.ID),
             )
         ),
     )
@@ -124,11 +124,11 @@ def _bank_account(e: Element, doc: Doc) -> bool:
 def _mandate(e: Element, doc: Doc) -> bool:
     mandate = Cac.PaymentMandate
     return not x_and(
-        lambda: _code(e, "49"),
+        lambda: _code(doc, e, "49"),
         lambda: (
             not x_and(
-                _filled(e, mandate, Cbc.ID),
-                _filled(e, mandate, Cac.PayerFinancialAccount, Cbc.ID),
+                _filled(doc, e, mandate, Cbc.ID),
+                _filled(doc, e, mandate, Cac.PayerFinancialAccount, Cbc.ID),
             )
         ),
     )
@@ -136,38 +136,38 @@ def _mandate(e: Element, doc: Doc) -> bool:
 
 def _giro(e: Element, doc: Doc) -> bool:
     def account_ok() -> bool:
-        account = string(path(e, FINANCIAL_ACCOUNT, Cbc.ID))
+        account = string(below(doc, e, FINANCIAL_ACCOUNT, Cbc.ID))
         return _GIRO_ACCOUNT.match(account) is not None
 
     return not x_and(
-        lambda: _code(e, "50"),
-        lambda: not x_and(_prefix(e, "01#", "04#", "15#"), account_ok),
+        lambda: _code(doc, e, "50"),
+        lambda: not x_and(_prefix(doc, e, "01#", "04#", "15#"), account_ok),
     )
 
 
 def _giro_instruction(e: Element, doc: Doc) -> bool:
     return not x_and(
-        lambda: _code(e, "50"),
-        _prefix(e, "04#", "15#"),
-        lambda: _payment_id_length(e) != 19,
+        lambda: _code(doc, e, "50"),
+        _prefix(doc, e, "04#", "15#"),
+        lambda: _payment_id_length(doc, e) != 19,
     )
 
 
 def _fik(e: Element, doc: Doc) -> bool:
     def creditor_ok() -> bool:
-        return len(text_of(path(e, FINANCIAL_ACCOUNT, Cbc.ID)) or "") == 8
+        return len(text_of(below(doc, e, FINANCIAL_ACCOUNT, Cbc.ID)) or "") == 8
 
     return not x_and(
-        lambda: _code(e, "93"),
-        lambda: not x_and(_prefix(e, "71#", "73#", "75#"), creditor_ok),
+        lambda: _code(doc, e, "93"),
+        lambda: not x_and(_prefix(doc, e, "71#", "73#", "75#"), creditor_ok),
     )
 
 
 def _fik_instruction(e: Element, doc: Doc) -> bool:
     return not x_and(
-        lambda: _code(e, "93"),
-        _prefix(e, "71#", "75#"),
-        lambda: _payment_id_length(e) not in (18, 19),
+        lambda: _code(doc, e, "93"),
+        _prefix(doc, e, "71#", "75#"),
+        lambda: _payment_id_length(doc, e) not in (18, 19),
     )
 
 
@@ -175,15 +175,15 @@ _UNSPSC_VERSIONS: Final = ("19.05.01", "19.0501", "26.08.01", "26.0801")
 
 
 def _unspsc_version(e: Element, doc: Doc) -> bool:
-    codes = path(e, Cac.Item, Cac.CommodityClassification, Cbc.ItemClassificationCode)
+    codes = below(doc, e, Cac.Item, Cac.CommodityClassification, Cbc.ItemClassificationCode)
     if not any(c.get("listID") == "TST" for c in codes):
         return True
     return any(c.get("listVersionID") in _UNSPSC_VERSIONS for c in codes)
 
 
-def _reason_text(e: Element) -> bool:
+def _reason_text(doc: Doc, e: Element) -> bool:
     """A four-digit number 0000..9999, or text with a '#' not at either end."""
-    reasons = children(e, Cbc.AllowanceChargeReason)
+    reasons = kids(doc, e, Cbc.AllowanceChargeReason)
 
     def text() -> str:
         return string(reasons, schema=False)
@@ -204,9 +204,9 @@ def _reason_text(e: Element) -> bool:
 
 
 def _zzz_reason(e: Element, doc: Doc) -> bool:
-    if not any(sv(c) == "ZZZ" for c in children(e, Cbc.AllowanceChargeReasonCode)):
+    if not any(sv(c) == "ZZZ" for c in kids(doc, e, Cbc.AllowanceChargeReasonCode)):
         return True
-    return _reason_text(e)
+    return _reason_text(doc, e)
 
 
 DENMARK: Final = Pattern(
@@ -317,7 +317,7 @@ DENMARK: Final = Pattern(
                     "DK-R-017",
                     "fatal",
                     "A Danish buyer's legal registration identifier (BT-47) shall use scheme 0184.",
-                    lambda e, d: _scheme_0184(path(e, Cac.PartyLegalEntity, Cbc.CompanyID)),
+                    lambda e, d: _scheme_0184(below(d, e, Cac.PartyLegalEntity, Cbc.CompanyID)),
                 ),
             ),
         ),

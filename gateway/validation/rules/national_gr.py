@@ -31,13 +31,13 @@ from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
     anywhere,
+    below,
     cac,
-    children,
+    kids,
     memo,
     nsp,
     nsp_of,
     parent_is,
-    path,
     string,
     substring,
     sv,
@@ -66,8 +66,8 @@ def _vat_suffixes(doc: Doc, where: str) -> list[str]:
     """``where/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']/substring(cbc:CompanyID, 3, 9)``."""
     out = []
     for pts in doc.all(where + "/cac:PartyTaxScheme"):
-        if any(sv(i) == "VAT" for i in path(pts, Cac.TaxScheme, Cbc.ID)):
-            out.append(substring(string(children(pts, Cbc.CompanyID)), 3, 9))
+        if any(sv(i) == "VAT" for i in below(doc, pts, Cac.TaxScheme, Cbc.ID)):
+            out.append(substring(string(kids(doc, pts, Cbc.CompanyID)), 3, 9))
     return out
 
 
@@ -115,20 +115,20 @@ def _filled_segment(n: int) -> Callable[[Element, Doc], bool]:
 
 
 def _name_length(e: Element, doc: Doc) -> bool:
-    names = path(e, Cac.PartyName, Cbc.Name)
+    names = below(doc, e, Cac.PartyName, Cbc.Name)
     return len(string(names, schema=False)) > 0
 
 
-def _vat_ids(e: Element) -> list[Element]:
+def _vat_ids(doc: Doc, e: Element) -> list[Element]:
     out = []
-    for pts in children(e, Cac.PartyTaxScheme):
-        if nsp_of(path(pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
-            out.extend(children(pts, Cbc.CompanyID))
+    for pts in kids(doc, e, Cac.PartyTaxScheme):
+        if nsp_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
+            out.extend(kids(doc, pts, Cbc.CompanyID))
     return out
 
 
 def _greek_vat(e: Element, doc: Doc) -> bool:
-    ids = _vat_ids(e)
+    ids = _vat_ids(doc, e)
     if len(ids) != 1:
         return False
     value = sv(ids[0])
@@ -157,7 +157,7 @@ def _references(doc: Doc, description: str) -> list[Element]:
     return [
         r
         for r in doc.all("cac:AdditionalDocumentReference")
-        if any(sv(d) == description for d in children(r, Cbc.DocumentDescription))
+        if any(sv(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
     ]
 
 
@@ -165,20 +165,20 @@ def _any_references(doc: Doc, description: str) -> list[Element]:
     return [
         r
         for r in anywhere(doc, Cac.AdditionalDocumentReference)
-        if any(sv(d) == description for d in children(r, Cbc.DocumentDescription))
+        if any(sv(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
     ]
 
 
 def _supplier_vat_ids(doc: Doc) -> list[Element]:
-    return [i for p in _parties("AccountingSupplierParty")(doc) for i in _safe_vat_ids(p)]
+    return [i for p in _parties("AccountingSupplierParty")(doc) for i in _safe_vat_ids(doc, p)]
 
 
-def _safe_vat_ids(party: Element) -> list[Element]:
+def _safe_vat_ids(doc: Doc, party: Element) -> list[Element]:
     out = []
-    for pts in children(party, Cac.PartyTaxScheme):
+    for pts in kids(doc, party, Cac.PartyTaxScheme):
         try:
-            if nsp_of(path(pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
-                out.extend(children(pts, Cbc.CompanyID))
+            if nsp_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
+                out.extend(kids(doc, pts, Cbc.CompanyID))
         except Abort:
             continue
     return out
@@ -193,7 +193,7 @@ def _tin_endpoint(e: Element, doc: Doc) -> bool:
 
 
 def _url_given(e: Element, doc: Doc) -> bool:
-    uri = path(e, Cac.Attachment, Cac.ExternalReference, Cbc.URI)
+    uri = below(doc, e, Cac.Attachment, Cac.ExternalReference, Cbc.URI)
     return len(nsp_of(uri)) > 0
 
 
@@ -307,7 +307,7 @@ GREECE: Final = Pattern(
             "the MARK number of a seller in Greece",
             _when(
                 lambda d: greek_sender(d) and _greek_address(d),
-                lambda d: [i for r in _any_references(d, MARK) for i in children(r, Cbc.ID)],
+                lambda d: [i for r in _any_references(d, MARK) for i in kids(d, r, Cbc.ID)],
             ),
             (
                 Assert(
@@ -349,7 +349,7 @@ GREECE: Final = Pattern(
                 lambda d: [
                     i
                     for p in _parties("AccountingSupplierParty")(d)
-                    for i in children(p, Cbc.EndpointID)
+                    for i in kids(d, p, Cbc.EndpointID)
                 ],
             ),
             (
@@ -388,7 +388,7 @@ GREECE_BOTH: Final = Pattern(
                 lambda d: [
                     i
                     for p in _parties("AccountingCustomerParty")(d)
-                    for i in children(p, Cbc.EndpointID)
+                    for i in kids(d, p, Cbc.EndpointID)
                 ],
             ),
             (

@@ -13,10 +13,10 @@ from gateway.validation.rules.peppol_vars import SUPPLIER, both_raw, raw_supplie
 from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
-    children,
+    below,
+    kids,
     nsp,
     nsp_of,
-    path,
     string,
     sv,
     x_and,
@@ -45,13 +45,15 @@ def _is_legal_id(doc: Doc, where: str) -> bool:
 
 def _buyer_legal_id(e: Element, doc: Doc) -> bool:
     """IS-R-004, read from the buyer (cac:AccountingCustomerParty) in context."""
-    ids = path(e, Cac.Party, Cac.PartyLegalEntity, Cbc.CompanyID)
+    ids = below(doc, e, Cac.Party, Cac.PartyLegalEntity, Cbc.CompanyID)
     return bool(ids) and any(i.get("schemeID") == "0196" for i in ids)
 
 
 def _buyer_address(e: Element, doc: Doc) -> bool:
     address = (Cac.Party, Cac.PostalAddress)
-    return bool(path(e, *address, Cbc.StreetName)) and bool(path(e, *address, Cbc.PostalZone))
+    return bool(below(doc, e, *address, Cbc.StreetName)) and bool(
+        below(doc, e, *address, Cbc.PostalZone)
+    )
 
 
 def _is_address(doc: Doc, where: str) -> bool:
@@ -65,11 +67,11 @@ def _account_12(code: str) -> Callable[[Element, Doc], bool]:
         means = [
             pm
             for pm in doc.all("cac:PaymentMeans")
-            if any(sv(c) == code for c in children(pm, Cbc.PaymentMeansCode))
+            if any(sv(c) == code for c in kids(doc, pm, Cbc.PaymentMeansCode))
         ]
         if not means:
             return True
-        ids = [i for pm in means for i in path(pm, Cac.PayeeFinancialAccount, Cbc.ID)]
+        ids = [i for pm in means for i in below(doc, pm, Cac.PayeeFinancialAccount, Cbc.ID)]
         return bool(ids) and len(nsp(string(ids, schema=False))) == 12
 
     return test
@@ -79,12 +81,12 @@ def _eindagi(doc: Doc) -> list[Element]:
     return [
         r
         for r in doc.all("cac:AdditionalDocumentReference")
-        if any(sv(d) == "EINDAGI" for d in children(r, Cbc.DocumentDescription))
+        if any(sv(d) == "EINDAGI" for d in kids(doc, r, Cbc.DocumentDescription))
     ]
 
 
 def _eindagi_ids(doc: Doc) -> list[Element]:
-    return [i for r in _eindagi(doc) for i in children(r, Cbc.ID)]
+    return [i for r in _eindagi(doc) for i in kids(doc, r, Cbc.ID)]
 
 
 def _eindagi_format(e: Element, doc: Doc) -> bool:

@@ -24,12 +24,12 @@ from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
     anywhere,
+    below,
     cbc,
-    children,
+    kids,
     nsp,
     nsp_of,
     parent_is,
-    path,
     sv,
     x_and,
     x_or,
@@ -67,9 +67,9 @@ def _italian(doc: Doc) -> list[Element]:
 def _italian_tax_schemes(doc: Doc) -> list[Element]:
     out = []
     for party in _italian(doc):
-        for s in children(party, Cac.PartyTaxScheme):
+        for s in kids(doc, party, Cac.PartyTaxScheme):
             try:
-                if nsp_of(path(s, Cac.TaxScheme, Cbc.ID)) != "VAT":
+                if nsp_of(below(doc, s, Cac.TaxScheme, Cbc.ID)) != "VAT":
                     out.append(s)
             except Abort:
                 continue
@@ -77,7 +77,7 @@ def _italian_tax_schemes(doc: Doc) -> list[Element]:
 
 
 def _has(*tags: str) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: bool(path(e, *tags))
+    return lambda e, d: bool(below(d, e, *tags))
 
 
 ITALY: Final = Pattern(
@@ -92,7 +92,7 @@ ITALY: Final = Pattern(
                     "An Italian seller's tax registration (BT-32) shall be 11 to 16 capital "
                     "letters or digits.",
                     lambda e, d: (
-                        _IT_TAX_ID.fullmatch(nsp_of(children(e, Cbc.CompanyID))) is not None
+                        _IT_TAX_ID.fullmatch(nsp_of(kids(d, e, Cbc.CompanyID))) is not None
                     ),
                 ),
             ),
@@ -144,7 +144,7 @@ def _when(
 
 
 def _full_address(e: Element, doc: Doc) -> bool:
-    return all(children(e, cbc(n)) for n in ("StreetName", "CityName", "PostalZone"))
+    return all(kids(doc, e, cbc(n)) for n in ("StreetName", "CityName", "PostalZone"))
 
 
 def _kvk_or_oin(e: Element, doc: Doc) -> bool:
@@ -156,7 +156,7 @@ def _payment_needed(e: Element, doc: Doc) -> bool:
     invoice = doc.kind is DocumentKind.INVOICE
 
     def amount() -> Decimal | None:
-        return decimal_of(children(e, Cbc.PayableAmount))
+        return decimal_of(kids(doc, e, Cbc.PayableAmount))
 
     def at_most_zero() -> bool:
         value = amount()
@@ -298,7 +298,7 @@ NETHERLANDS: Final = Pattern(
                     "fatal",
                     "Between Dutch parties the payment means code (BT-81) shall be 30, 48, 49, "
                     "57, 58 or 59.",
-                    lambda e, d: nsp_of(children(e, Cbc.PaymentMeansCode)) in _NL_MEANS,
+                    lambda e, d: nsp_of(kids(d, e, Cbc.PaymentMeansCode)) in _NL_MEANS,
                 ),
             ),
         ),

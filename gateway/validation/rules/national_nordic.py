@@ -19,13 +19,13 @@ from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
     anywhere,
+    below,
     cac,
-    children,
+    kids,
     memo,
     nsp,
     nsp_of,
     parent_is,
-    path,
     string,
     substring,
     sv,
@@ -44,10 +44,12 @@ def _customer_parties(doc: Doc) -> list[Element]:
     return [p for p in anywhere(doc, Cac.Party) if parent_is(p, Cac.AccountingCustomerParty)]
 
 
-def _schemes(party: Element, name: str) -> list[Element]:
+def _schemes(doc: Doc, party: Element, name: str) -> list[Element]:
     """``cac:PartyTaxScheme[normalize-space(cac:TaxScheme/cbc:ID) = name]``."""
     return [
-        s for s in children(party, Cac.PartyTaxScheme) if nsp_of(path(s, *TAX_SCHEME_ID)) == name
+        s
+        for s in kids(doc, party, Cac.PartyTaxScheme)
+        if nsp_of(below(doc, s, *TAX_SCHEME_ID)) == name
     ]
 
 
@@ -55,21 +57,21 @@ def _schemes(party: Element, name: str) -> list[Element]:
 
 
 def _foretaksregisteret(e: Element, doc: Doc) -> bool:
-    ids = [i for s in _schemes(e, "TAX") for i in children(s, COMPANY_ID)]
+    ids = [i for s in _schemes(doc, e, "TAX") for i in kids(doc, s, COMPANY_ID)]
     return nsp(string(ids, schema=False)) == "Foretaksregisteret"
 
 
 def _norwegian_vat(e: Element, doc: Doc) -> bool:
-    vat = _schemes(e, "VAT")
-    prefixes = [substring(string(children(s, COMPANY_ID)), 1, 2) for s in vat]
+    vat = _schemes(doc, e, "VAT")
+    prefixes = [substring(string(kids(doc, s, COMPANY_ID)), 1, 2) for s in vat]
     if "NO" not in prefixes:
         return True
-    rests = [substring(string(children(s, COMPANY_ID)), 3) for s in vat]
+    rests = [substring(string(kids(doc, s, COMPANY_ID)), 3) for s in vat]
     if len(rests) > 1:
         raise Abort("several VAT identifiers for one seller", schema=False)
     if not (rests and _NO_VAT.match(rests[0])):
         return False
-    ids = [i for s in vat for i in children(s, COMPANY_ID)]
+    ids = [i for s in vat for i in kids(doc, s, COMPANY_ID)]
     return mod11(substring(string(ids, schema=False), 3, 9))
 
 
@@ -103,27 +105,27 @@ NORWAY: Final = Pattern(
 # --- Sweden --------------------------------------------------------------------------
 
 
-def _vat_ids(party: Element) -> list[Element]:
+def _vat_ids(doc: Doc, party: Element) -> list[Element]:
     """``cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']/cbc:CompanyID`` (untrimmed)."""
     return [
         i
-        for s in children(party, Cac.PartyTaxScheme)
-        if any(sv(t) == "VAT" for t in path(s, *TAX_SCHEME_ID))
-        for i in children(s, COMPANY_ID)
+        for s in kids(doc, party, Cac.PartyTaxScheme)
+        if any(sv(t) == "VAT" for t in below(doc, s, *TAX_SCHEME_ID))
+        for i in kids(doc, s, COMPANY_ID)
     ]
 
 
-def _in_sweden(party: Element) -> bool:
-    codes = path(party, Cac.PostalAddress, Cac.Country, Cbc.IdentificationCode)
+def _in_sweden(doc: Doc, party: Element) -> bool:
+    codes = below(doc, party, Cac.PostalAddress, Cac.Country, Cbc.IdentificationCode)
     return any(sv(c) == "SE" for c in codes)
 
 
-def _swedish_vat(party: Element) -> bool:
-    if not _in_sweden(party):
+def _swedish_vat(doc: Doc, party: Element) -> bool:
+    if not _in_sweden(doc, party):
         return False
-    for s in children(party, Cac.PartyTaxScheme):
-        if any(sv(t) == "VAT" for t in path(s, *TAX_SCHEME_ID)):
-            ids = children(s, COMPANY_ID)
+    for s in kids(doc, party, Cac.PartyTaxScheme):
+        if any(sv(t) == "VAT" for t in below(doc, s, *TAX_SCHEME_ID)):
+            ids = kids(doc, s, COMPANY_ID)
             if len(ids) > 1:
                 return False  # an error in a pattern: no match
             if substring(sv(ids[0]) if ids else "", 1, 2) == "SE":
@@ -131,39 +133,49 @@ def _swedish_vat(party: Element) -> bool:
     return False
 
 
-def _sweden(doc: Doc) -> bool:
-    """Some seller party has a postal address in Sweden (every SE rule needs one)."""
+def _swedish_suppliers(doc: Doc) -> list[Element]:
+    """The seller parties with a postal address in Sweden."""
     return memo(
-        doc, "peppol.seSupplier", lambda d: any(_in_sweden(p) for p in _supplier_parties(d))
+        doc,
+        "peppol.seSuppliers",
+        lambda d: [p for p in _supplier_parties(d) if _in_sweden(d, p)],
     )
 
 
+def _sweden(doc: Doc) -> bool:
+    """Some seller party has a postal address in Sweden (every SE rule needs one)."""
+    return bool(_swedish_suppliers(doc))
+
+
 def _se_vat_parties(doc: Doc) -> list[Element]:
-    return [p for p in _supplier_parties(doc) if _swedish_vat(p)]
+    return memo(
+        doc,
+        "peppol.seVatParties",
+        lambda d: [p for p in _swedish_suppliers(d) if _swedish_vat(d, p)],
+    )
 
 
 def _se_legal_entities(doc: Doc) -> list[Element]:
     return [
         le
-        for p in _supplier_parties(doc)
-        if _in_sweden(p)
-        for le in children(p, Cac.PartyLegalEntity)
-        if children(le, COMPANY_ID)
+        for p in _swedish_suppliers(doc)
+        for le in kids(doc, p, Cac.PartyLegalEntity)
+        if kids(doc, le, COMPANY_ID)
     ]
 
 
 def _f_skatt_ids(doc: Doc) -> list[Element]:
     out = []
-    for p in _supplier_parties(doc):
-        if not (_in_sweden(p) and path(p, Cac.PartyLegalEntity, COMPANY_ID)):
+    for p in _swedish_suppliers(doc):
+        if not below(doc, p, Cac.PartyLegalEntity, COMPANY_ID):
             continue
-        for s in children(p, Cac.PartyTaxScheme):
+        for s in kids(doc, p, Cac.PartyTaxScheme):
             try:
-                if nsp(string(path(s, *TAX_SCHEME_ID)).upper()) == "VAT":
+                if nsp(string(below(doc, s, *TAX_SCHEME_ID)).upper()) == "VAT":
                     continue
             except Abort:
                 continue
-            out.extend(children(s, COMPANY_ID))
+            out.extend(kids(doc, s, COMPANY_ID))
     return out
 
 
@@ -174,21 +186,21 @@ def _standard_categories(doc: Doc) -> list[Element]:
         c
         for tag in ("TaxCategory", "ClassifiedTaxCategory")
         for c in anywhere(doc, cac(tag))
-        if any(sv(i) == "S" for i in children(c, Cbc.ID))
+        if any(sv(i) == "S" for i in kids(doc, c, Cbc.ID))
     ]
 
 
 def _se_payments(
-    doc: Doc, test: Callable[[Element], bool], customer: bool = False
+    doc: Doc, test: Callable[[Doc, Element], bool], customer: bool = False
 ) -> list[Element]:
-    if not any(_in_sweden(p) for p in _supplier_parties(doc)):
+    if not _swedish_suppliers(doc):
         return []
-    if customer and not any(_in_sweden(p) for p in _customer_parties(doc)):
+    if customer and not any(_in_sweden(doc, p) for p in _customer_parties(doc)):
         return []
     out = []
     for pm in anywhere(doc, Cac.PaymentMeans):
         try:
-            if test(pm):
+            if test(doc, pm):
                 out.append(pm)
         except Abort:
             continue
@@ -196,19 +208,21 @@ def _se_payments(
 
 
 def _giro(branch: str) -> Callable[[Doc], list[Element]]:
-    def test(pm: Element) -> bool:
-        code = nsp_of(children(pm, Cbc.PaymentMeansCode))
+    def test(doc: Doc, pm: Element) -> bool:
+        code = nsp_of(kids(doc, pm, Cbc.PaymentMeansCode))
         account = Cac.PayeeFinancialAccount
-        branch_id = path(pm, account, Cac.FinancialInstitutionBranch, Cbc.ID)
+        branch_id = below(doc, pm, account, Cac.FinancialInstitutionBranch, Cbc.ID)
         return code == "30" and nsp_of(branch_id) == branch
 
     return lambda doc: [
-        i for pm in _se_payments(doc, test) for i in path(pm, Cac.PayeeFinancialAccount, Cbc.ID)
+        i
+        for pm in _se_payments(doc, test)
+        for i in below(doc, pm, Cac.PayeeFinancialAccount, Cbc.ID)
     ]
 
 
-def _code_in(*codes: str) -> Callable[[Element], bool]:
-    return lambda pm: any(sv(c) in codes for c in children(pm, Cbc.PaymentMeansCode))
+def _code_in(*codes: str) -> Callable[[Doc, Element], bool]:
+    return lambda doc, pm: any(sv(c) in codes for c in kids(doc, pm, Cbc.PaymentMeansCode))
 
 
 def _numeric(e: Element, doc: Doc) -> bool:
@@ -225,15 +239,15 @@ SWEDEN: Final = Pattern(
                     "SE-R-001",
                     "fatal",
                     "A Swedish VAT identifier (BT-31) shall be 14 characters.",
-                    lambda e, d: len(nsp(string(_vat_ids(e), schema=False))) == 14,
+                    lambda e, d: len(nsp(string(_vat_ids(d, e), schema=False))) == 14,
                 ),
                 Assert(
                     "SE-R-002",
                     "fatal",
                     "A Swedish VAT identifier (BT-31) shall be numeric after the country code.",
                     lambda e, d: (
-                        number(substring(string(_vat_ids(e), schema=False), 3, 12))
-                        == number(substring(string(_vat_ids(e), schema=False), 3, 12))
+                        number(substring(string(_vat_ids(d, e), schema=False), 3, 12))
+                        == number(substring(string(_vat_ids(d, e), schema=False), 3, 12))
                     ),
                 ),
             ),
@@ -247,20 +261,20 @@ SWEDEN: Final = Pattern(
                     "fatal",
                     "A Swedish organisation number (BT-30) shall be numeric.",
                     lambda e, d: (
-                        number_of(children(e, COMPANY_ID)) == number_of(children(e, COMPANY_ID))
+                        number_of(kids(d, e, COMPANY_ID)) == number_of(kids(d, e, COMPANY_ID))
                     ),
                 ),
                 Assert(
                     "SE-R-004",
                     "fatal",
                     "A Swedish organisation number (BT-30) shall be ten characters.",
-                    lambda e, d: len(nsp(string(children(e, COMPANY_ID)))) == 10,
+                    lambda e, d: len(nsp(string(kids(d, e, COMPANY_ID)))) == 10,
                 ),
                 Assert(
                     "SE-R-013",
                     "fatal",
                     "A Swedish organisation number (BT-30) shall have a valid Luhn check digit.",
-                    lambda e, d: se_orgnr(nsp(string(children(e, COMPANY_ID)))),
+                    lambda e, d: se_orgnr(nsp(string(kids(d, e, COMPANY_ID)))),
                 ),
             ),
         ),
@@ -284,7 +298,7 @@ SWEDEN: Final = Pattern(
                     "SE-R-006",
                     "fatal",
                     "Swedish standard VAT rates (BT-119, BT-152) are 25, 12 and 6 percent.",
-                    lambda e, d: number_of(children(e, Cbc.Percent)) in (25.0, 12.0, 6.0),
+                    lambda e, d: number_of(kids(d, e, Cbc.Percent)) in (25.0, 12.0, 6.0),
                 ),
             ),
         ),

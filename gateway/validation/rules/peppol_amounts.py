@@ -16,13 +16,13 @@ from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
     anywhere,
+    below,
     cbc,
-    children,
+    kids,
     memo,
     nsp,
     nsp_of,
     parent_is,
-    path,
     sv,
     text_of,
 )
@@ -54,6 +54,9 @@ AMOUNTS: Final = tuple(
 )
 
 
+_NONE: Final[list[Element]] = []
+
+
 def _never(e: Element, doc: Doc) -> bool:
     return False
 
@@ -63,21 +66,21 @@ def _never(e: Element, doc: Doc) -> bool:
 
 def _percentage_only(doc: Doc) -> list[Element]:
     return [
-        a for a in allowances_of(doc) if children(a, MULTIPLIER) and not children(a, BASE_AMOUNT)
+        a for a in allowances_of(doc) if kids(doc, a, MULTIPLIER) and not kids(doc, a, BASE_AMOUNT)
     ]
 
 
 def _base_only(doc: Doc) -> list[Element]:
     return [
-        a for a in allowances_of(doc) if not children(a, MULTIPLIER) and children(a, BASE_AMOUNT)
+        a for a in allowances_of(doc) if not kids(doc, a, MULTIPLIER) and kids(doc, a, BASE_AMOUNT)
     ]
 
 
 def _amount_matches_percentage(e: Element, doc: Doc) -> bool:
-    multiplier, base = children(e, MULTIPLIER), children(e, BASE_AMOUNT)
+    multiplier, base = kids(doc, e, MULTIPLIER), kids(doc, e, BASE_AMOUNT)
     if not (multiplier and base):
         return True
-    amounts = children(e, AMOUNT)
+    amounts = kids(doc, e, AMOUNT)
     expected = decimal_of(amounts) if amounts else _ZERO
     assert expected is not None
     base_value, factor = decimal_of(base), decimal_of(multiplier)
@@ -87,7 +90,7 @@ def _amount_matches_percentage(e: Element, doc: Doc) -> bool:
 
 
 def _indicator_is_boolean(e: Element, doc: Doc) -> bool:
-    return nsp(text_of(children(e, CHARGE_INDICATOR)) or "") in ("true", "false")
+    return nsp(text_of(kids(doc, e, CHARGE_INDICATOR)) or "") in ("true", "false")
 
 
 ALLOWANCES: Final = (
@@ -122,7 +125,7 @@ ALLOWANCES: Final = (
         lambda doc: [
             a
             for a in allowances_of(doc)
-            if bool(children(a, MULTIPLIER)) is bool(children(a, BASE_AMOUNT))
+            if bool(kids(doc, a, MULTIPLIER)) is bool(kids(doc, a, BASE_AMOUNT))
         ],
         (
             Assert(
@@ -147,7 +150,7 @@ def _direct_debits(doc: Doc) -> list[Element]:
     out = []
     for pm in anywhere(doc, Cac.PaymentMeans):
         try:
-            if nsp_of(children(pm, Cbc.PaymentMeansCode)) in ("49", "59"):
+            if nsp_of(kids(doc, pm, Cbc.PaymentMeansCode)) in ("49", "59"):
                 out.append(pm)
         except Abort:
             pass
@@ -162,7 +165,7 @@ DIRECT_DEBIT: Final = Context(
             "PEPPOL-EN16931-R061",
             "fatal",
             "A direct debit shall give the mandate reference (BT-89).",
-            lambda e, d: bool(path(e, Cac.PaymentMandate, Cbc.ID)),
+            lambda e, d: bool(below(d, e, Cac.PaymentMandate, Cbc.ID)),
         ),
     ),
 )
@@ -173,12 +176,13 @@ def _amounts(doc: Doc) -> list[Element]:
 
 
 def _find_amounts(doc: Doc) -> list[Element]:
-    out = [a for name in AMOUNTS for a in anywhere(doc, name)]
+    by_tag = doc.by_tag
+    out = [a for name in AMOUNTS for a in by_tag.get(name, _NONE)]
     for t in anywhere(doc, Cbc.TaxAmount):
         parent = t.getparent()
         if parent is not None and (
             parent.tag == Cac.TaxSubtotal
-            or (parent.tag == Cac.TaxTotal and bool(children(parent, Cac.TaxSubtotal)))
+            or (parent.tag == Cac.TaxTotal and bool(kids(doc, parent, Cac.TaxSubtotal)))
         ):
             out.append(t)
     return out
@@ -190,7 +194,20 @@ def _document_currencies(doc: Doc) -> frozenset[str]:
 
 def _in_document_currency(e: Element, doc: Doc) -> bool:
     """``@currencyID = $documentCurrencyCode`` (any of them, compared as written)."""
-    return e.get("currencyID") in memo(doc, "peppol.documentCurrencies", _document_currencies)
+    currencies = doc.cache.get(_CURRENCIES)
+    if currencies is None:
+        currencies = doc.cache[_CURRENCIES] = _document_currencies(doc)
+    return e.get("currencyID") in currencies
+
+
+def _not_in_document_currency(nodes: list[Element], doc: Doc) -> list[Element]:
+    currencies = doc.cache.get(_CURRENCIES)
+    if currencies is None:
+        currencies = doc.cache[_CURRENCIES] = _document_currencies(doc)
+    return [e for e in nodes if e.get("currencyID") not in currencies]
+
+
+_CURRENCIES: Final = "peppol.documentCurrencies"
 
 
 CURRENCY: Final = Context(
@@ -203,6 +220,7 @@ CURRENCY: Final = Context(
             "Every amount shall be in the invoice currency (BT-5), except the VAT total "
             "in accounting currency (BT-111).",
             _in_document_currency,
+            _not_in_document_currency,
         ),
     ),
 )
@@ -247,13 +265,13 @@ def _price_allowances(doc: Doc) -> list[Element]:
 
 
 def _net_price(e: Element, doc: Doc) -> bool:
-    if not children(e, BASE_AMOUNT):
+    if not kids(doc, e, BASE_AMOUNT):
         return True
     parent = e.getparent()
-    price = decimal_of([] if parent is None else children(parent, Cbc.PriceAmount))
+    price = decimal_of([] if parent is None else kids(doc, parent, Cbc.PriceAmount))
     if price is None:
         return False
-    gross, discount = decimal_of(children(e, BASE_AMOUNT)), decimal_of(children(e, AMOUNT))
+    gross, discount = decimal_of(kids(doc, e, BASE_AMOUNT)), decimal_of(kids(doc, e, AMOUNT))
     if gross is None or discount is None:
         return False
     return price == EXACT.subtract(gross, discount)
@@ -267,7 +285,7 @@ PRICE_ALLOWANCE: Final = Context(
             "PEPPOL-EN16931-R044",
             "fatal",
             "An item price may only carry a discount (charge indicator 'false').",
-            lambda e, d: nsp_of(children(e, CHARGE_INDICATOR)) == "false",
+            lambda e, d: nsp_of(kids(d, e, CHARGE_INDICATOR)) == "false",
         ),
         Assert(
             "PEPPOL-EN16931-R046",
@@ -294,8 +312,8 @@ def _same_unit(e: Element, doc: Doc) -> bool:
     if line is None:
         return True
     invoiced, credited = (
-        children(line, Cbc.InvoicedQuantity),
-        children(line, Cbc.CreditedQuantity),
+        kids(doc, line, Cbc.InvoicedQuantity),
+        kids(doc, line, Cbc.CreditedQuantity),
     )
     if not (invoiced or credited):
         return True

@@ -20,7 +20,7 @@ from gateway.validation.rules.peppol_codes import (
 from gateway.validation.rules.peppol_numbers import (
     castable_date,
 )
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
+from gateway.validation.rules.peppol_pattern import Assert, Context, Failing, Pattern
 from gateway.validation.rules.peppol_vars import both_de, need, profile
 from gateway.validation.rules.peppol_xpath import (
     Abort,
@@ -28,7 +28,7 @@ from gateway.validation.rules.peppol_xpath import (
     Cbc,
     anywhere,
     cbc,
-    children,
+    kids,
     memo,
     nsp,
     parent_is,
@@ -42,6 +42,8 @@ DATES: Final = tuple(
     cbc(n)
     for n in ["IssueDate", "DueDate", "TaxPointDate", "StartDate", "EndDate", "ActualDeliveryDate"]
 )
+_ALL_AMOUNTS: Final = (*AMOUNTS, Cbc.TaxAmount)
+_NONE: Final[list[Element]] = []
 # (exemption reason code, required VAT category, rule id)
 EXEMPTIONS: Final = (
     ("VATEX-EU-G", "G", "PEPPOL-EN16931-P0104"),
@@ -53,6 +55,11 @@ EXEMPTIONS: Final = (
     ("VATEX-EU-I", "E", "PEPPOL-EN16931-P0110"),
     ("VATEX-EU-J", "E", "PEPPOL-EN16931-P0111"),
 )
+
+
+def _attribute_not_in(name: str, codes: frozenset[str]) -> Failing:
+    """The nodes whose attribute ``name`` is not one of ``codes`` (as written)."""
+    return lambda nodes, doc: [e for e in nodes if e.get(name) not in codes]
 
 
 def _text_in(codes: frozenset[str]) -> Callable[[Element, Doc], bool]:
@@ -67,7 +74,7 @@ def _reason_codes_by_indicator(doc: Doc) -> dict[str, list[Element]]:
         parent = code.getparent()
         if parent is None or parent.tag != Cac.AllowanceCharge:
             continue
-        indicators = {sv(c) for c in children(parent, Cbc.ChargeIndicator)}
+        indicators = {sv(c) for c in kids(doc, parent, Cbc.ChargeIndicator)}
         for indicator in ("false", "true"):
             if indicator in indicators:
                 found[indicator].append(code)
@@ -113,7 +120,7 @@ def _categories_by_exemption(doc: Doc) -> dict[str, list[Element]]:
         category = reason.getparent()
         if category is None or category.tag != Cac.TaxCategory:
             continue
-        reasons = children(category, Cbc.TaxExemptionReasonCode)
+        reasons = kids(doc, category, Cbc.TaxExemptionReasonCode)
         if len(reasons) == 1:  # upper-case() of two codes is an error: no match
             found.setdefault(sv(reason).upper(), []).append(category)
     return found
@@ -125,7 +132,7 @@ def _exempt(code: str) -> Callable[[Doc], list[Element]]:
 
 def _category_is(category: str) -> Callable[[Element, Doc], bool]:
     def test(e: Element, doc: Doc) -> bool:
-        ids = children(e, Cbc.ID)
+        ids = kids(doc, e, Cbc.ID)
         if len(ids) > 1:
             raise Abort("a VAT category with two identifiers", schema=True)
         return nsp(sv(ids[0]) if ids else "") == category
@@ -144,6 +151,7 @@ CODES: Final = Pattern(
                     "fatal",
                     "The attachment MIME code (BT-125) shall be one Peppol allows.",
                     lambda e, d: e.get("mimeCode") in MIME_CODES,
+                    _attribute_not_in("mimeCode", MIME_CODES),
                 ),
             ),
         ),
@@ -189,13 +197,14 @@ CODES: Final = Pattern(
         ),
         Context(
             "an amount",
-            lambda doc: [a for n in (*AMOUNTS, Cbc.TaxAmount) for a in anywhere(doc, n)],
+            lambda doc: [a for n in _ALL_AMOUNTS for a in doc.by_tag.get(n, _NONE)],
             (
                 Assert(
                     "PEPPOL-EN16931-CL007",
                     "fatal",
                     "Every amount's currency shall be an ISO 4217 currency code.",
                     lambda e, d: e.get("currencyID") in ISO4217,
+                    _attribute_not_in("currencyID", ISO4217),
                 ),
             ),
         ),
@@ -231,7 +240,7 @@ CODES: Final = Pattern(
         ),
         Context(
             "a date",
-            lambda doc: [e for n in DATES for e in anywhere(doc, n)],
+            lambda doc: [e for n in DATES for e in doc.by_tag.get(n, _NONE)],
             (
                 Assert(
                     "PEPPOL-EN16931-F001",
@@ -250,6 +259,7 @@ CODES: Final = Pattern(
                     "fatal",
                     "The electronic address scheme (BT-34, BT-49) shall be from the EAS code list.",
                     lambda e, d: e.get("schemeID") in EAS,
+                    _attribute_not_in("schemeID", EAS),
                 ),
             ),
         ),

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
-from lxml import etree
-
 from gateway.model import DocumentKind
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_amounts import (
@@ -25,13 +23,12 @@ from gateway.validation.rules.peppol_numbers import (
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import both_de, need, profile
 from gateway.validation.rules.peppol_xpath import (
-    XML_SPACE,
     Cac,
     Cbc,
     anywhere,
     cac,
     cbc,
-    children,
+    kids,
     nsp,
     nsp_of,
     parent_is,
@@ -81,23 +78,9 @@ def _root(doc: Doc) -> list[Element]:
 
 
 def _empty_elements(doc: Doc) -> list[Element]:
-    """``//*[not(*) and not(normalize-space())]``: no child element, blank text."""
-    root = doc.root
-    found = [
-        e for e in root.iter(etree.Element) if not len(e) and not (e.text or "").strip(XML_SPACE)
-    ]
-    # An element holding only comments or processing instructions has
-    # children for lxml but none for the rule: look at those separately.
-    for other in root.iter(etree.Comment, etree.ProcessingInstruction):
-        parent = other.getparent()
-        if (
-            parent is not None
-            and parent not in found
-            and not any(isinstance(c.tag, str) for c in parent)
-            and not sv(parent).strip(XML_SPACE)
-        ):
-            found.append(parent)
-    return found
+    """``//*[not(*) and not(normalize-space())]``: no child element, blank text
+    (comments and processing instructions are neither); found by the model's walk."""
+    return doc.empty
 
 
 EMPTY: Final = Pattern(
@@ -128,7 +111,7 @@ def _credit_note_root(doc: Doc) -> list[Element]:
 def _one_project(e: Element, doc: Doc) -> bool:
     refs = doc.all("cac:AdditionalDocumentReference")
     code = Cbc.DocumentTypeCode
-    return sum(1 for r in refs if any(sv(c) == "50" for c in children(r, code))) <= 1
+    return sum(1 for r in refs if any(sv(c) == "50" for c in kids(doc, r, code))) <= 1
 
 
 PROJECT: Final = Pattern(
@@ -163,7 +146,7 @@ def _customization(e: Element, doc: Doc) -> bool:
 
 def _tax_totals(doc: Doc, with_subtotals: bool) -> int:
     sub = Cac.TaxSubtotal
-    return sum(1 for t in doc.all("cac:TaxTotal") if bool(children(t, sub)) is with_subtotals)
+    return sum(1 for t in doc.all("cac:TaxTotal") if bool(kids(doc, t, sub)) is with_subtotals)
 
 
 def _le_zero(v: float) -> bool:
@@ -258,7 +241,7 @@ DOCUMENT: Final = Context(
 
 def _tax_currency_differs(e: Element, doc: Doc) -> bool:
     parent = e.getparent()
-    others = [] if parent is None else children(parent, Cbc.DocumentCurrencyCode)
+    others = [] if parent is None else kids(doc, parent, Cbc.DocumentCurrencyCode)
     return nsp(text_of([e]) or "") != nsp(text_of(others) or "")
 
 
@@ -290,7 +273,7 @@ def _parties(role: str) -> Context:
                 rule,
                 "fatal",
                 f"The {who} electronic address ({term}) shall be given.",
-                lambda e, d: bool(children(e, Cbc.EndpointID)),
+                lambda e, d: bool(kids(d, e, Cbc.EndpointID)),
             ),
         ),
     )

@@ -35,8 +35,7 @@ from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
     anywhere,
-    children,
-    memo,
+    kids,
     nsp,
     nsp_of,
     parent_is,
@@ -44,13 +43,15 @@ from gateway.validation.rules.peppol_xpath import (
 )
 
 ENDPOINT = Cbc.EndpointID
+_IDENTIFIERS: Final = "peppol.identifiers"
+_NONE: Final[list[Element]] = []
 _DIGITS = "0123456789"
 
 
 def _identifiers(doc: Doc) -> dict[str, list[Element]]:
     """Identifier elements by schemeID; EndpointIDs also under '@endpoint:<scheme>'."""
     found: dict[str, list[Element]] = {}
-    ids = [i for p in anywhere(doc, Cac.PartyIdentification) for i in children(p, Cbc.ID)]
+    ids = [i for p in anywhere(doc, Cac.PartyIdentification) for i in kids(doc, p, Cbc.ID)]
     for e in anywhere(doc, ENDPOINT) + ids + anywhere(doc, Cbc.CompanyID):
         scheme = e.get("schemeID")
         if scheme is not None:
@@ -60,8 +61,11 @@ def _identifiers(doc: Doc) -> dict[str, list[Element]]:
 
 def _scheme(scheme: str, *, endpoints_only: bool = False) -> Callable[[Doc], list[Element]]:
     def nodes(doc: Doc) -> list[Element]:
-        found = memo(doc, "peppol.identifiers", _identifiers).get(scheme, [])
-        return [e for e in found if e.tag == ENDPOINT] if endpoints_only else found
+        by_scheme = doc.cache.get(_IDENTIFIERS)
+        if by_scheme is None:
+            by_scheme = doc.cache[_IDENTIFIERS] = _identifiers(doc)
+        found = by_scheme.get(scheme, _NONE)
+        return [e for e in found if e.tag == ENDPOINT] if endpoints_only and found else found
 
     return nodes
 
@@ -102,6 +106,7 @@ def _swedish(s: str) -> bool:
 
 
 _NL_VAT: Final = _regex(r"NL[0-9]{9}B[0-9]{2}")
+_NUMERIC: Final = _regex("[0-9]+")
 
 # (scheme, rule id, flag, what it checks, test), in the official order.
 _SCHEMES: Final[tuple[tuple[str, str, Flag, str, Callable[[Element, Doc], bool]], ...]] = (
@@ -110,7 +115,7 @@ _SCHEMES: Final[tuple[tuple[str, str, Flag, str, Callable[[Element, Doc], bool]]
         "PEPPOL-COMMON-R040",
         "fatal",
         "A GLN (0088) shall have a valid GS1 check digit.",
-        _normalized(lambda s: _regex("[0-9]+")(s) and gln(s)),
+        _normalized(lambda s: _NUMERIC(s) and gln(s)),
     ),
     (
         "0192",
@@ -224,7 +229,7 @@ def _dutch_vat_numbers(doc: Doc) -> list[Element]:
         scheme = e.getparent()
         assert scheme is not None
         try:
-            ids = [i for t in children(scheme, Cac.TaxScheme) for i in children(t, Cbc.ID)]
+            ids = [i for t in kids(doc, scheme, Cac.TaxScheme) for i in kids(doc, t, Cbc.ID)]
             if nsp_of(ids) != "VAT":
                 continue
         except Abort:

@@ -25,6 +25,7 @@ _ASCII_ALNUM: Final = _ASCII_LETTERS + "0123456789"
 _UNICODE_DIGITS = re.compile(r"\d+")  # XPath's \d: any Unicode decimal digit
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{0,30}")
 _XML_SPACE_CHARS = re.compile(r"[ \t\n\r]")
+_LUHN_DOUBLED: Final = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # digit sum of 2 x d
 
 
 def _xmod(a: int, b: int) -> int:
@@ -160,10 +161,9 @@ def se_orgnr(val: str) -> bool:
     main = val[:9]
     if not main.isascii():
         raise Abort("a Swedish organisation number has non-ASCII digits", schema=False)
-    total = 0
-    for pos, ch in enumerate(reversed(main), start=1):
-        d = ord(ch) - 48
-        total += (d * 2) % 10 + (d * 2) // 10 if pos % 2 == 1 else d
+    digits = [ord(ch) - 48 for ch in main]
+    # from the right: the 1st, 3rd, ... digits doubled (their digit sum), the others as is
+    total = sum(_LUHN_DOUBLED[d] for d in digits[-1::-2]) + sum(digits[-2::-2])
     return (10 - total % 10) % 10 == _digit(val[9:10])
 
 

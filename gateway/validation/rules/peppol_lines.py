@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Final
 
 from gateway.model import DocumentKind
-from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.model import Children, Doc, Element
 from gateway.validation.rules.peppol_numbers import (
     EXACT,
     decimal_of,
@@ -26,8 +26,9 @@ from gateway.validation.rules.peppol_xpath import (
     Cac,
     Cbc,
     anywhere,
+    below,
     by_tag,
-    children,
+    kids,
     memo,
     nsp_of,
     sv,
@@ -67,33 +68,28 @@ def _lines(doc: Doc) -> list[Element]:
     return anywhere(doc, Cac.InvoiceLine) + anywhere(doc, Cac.CreditNoteLine)
 
 
-def _parts(line: Element, doc: Doc) -> dict[str, list[Element]]:
-    """The line's children by tag, and its price's children (``cac:Price/x``)
-    under ``price:x``, shared by the line's assertions."""
-    cache: dict[Element, dict[str, list[Element]]] | None = doc.cache.get("peppol.lineParts")
-    if cache is None:
-        cache = doc.cache["peppol.lineParts"] = {}
-    parts = cache.get(line)
-    if parts is None:
-        parts = cache[line] = by_tag(line)
-        for price in parts.get(PRICE, _NONE):
-            for tag, found in by_tag(price).items():
-                parts.setdefault("price:" + tag, []).extend(found)
-    return parts
+def _parts(line: Element, doc: Doc) -> Children:
+    """The line's children by tag."""
+    return by_tag(doc, line)
 
 
 def _price(line: Element, doc: Doc, tag: str) -> list[Element]:
     """``cac:Price/tag`` of the line."""
-    return _parts(line, doc).get("price:" + tag, _NONE)
+    return below(doc, line, PRICE, tag)
 
 
-def _rounded_total(allowances: list[Element], indicator: str) -> Decimal:
-    """``round(sum(cac:AllowanceCharge[...]/cbc:Amount) * 100) div 100`` for one indicator."""
+def _rounded_total(
+    doc: Doc, allowances: list[Element], indicators: list[str], indicator: str
+) -> Decimal:
+    """``round(sum(cac:AllowanceCharge[...]/cbc:Amount) * 100) div 100`` for one indicator
+    (0 when no allowance or charge has it)."""
+    if indicator not in indicators:
+        return _ZERO
     total = _ZERO
-    for ac in allowances:
-        if nsp_of(children(ac, CHARGE_INDICATOR)) != indicator:
+    for ac, own in zip(allowances, indicators, strict=True):
+        if own != indicator:
             continue
-        for amount in children(ac, AMOUNT):
+        for amount in kids(doc, ac, AMOUNT):
             value = xs_decimal(sv(amount))
             if value is None:
                 raise Abort(f"allowance amount {sv(amount)!r} is not a decimal", schema=True)
@@ -101,30 +97,34 @@ def _rounded_total(allowances: list[Element], indicator: str) -> Decimal:
     return EXACT.divide(xpath_round(EXACT.multiply(total, _HUNDRED)), _HUNDRED)
 
 
-def _operand(nodes: list[Element], default: Decimal) -> tuple[Decimal, int]:
-    """A decimal operand of the division with the scale Saxon keeps for it."""
-    value = decimal_of(nodes)
-    if value is None:
-        return default, 0
-    return value, saxon_scale(sv(nodes[0]))
+def _scale(nodes: list[Element]) -> int:
+    """The scale Saxon keeps for the decimal read from ``nodes`` (0 for none)."""
+    return saxon_scale(sv(nodes[0])) if nodes else 0
 
 
 def _net_amount_ok(line: Element, doc: Doc) -> bool:
-    parts = _parts(line, doc)
+    parts = by_tag(doc, line)
     line_amount = decimal_of(parts.get(LINE_AMOUNT, _NONE))
     quantity = decimal_of(parts.get(_QUANTITY[doc.kind], _NONE))
-    price, price_scale = _operand(_price(line, doc, PRICE_AMOUNT), _ZERO)
-    base, base_scale = _ONE, 0
+    price_nodes = _price(line, doc, PRICE_AMOUNT)
+    price = decimal_of(price_nodes)
+    if price is None:
+        price = _ZERO
+    unit = price
     base_nodes = _price(line, doc, BASE_QUANTITY)
     if base_nodes:
-        value, scale = _operand(base_nodes, _ONE)
-        if value != 0:
-            base, base_scale = value, scale
+        base = decimal_of(base_nodes)
+        # A base quantity of 0 reads as 1; dividing by 1 keeps the price as is.
+        if base is not None and base != 0 and base != 1:
+            unit = saxon_div(price, _scale(price_nodes), base, _scale(base_nodes))
     allowances = parts.get(ALLOWANCE, _NONE)
-    kinds = {nsp_of(children(ac, CHARGE_INDICATOR)) for ac in allowances}
-    discounts = _rounded_total(allowances, "false") if "false" in kinds else _ZERO
-    charges = _rounded_total(allowances, "true") if "true" in kinds else _ZERO
-    unit = saxon_div(price, price_scale, base, base_scale)
+    if allowances:
+        # normalize-space(cbc:ChargeIndicator) of each, read once
+        indicators = [nsp_of(kids(doc, ac, CHARGE_INDICATOR)) for ac in allowances]
+        discounts = _rounded_total(doc, allowances, indicators, "false")
+        charges = _rounded_total(doc, allowances, indicators, "true")
+    else:
+        discounts = charges = _ZERO
     value = EXACT.multiply(_ONE if quantity is None else quantity, unit)
     value = EXACT.subtract(EXACT.add(value, charges), discounts)
     return slack(_ZERO if line_amount is None else line_amount, value, SLACK)
@@ -145,7 +145,7 @@ def _one_object(line: Element, doc: Doc) -> bool:
 def _object_type(line: Element, doc: Doc) -> bool:
     refs = _parts(line, doc).get(DOCUMENT_REFERENCE, _NONE)
     code = Cbc.DocumentTypeCode
-    return not refs or any(sv(c) == "130" for r in refs for c in children(r, code))
+    return not refs or any(sv(c) == "130" for r in refs for c in kids(doc, r, code))
 
 
 LINE_RULES: Final = Context(

@@ -17,8 +17,8 @@ from typing import Final
 
 from gateway.validation.rules.model import Element
 from gateway.validation.rules.peppol_xpath import XML_SPACE, Abort, single, sv, text_of
+from gateway.validation.rules.xpath import decimal
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _DOUBLE = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|INF)")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DATE = re.compile(r"(-?)([0-9]{4,})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?")
@@ -31,10 +31,7 @@ EXACT: Final = Context(prec=2000, Emax=10**9, Emin=-(10**9))
 
 def xs_decimal(text: str) -> Decimal | None:
     """``xs:decimal`` of a string; None when the cast fails."""
-    s = text.strip(XML_SPACE)
-    if not _DECIMAL.fullmatch(s):
-        return None
-    return Decimal(s)
+    return decimal(text)
 
 
 def decimal_of(nodes: list[Element]) -> Decimal | None:
@@ -43,12 +40,15 @@ def decimal_of(nodes: list[Element]) -> Decimal | None:
     A second node or a text that is not a decimal stops the stage; both make
     the document fail the XSD (amounts, quantities and numerics are decimals).
     """
-    e = single(nodes)
-    if e is None:
+    if not nodes:
         return None
-    value = xs_decimal(sv(e))
+    if len(nodes) > 1:
+        raise Abort("a sequence of more than one item where one is allowed", schema=True)
+    e = nodes[0]
+    text = (e.text or "") if not len(e) else sv(e)
+    value = decimal(text)
     if value is None:
-        raise Abort(f"{sv(e)!r} is not an xs:decimal", schema=True)
+        raise Abort(f"{text!r} is not an xs:decimal", schema=True)
     return value
 
 
@@ -91,6 +91,9 @@ def xpath_round(value: Decimal) -> Decimal:
 def xs_double(text: str) -> float | None:
     """``xs:double`` cast of a string (NaN and INF included); None when it fails."""
     s = text.strip(XML_SPACE)
+    digits = s.replace(".", "", 1)
+    if digits.isdigit() and digits.isascii():  # the usual unsigned decimal
+        return float(s)
     if s == "NaN":
         return float("nan")
     if not _DOUBLE.fullmatch(s):
@@ -155,8 +158,8 @@ def _leap(year: int) -> bool:
 _MONTH_DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def date_instant(text: str) -> int | None:
-    """Minutes from a fixed origin to the start of the xs:date, None if not a date."""
+def _date(text: str) -> tuple[int, int, int, int] | None:
+    """(year, month, day, timezone offset in minutes) of an xs:date, None if not one."""
     m = _DATE.fullmatch(text.strip(XML_SPACE))
     if m is None:
         return None
@@ -179,11 +182,20 @@ def date_instant(text: str) -> int | None:
         if hours > 14 or minutes > 59:
             return None
         offset = (hours * 60 + minutes) * (-1 if tz[0] == "-" else 1)
+    return year, month, day, offset
+
+
+def date_instant(text: str) -> int | None:
+    """Minutes from a fixed origin to the start of the xs:date, None if not a date."""
+    parts = _date(text)
+    if parts is None:
+        return None
+    year, month, day, offset = parts
     return _days(year, month, day) * 1440 - offset
 
 
 def castable_date(text: str) -> bool:
-    return date_instant(text) is not None
+    return _date(text) is not None
 
 
 def date_of(nodes: list[Element], what: str, *, text_only: bool = False) -> int | None:

@@ -29,12 +29,19 @@ Test = Callable[[Element, Doc], bool]
 Match = Callable[[Doc], Iterable[Element]]
 
 
+# The nodes failing a test, for many nodes at once (in their order).
+Failing = Callable[[list[Element], Doc], list[Element]]
+
+
 @dataclass(frozen=True, slots=True)
 class Assert:
     id: str
     flag: Flag
     message: str
     test: Test = field(repr=False, compare=False)
+    # Optional, for a test that can never stop the stage: the same answer for a
+    # whole node set, so that a context of many nodes costs one call.
+    failing: Failing | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,26 +77,75 @@ class Outcome:
     stopped: bool = False
 
 
+# A pattern compiled for evaluation: its condition, whether its contexts
+# overlap, and per context: its match, ((rule id, test), ...), and the
+# ((rule id, failing), ...) that answer it at once when every assertion can.
+Plan = tuple[
+    tuple[
+        Callable[[Doc], bool] | None,
+        bool,
+        tuple[
+            tuple[Match, tuple[tuple[str, Test], ...], tuple[tuple[str, Failing], ...] | None],
+            ...,
+        ],
+    ],
+    ...,
+]
+
+
+def _at_once(c: Context) -> tuple[tuple[str, Failing], ...] | None:
+    found = tuple((a.id, a.failing) for a in c.asserts if a.failing is not None)
+    return found if len(found) == len(c.asserts) else None
+
+
+def compile_patterns(patterns: Iterable[Pattern]) -> Plan:
+    return tuple(
+        (
+            p.when,
+            p.overlapping,
+            tuple(
+                (c.match, tuple((a.id, a.test) for a in c.asserts), _at_once(c)) for c in p.contexts
+            ),
+        )
+        for p in patterns
+    )
+
+
 def evaluate(doc: Doc, patterns: Iterable[Pattern]) -> Outcome:
+    return run(doc, compile_patterns(patterns))
+
+
+def run(doc: Doc, plan: Plan) -> Outcome:
+    """The outcome of compiled patterns on ``doc``."""
     failed: dict[str, list[Element]] = {}
     current = ""
     try:
-        for pattern in patterns:
-            if pattern.when is not None and not pattern.when(doc):
+        for when, overlapping, contexts in plan:
+            if when is not None and not when(doc):
                 continue
-            seen: set[Element] | None = set() if pattern.overlapping else None
-            for context in pattern.contexts:
-                for node in context.match(doc):
+            seen: set[Element] | None = set() if overlapping else None
+            for match, asserts, at_once in contexts:
+                if at_once is not None:  # no test can stop the stage: node order is free
+                    nodes = list(match(doc))
+                    if seen is not None:
+                        nodes = _unseen(nodes, seen)
+                    if nodes:
+                        for rule_id, failing in at_once:
+                            found_at_once = failing(nodes, doc)
+                            if found_at_once:
+                                failed[rule_id] = found_at_once
+                    continue
+                for node in match(doc):
                     if seen is not None:
                         if node in seen:
                             continue
                         seen.add(node)
-                    for a in context.asserts:
-                        current = a.id
-                        if not a.test(node, doc):
-                            found = failed.get(a.id)
+                    for rule_id, test in asserts:
+                        current = rule_id
+                        if not test(node, doc):
+                            found = failed.get(rule_id)
                             if found is None:
-                                failed[a.id] = [node]
+                                failed[rule_id] = [node]
                             else:
                                 found.append(node)
     except Abort as stop:
@@ -99,6 +155,16 @@ def evaluate(doc: Doc, patterns: Iterable[Pattern]) -> Outcome:
             return Outcome({}, stopped=True, reason=str(stop))
         return Outcome({}, current, str(stop), stopped=True)
     return Outcome(failed)
+
+
+def _unseen(nodes: list[Element], seen: set[Element]) -> list[Element]:
+    """The nodes no earlier context of the pattern took (now taken), in order."""
+    fresh = []
+    for node in nodes:
+        if node not in seen:
+            seen.add(node)
+            fresh.append(node)
+    return fresh
 
 
 def ids(patterns: Iterable[Pattern]) -> list[Assert]:

@@ -9,11 +9,10 @@ behaviour of the stage.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Final
 
-from gateway.validation.rules.engine import Check, Rule
-from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.engine import Answers, Batch, Rule, batched
+from gateway.validation.rules.model import Doc
 from gateway.validation.rules.national_de import GERMANY
 from gateway.validation.rules.national_dk import DENMARK
 from gateway.validation.rules.national_gr import GREECE, GREECE_BOTH
@@ -23,7 +22,7 @@ from gateway.validation.rules.national_nordic import NORWAY, SWEDEN
 from gateway.validation.rules.peppol_cl import CODES
 from gateway.validation.rules.peppol_doc import EMPTY, PROJECT, TRANSACTION
 from gateway.validation.rules.peppol_icd import IDENTIFIERS
-from gateway.validation.rules.peppol_pattern import Outcome, Pattern, evaluate, ids
+from gateway.validation.rules.peppol_pattern import Outcome, Pattern, compile_patterns, ids, run
 
 # In the order of the official Schematron.
 PATTERNS: Final[tuple[Pattern, ...]] = (
@@ -44,34 +43,39 @@ PATTERNS: Final[tuple[Pattern, ...]] = (
 )
 
 
+_PLAN: Final = compile_patterns(PATTERNS)
+
+
 class StageStopped(Exception):
     """The official stage would stop on this rule's test (an XPath dynamic error)."""
 
 
-_KEY: Final = "peppol.stage"
+_KEY: Final = "peppol.outcome"
 
 
 def stage(doc: Doc) -> Outcome:
+    """The stage's outcome on ``doc``, evaluated once."""
     outcome: Outcome | None = doc.cache.get(_KEY)
     if outcome is None:
-        outcome = evaluate(doc, PATTERNS)
-        doc.cache[_KEY] = outcome
+        outcome = doc.cache[_KEY] = run(doc, _PLAN)
     return outcome
 
 
-def _reader(rule_id: str) -> Check:
-    def check(doc: Doc) -> Iterable[Element]:
-        outcome: Outcome = doc.cache.get(_KEY) or stage(doc)
-        if outcome.aborted_by == rule_id:
-            raise StageStopped(f"the official Peppol validation stops here: {outcome.reason}")
-        return outcome.failed.get(rule_id, ())
+def _answer(doc: Doc) -> Answers:
+    outcome = stage(doc)
+    if outcome.aborted_by is not None:
+        stopped = StageStopped(f"the official Peppol validation stops here: {outcome.reason}")
+        return {outcome.aborted_by: stopped}
+    return outcome.failed
 
-    return check
+
+# The whole stage, answered once per document for both families.
+STAGE: Final = Batch("peppol.stage", _answer)
 
 
 def rules_matching(pattern: str) -> tuple[Rule, ...]:
     """Engine rules for the stage's assertions whose id matches ``pattern``."""
     wanted = re.compile(pattern)
     return tuple(
-        Rule(a.id, a.flag, a.message, _reader(a.id)) for a in ids(PATTERNS) if wanted.search(a.id)
+        batched(a.id, a.flag, a.message, STAGE) for a in ids(PATTERNS) if wanted.search(a.id)
     )

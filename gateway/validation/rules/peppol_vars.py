@@ -14,12 +14,12 @@ from gateway.validation.rules.peppol_xpath import (
     Abort,
     Cac,
     Cbc,
-    children,
+    below,
     ebv_strings,
+    kids,
     memo,
     nsp,
     nsp_of,
-    path,
     substring,
     sv,
 )
@@ -46,8 +46,8 @@ def _vat_prefixes(doc: Doc, party: str) -> list[str]:
         return known
     out = []
     for pts in doc.all(party + "/cac:PartyTaxScheme"):
-        if any(sv(i) == "VAT" for i in path(pts, _TAX_SCHEME, _ID)):
-            ids = children(pts, _COMPANY_ID)
+        if any(sv(i) == "VAT" for i in below(doc, pts, _TAX_SCHEME, _ID)):
+            ids = kids(doc, pts, _COMPANY_ID)
             if len(ids) > 1:
                 raise Abort("two tax registration identifiers in one scheme", schema=True)
             out.append(substring(sv(ids[0]), 1, 2) if ids else "")
@@ -71,16 +71,16 @@ def _country(doc: Doc, party: str, tax_rep: bool) -> str | None:
 
 def supplier_country(doc: Doc) -> str | None:
     """$supplierCountry: VAT number prefix, else tax representative's, else address."""
-    return memo(doc, "peppol.supplierCountry", lambda d: _country(d, SUPPLIER, True))
+    return memo(doc, "peppol.supplierCountry", _country, SUPPLIER, True)
 
 
 def customer_country(doc: Doc) -> str | None:
-    return memo(doc, "peppol.customerCountry", lambda d: _country(d, CUSTOMER, False))
+    return memo(doc, "peppol.customerCountry", _country, CUSTOMER, False)
 
 
 def accounting_supplier_country(doc: Doc) -> str | None:
     """The Greek rules' variant: the supplier's own VAT prefix or address only."""
-    return memo(doc, "peppol.accountingSupplierCountry", lambda d: _country(d, SUPPLIER, False))
+    return memo(doc, "peppol.accountingSupplierCountry", _country, SUPPLIER, False)
 
 
 def _address_is(doc: Doc, where: str, country: str) -> bool | None:
@@ -92,15 +92,15 @@ def _address_is(doc: Doc, where: str, country: str) -> bool | None:
 
 def supplier_is(doc: Doc, country: str) -> bool | None:
     """The supplier's postal address country is ``country`` (``$supplierCountryIsDE``)."""
-    return memo(doc, f"peppol.supplierIs{country}", lambda d: _address_is(d, SUPPLIER, country))
+    return memo(doc, f"peppol.supplierIs{country}", _address_is, SUPPLIER, country)
 
 
 def customer_is(doc: Doc, country: str) -> bool | None:
-    return memo(doc, f"peppol.customerIs{country}", lambda d: _address_is(d, CUSTOMER, country))
+    return memo(doc, f"peppol.customerIs{country}", _address_is, CUSTOMER, country)
 
 
 def tax_rep_is(doc: Doc, country: str) -> bool | None:
-    return memo(doc, f"peppol.taxRepIs{country}", lambda d: _address_is(d, TAX_REP, country))
+    return memo(doc, f"peppol.taxRepIs{country}", _address_is, TAX_REP, country)
 
 
 def both_de(doc: Doc) -> bool | None:
@@ -123,11 +123,11 @@ def raw_country(doc: Doc, where: str) -> str | None:
 
 
 def raw_supplier(doc: Doc) -> str | None:
-    return memo(doc, "peppol.rawSupplierCountry", lambda d: raw_country(d, SUPPLIER))
+    return memo(doc, "peppol.rawSupplierCountry", raw_country, SUPPLIER)
 
 
 def raw_customer(doc: Doc) -> str | None:
-    return memo(doc, "peppol.rawCustomerCountry", lambda d: raw_country(d, CUSTOMER))
+    return memo(doc, "peppol.rawCustomerCountry", raw_country, CUSTOMER)
 
 
 def both_raw(doc: Doc, country: str) -> bool:

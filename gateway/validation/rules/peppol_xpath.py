@@ -22,13 +22,14 @@ import re
 from collections.abc import Callable
 from typing import Final, TypeVar
 
-from gateway.validation.rules.model import CAC, CBC, Doc, Element
+from gateway.validation.rules.model import CAC, CBC, Children, Doc, Element
 
 XML_SPACE: Final = " \t\n\r"
 _WS_RUN = re.compile(r"[ \t\n\r]+")
 
 T = TypeVar("T")
 _NOTHING: Final[list[Element]] = []
+_MISSING: Final = object()
 
 
 class Abort(Exception):
@@ -46,14 +47,13 @@ class Abort(Exception):
 # --- per-document memo -------------------------------------------------------
 
 
-def memo(doc: Doc, key: str, compute: Callable[[Doc], T]) -> T:
-    """``compute(doc)`` once per document, kept in ``doc.cache[key]``."""
+def memo(doc: Doc, key: str, compute: Callable[..., T], *args: object) -> T:
+    """``compute(doc, *args)`` once per document, kept in ``doc.cache[key]``."""
     cache = doc.cache
-    if key in cache:
-        return cache[key]  # type: ignore[no-any-return]
-    value = compute(doc)
-    cache[key] = value
-    return value
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = cache[key] = compute(doc, *args)
+    return value  # type: ignore[no-any-return]
 
 
 # --- names -------------------------------------------------------------------
@@ -83,81 +83,9 @@ Cac: Final = _Names(CAC)
 Cbc: Final = _Names(CBC)
 
 
-# The elements some context matches at any depth ("cbc:Amount", not
-# "/*/cbc:Amount"): collected by tag in one walk of the tree.
-_ANY_DEPTH: Final = tuple(
-    [
-        cbc(n)
-        for n in [
-            "TaxCurrencyCode",
-            "Amount",
-            "BaseAmount",
-            "PriceAmount",
-            "TaxAmount",
-            "TaxableAmount",
-            "LineExtensionAmount",
-            "TaxExclusiveAmount",
-            "TaxInclusiveAmount",
-            "AllowanceTotalAmount",
-            "ChargeTotalAmount",
-            "PrepaidAmount",
-            "PayableRoundingAmount",
-            "PayableAmount",
-            "BaseQuantity",
-            "EndpointID",
-            "CompanyID",
-            "EmbeddedDocumentBinaryObject",
-            "TaxExemptionReasonCode",
-            "AllowanceChargeReasonCode",
-            "DescriptionCode",
-            "InvoiceTypeCode",
-            "CreditNoteTypeCode",
-            "IssueDate",
-            "DueDate",
-            "TaxPointDate",
-            "StartDate",
-            "EndDate",
-            "ActualDeliveryDate",
-            "LineID",
-        ]
-    ]
-    + [
-        cac(n)
-        for n in [
-            "Party",
-            "AllowanceCharge",
-            "PaymentMeans",
-            "InvoiceLine",
-            "CreditNoteLine",
-            "TaxCategory",
-            "ClassifiedTaxCategory",
-            "PostalAddress",
-            "AdditionalDocumentReference",
-            "LegalMonetaryTotal",
-            "PartyIdentification",
-        ]
-    ]
-)
-
-
-def _by_tag(doc: Doc) -> dict[str, list[Element]]:
-    groups: dict[str, list[Element]] = {}
-    for e in doc.root.iter(*_ANY_DEPTH):
-        tag = str(e.tag)
-        found = groups.get(tag)
-        if found is None:
-            groups[tag] = [e]
-        else:
-            found.append(e)
-    return groups
-
-
 def anywhere(doc: Doc, tag: str) -> list[Element]:
-    """Every element named ``tag`` (a Clark name from the set above), in document order."""
-    groups: dict[str, list[Element]] | None = doc.cache.get("peppol.tags")
-    if groups is None:
-        groups = doc.cache["peppol.tags"] = _by_tag(doc)
-    return groups.get(tag, _NOTHING)
+    """Every element named ``tag`` (a Clark name) below the root, in document order."""
+    return doc.by_tag.get(tag, _NOTHING)
 
 
 def parent_is(e: Element, tag: str) -> bool:
@@ -165,33 +93,31 @@ def parent_is(e: Element, tag: str) -> bool:
     return p is not None and p.tag == tag
 
 
-def children(e: Element, tag: str) -> list[Element]:
-    # Comparing tags beats lxml's tag-filtered iteration on UBL's short lists.
-    return [c for c in e if c.tag == tag]
+_NO_CHILDREN: Final[Children] = {}
 
 
-def path(e: Element, *tags: str) -> list[Element]:
-    """Elements at a relative child path, one Clark name per step."""
+def kids(doc: Doc, e: Element, tag: str) -> list[Element]:
+    """The child elements of ``e`` named ``tag`` (a Clark name), in order."""
+    return doc.children.get(e, _NO_CHILDREN).get(tag, _NOTHING)
+
+
+def below(doc: Doc, e: Element, *tags: str) -> list[Element]:
+    """Elements at a relative child path, one Clark name per step (shared: do not modify)."""
+    children = doc.children
     level = [e]
     for tag in tags:
-        level = [c for p in level for c in p if c.tag == tag]
+        if len(level) == 1:
+            level = children.get(level[0], _NO_CHILDREN).get(tag, _NOTHING)
+        else:
+            level = [c for p in level for c in children.get(p, _NO_CHILDREN).get(tag, _NOTHING)]
         if not level:
             return level
     return level
 
 
-def by_tag(e: Element) -> dict[str, list[Element]]:
-    """The element's children grouped by tag (for elements read many times)."""
-    groups: dict[str, list[Element]] = {}
-    for c in e:
-        tag = c.tag
-        if isinstance(tag, str):
-            found = groups.get(tag)
-            if found is None:
-                groups[tag] = [c]
-            else:
-                found.append(c)
-    return groups
+def by_tag(doc: Doc, e: Element) -> Children:
+    """The element's children grouped by tag (shared: do not modify)."""
+    return doc.children.get(e, _NO_CHILDREN)
 
 
 # --- strings -----------------------------------------------------------------
@@ -215,8 +141,9 @@ def text_nodes(e: Element) -> list[str]:
 
 def nsp(s: str) -> str:
     """normalize-space: XML whitespace runs become one space, ends trimmed."""
-    if not s:
-        return s
+    if s.isascii():
+        # In XML 1.0 text the only ASCII whitespace characters are the four XML ones.
+        return " ".join(s.split())
     return _WS_RUN.sub(" ", s).strip(" ")
 
 
@@ -231,8 +158,14 @@ def single(nodes: list[Element], *, schema: bool = True) -> Element | None:
 
 def string(nodes: list[Element], *, schema: bool = True) -> str:
     """``string(path)`` / an ``xs:string?`` argument: '' for no node."""
-    e = single(nodes, schema=schema)
-    return "" if e is None else sv(e)
+    if not nodes:
+        return ""
+    if len(nodes) > 1:
+        raise Abort("a sequence of more than one item where one is allowed", schema=schema)
+    e = nodes[0]
+    if not len(e):
+        return e.text or ""
+    return "".join(str(t) for t in e.itertext())
 
 
 def nsp_of(nodes: list[Element], *, schema: bool = True) -> str:

@@ -11,7 +11,7 @@ with a condition are functions here; UBL-SR and UBL-DT have their modules.
 from __future__ import annotations
 
 from gateway.model import DocumentKind
-from gateway.validation.rules.engine import Check, Forbidden, Rule
+from gateway.validation.rules.engine import Forbidden, Rule, together
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.ubl_syntax_cr_document import ATTRIBUTES, DOCUMENT
 from gateway.validation.rules.ubl_syntax_cr_lines import ANYWHERE, LINE
@@ -34,15 +34,25 @@ _ANYWHERE_PATHS = tuple((rid, path) for rid, _, path in ANYWHERE)
 reach(*(path for _, path in _ANYWHERE_PATHS))
 
 
-def _on_line(rel: str) -> Check:
-    """Present under an invoice line or a credit note line, whatever the document."""
-    invoice, credit_note = f"cac:InvoiceLine/{rel}", f"cac:CreditNoteLine/{rel}"
+# The ``LINE`` rows under either line name, whatever the document: path -> rule.
+_LINE_RULE_OF = {
+    f"{line}/{rel}": rid
+    for rid, _, rel in LINE
+    for line in ("cac:InvoiceLine", "cac:CreditNoteLine")
+}
+_LINE_PATHS = frozenset(_LINE_RULE_OF)
 
-    def check(doc: Doc) -> tuple[Element, ...]:
-        index = doc.index
-        return (doc.root,) if invoice in index or credit_note in index else ()
 
-    return check
+def _on_lines(doc: Doc) -> Answers:
+    """The ``LINE`` rows present under an invoice or credit note line (at the root)."""
+    found = doc.index.keys() & _LINE_PATHS
+    if not found:
+        return {}
+    root = (doc.root,)
+    return {_LINE_RULE_OF[path]: root for path in found}
+
+
+_LINES = Together("lines", _on_lines)
 
 
 def _at_any_depth(doc: Doc) -> Answers:
@@ -101,23 +111,15 @@ def _message(path: str, where: str = "") -> str:
     return f"{path}{where} {_NOT_USED}"
 
 
-RULES: tuple[Rule | Forbidden, ...] = (
+_ALL: tuple[Rule | Forbidden, ...] = (
     *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in DOCUMENT),
     *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in PARTIES),
     *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in ATTRIBUTES),
     *(
-        Rule(
-            rid,
-            flag,
-            _message(f"cac:InvoiceLine/{rel}", " (or in a credit note line)"),
-            _on_line(rel),
-        )
+        _LINES.rule(rid, flag, _message(f"cac:InvoiceLine/{rel}", " (or in a credit note line)"))
         for rid, flag, rel in LINE
     ),
-    *(
-        Rule(rid, flag, _message(path, " (at any depth)"), _ANYWHERE.check(rid))
-        for rid, flag, path in ANYWHERE
-    ),
+    *(_ANYWHERE.rule(rid, flag, _message(path, " (at any depth)")) for rid, flag, path in ANYWHERE),
     Rule("UBL-CR-002", "warning", "The UBL version, if given, is 2.1", _version),
     Rule(
         "UBL-CR-412",
@@ -125,24 +127,24 @@ RULES: tuple[Rule | Forbidden, ...] = (
         "An invoice gives its payment due date (BT-9) in cbc:DueDate, not in the payment means",
         _invoice_due_date,
     ),
-    Rule(
+    _REFERENCES.rule(
         "UBL-CR-665",
         "warning",
         "A scheme identifier is used only on an invoiced object identifier (BT-18)",
-        _REFERENCES.check("UBL-CR-665"),
     ),
-    Rule(
-        "UBL-CR-666",
-        "fatal",
-        "An invoiced object reference (BT-18) has no attachment",
-        _REFERENCES.check("UBL-CR-666"),
+    _REFERENCES.rule(
+        "UBL-CR-666", "fatal", "An invoiced object reference (BT-18) has no attachment"
     ),
-    Rule(
-        "UBL-CR-673",
-        "fatal",
-        "An invoiced object reference (BT-18) has no description",
-        _REFERENCES.check("UBL-CR-673"),
+    _REFERENCES.rule(
+        "UBL-CR-673", "fatal", "An invoiced object reference (BT-18) has no description"
     ),
     *SR_RULES,
     *DT_RULES,
+)
+
+# The presence rules are answered by the engine's pass over the paths, the
+# others together in one batch.
+RULES: tuple[Rule | Forbidden, ...] = (
+    *(r for r in _ALL if isinstance(r, Forbidden)),
+    *together("ubl_syntax.results", [r for r in _ALL if isinstance(r, Rule)]),
 )

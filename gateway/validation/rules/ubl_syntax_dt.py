@@ -112,7 +112,7 @@ RULES: tuple[Rule, ...] = (
         _binary_attribute("filename"),
     ),
     *(
-        Rule(rid, "warning", f"The attribute {name} is not used by EN 16931", _UNUSED.check(rid))
+        _UNUSED.rule(rid, "warning", f"The attribute {name} is not used by EN 16931")
         for rid, name in _UNUSED_ATTRIBUTES
     ),
     Rule(

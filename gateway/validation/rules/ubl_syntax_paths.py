@@ -6,12 +6,10 @@ answer directly: at any depth (``//cac:X``, or a rule context such as
 context element (``count(cbc:Note) <= 1`` on each line).
 
 At any depth: the rule modules register, when imported, every path they ask
-for that way (``reach``) and every name ending they look for (``ending``).
-Each index key is then tagged with the registered paths it ends with, once
-per distinct key (a memo shared by all documents, since the same keys come
-back in every invoice), and a document's view groups its keys by tag in one
-pass. Per context: the nodes at a relative path are walked up to their
-context and counted.
+for that way (``reach``) and every name ending they look for (``ending``);
+``xpath`` groups a document's index keys by the registered paths they reach,
+in one pass shared with the other families. Per context: the nodes at a
+relative path are walked up to their context and counted.
 """
 
 from __future__ import annotations
@@ -20,10 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import cast
 
-from gateway.validation.rules.engine import Check
+from gateway.validation.rules.engine import Batch, Flag, Rule, batched
 from gateway.validation.rules.model import CAC, CBC, NS, Doc, Element
+from gateway.validation.rules.xpath import ending as ending
+from gateway.validation.rules.xpath import last_step as last_step
+from gateway.validation.rules.xpath import reach as reach
+from gateway.validation.rules.xpath import reached, registered, registered_ending
 
-_VIEW = "ubl_syntax.view"
 _PRICE = f"{{{CAC}}}Price"
 _ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
 _TYPE_CODE = f"{{{CBC}}}DocumentTypeCode"
@@ -32,86 +33,12 @@ _NONE: tuple[str, ...] = ()
 # Rule id -> the nodes where it fails, for rules answered together.
 Answers = dict[str, Sequence[Element]]
 
-# Registered paths by their last step, and name endings ("Amount").
-_BY_LAST: dict[str, list[str]] = {}
-_ENDINGS: list[str] = []
-_REACHED: set[str] = set()
-# Index key -> the registered paths and endings it matches. Bounded, so that
-# documents full of made-up names cannot grow it without end.
-_TAGS: dict[str, tuple[str, ...]] = {}
-_TAGS_LIMIT = 50_000
-
-
-# --- at any depth ----------------------------------------------------------------
-
-
-def last_step(key: str) -> str:
-    """The last step of an index key, minding a ``/`` inside ``{namespace}``."""
-    i = key.rfind("/")
-    step = key[i + 1 :]
-    if "}" in step and "{" not in step:
-        step = key[key.rfind("/", 0, key.rfind("{", 0, i)) + 1 :]
-    return step
-
-
-def reach(*paths: str) -> None:
-    """Register paths asked for at any depth (``keys_anywhere``); at import time."""
-    _REACHED.update(paths)
-    for path in paths:
-        group = _BY_LAST.setdefault(last_step(path), [])
-        if path not in group:
-            group.append(path)
-    _TAGS.clear()
-
-
-def ending(*suffixes: str) -> None:
-    """Register element name endings asked for with ``named``; at import time."""
-    _ENDINGS.extend(s for s in suffixes if s not in _ENDINGS)
-    _TAGS.clear()
-
-
-def _tags(key: str) -> tuple[str, ...]:
-    last = last_step(key)
-    tags = [p for p in _BY_LAST.get(last, _NONE) if key == p or key.endswith("/" + p)]
-    if last[:1] != "@":  # element names only
-        tags.extend("*" + s for s in _ENDINGS if last.endswith(s))
-    found = tuple(tags)
-    if len(_TAGS) < _TAGS_LIMIT:
-        _TAGS[key] = found
-    return found
-
-
-class _View:
-    """A document's index keys grouped by the registered paths they match."""
-
-    __slots__ = ("groups",)
-
-    def __init__(self, index: dict[str, list[Element]]) -> None:
-        groups: dict[str, list[str]] = {}
-        known = _TAGS.get
-        for key in index:
-            tags = known(key)
-            if tags is None:
-                tags = _tags(key)
-            if tags:
-                for tag in tags:
-                    if tag in groups:
-                        groups[tag].append(key)
-                    else:
-                        groups[tag] = [key]
-        self.groups = groups
-
-
-def _view(doc: Doc) -> _View:
-    found: _View | None = doc.cache.get(_VIEW)
-    if found is None:
-        found = doc.cache[_VIEW] = _View(doc.index)
-    return found
+# --- at any depth (the registry is shared with the other families: ``xpath``) ------
 
 
 def view(doc: Doc) -> dict[str, list[str]]:
     """Registered path (or ``*ending``) -> the document's index keys it reaches."""
-    return _view(doc).groups
+    return reached(doc)
 
 
 def keys_anywhere(doc: Doc, path: str) -> Sequence[str]:
@@ -119,9 +46,9 @@ def keys_anywhere(doc: Doc, path: str) -> Sequence[str]:
 
     ``path`` is a rule's own path (UBL prefixes), registered with ``reach``.
     """
-    found = _view(doc).groups.get(path)
+    found = reached(doc).get(path)
     if found is None:
-        if path not in _REACHED:
+        if not registered(path):
             raise KeyError(f"path not registered with reach(): {path}")
         return _NONE
     return found
@@ -147,22 +74,23 @@ def present(doc: Doc, rows: Iterable[tuple[str, str]]) -> Answers:
     ``//@a`` reaches the root element's own attributes too, which the index
     does not hold.
     """
-    reached, index, root = _view(doc).groups, doc.index, doc.root
+    found_keys, index, root = reached(doc), doc.index, doc.root
+    on_root = root.keys()  # usually none: namespace declarations are no attributes
     found: Answers = {}
     for rid, path in rows:
-        keys = reached.get(path)
+        keys = found_keys.get(path)
         if keys:
             found[rid] = index[keys[0]][:1]
-        elif path[0] == "@" and root.get(path[1:]) is not None:
+        elif on_root and path[0] == "@" and root.get(path[1:]) is not None:
             found[rid] = (root,)
     return found
 
 
 def named(doc: Doc, suffix: str) -> Sequence[str]:
     """Index keys of elements (any namespace) whose name ends with ``suffix``."""
-    found = _view(doc).groups.get("*" + suffix)
+    found = reached(doc).get("*" + suffix)
     if found is None:
-        if suffix not in _ENDINGS:
+        if not registered_ending(suffix):
             raise KeyError(f"name ending not registered with ending(): {suffix}")
         return _NONE
     return found
@@ -327,20 +255,11 @@ class Together:
     """Rules answered together, once per document: each rule reads its part.
 
     For tables of similar rules: one pass computes the failing nodes of all
-    of them (rule id -> nodes), memoised on the document.
+    of them (rule id -> nodes), as the engine's ``Batch``.
     """
 
     def __init__(self, name: str, answer: Callable[[Doc], Answers]) -> None:
-        self.key = f"ubl_syntax.{name}"
-        self.answer = answer
+        self.batch = Batch(f"ubl_syntax.{name}", answer)
 
-    def check(self, rule_id: str) -> Check:
-        key, answer = self.key, self.answer
-
-        def check(doc: Doc) -> Sequence[Element]:
-            found: Answers | None = doc.cache.get(key)
-            if found is None:
-                found = doc.cache[key] = answer(doc)
-            return found.get(rule_id, ())
-
-        return check
+    def rule(self, rule_id: str, flag: Flag, message: str) -> Rule:
+        return batched(rule_id, flag, message, self.batch)

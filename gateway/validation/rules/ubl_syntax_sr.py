@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gateway.validation.rules.engine import Check, Rule
+from gateway.validation.rules.engine import Rule
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.ubl_syntax_paths import Answers, Together, reach, steps_up, up, view
 from gateway.validation.rules.ubl_syntax_sr_conditions import LINES
@@ -103,11 +103,15 @@ _AT_MOST = (
 )
 
 
-def _document_at_most_one(path: str) -> Check:
-    def check(doc: Doc) -> tuple[Element, ...]:
-        return (doc.root,) if len(doc.index.get(path, ())) > 1 else ()
+def _document_at_most_one(doc: Doc) -> Answers:
+    """The ``_DOCUMENT_AT_MOST_ONE`` rows with more than one node at their path."""
+    index = doc.index
+    return {
+        rid: (doc.root,) for rid, path, _ in _DOCUMENT_AT_MOST_ONE if len(index.get(path, ())) > 1
+    }
 
-    return check
+
+_AT_MOST_ONE = Together("at_most_one", _document_at_most_one)
 
 
 # The _AT_MOST rows as (id, paths of the counted nodes at any depth, steps
@@ -150,11 +154,11 @@ def _per(contexts: tuple[str, ...], limit: int, term: str) -> str:
 
 RULES: tuple[Rule, ...] = (
     *(
-        Rule(rid, "fatal", f"A document has at most one {term}", _document_at_most_one(path))
-        for rid, path, term in _DOCUMENT_AT_MOST_ONE
+        _AT_MOST_ONE.rule(rid, "fatal", f"A document has at most one {term}")
+        for rid, _, term in _DOCUMENT_AT_MOST_ONE
     ),
     *(
-        Rule(rid, "fatal", _per(contexts, limit, term), _OVER_LIMITS.check(rid))
+        _OVER_LIMITS.rule(rid, "fatal", _per(contexts, limit, term))
         for rid, contexts, _, limit, term in _AT_MOST
     ),
     *CONDITIONS,

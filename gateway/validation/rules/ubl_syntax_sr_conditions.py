@@ -266,23 +266,12 @@ RULES: tuple[Rule, ...] = (
         _AT_MOST_ONE + "buyer VAT identifier (BT-48)",
         _tax_ids(_CUSTOMER, True),
     ),
-    Rule(
-        "UBL-SR-19",
-        "fatal",
-        "The payee has one name (BT-59) at most" + _PAYEE,
-        _PAYEES.check("UBL-SR-19"),
-    ),
-    Rule(
-        "UBL-SR-20",
-        "fatal",
-        "The payee has one identifier (BT-60) at most" + _PAYEE,
-        _PAYEES.check("UBL-SR-20"),
-    ),
-    Rule(
+    _PAYEES.rule("UBL-SR-19", "fatal", "The payee has one name (BT-59) at most" + _PAYEE),
+    _PAYEES.rule("UBL-SR-20", "fatal", "The payee has one identifier (BT-60) at most" + _PAYEE),
+    _PAYEES.rule(
         "UBL-SR-21",
         "fatal",
         "The payee has one legal registration identifier (BT-61) at most" + _PAYEE,
-        _PAYEES.check("UBL-SR-21"),
     ),
     Rule(
         "UBL-SR-29",
@@ -290,18 +279,8 @@ RULES: tuple[Rule, ...] = (
         _AT_MOST_ONE + "bank assigned creditor identifier (BT-90)",
         _sepa_creditor_ids,
     ),
-    Rule(
-        "UBL-SR-30",
-        "fatal",
-        "An allowance has one reason text (BT-97) at most",
-        _REASONS_RULES.check("UBL-SR-30"),
-    ),
-    Rule(
-        "UBL-SR-31",
-        "fatal",
-        "A charge has one reason text (BT-104) at most",
-        _REASONS_RULES.check("UBL-SR-31"),
-    ),
+    _REASONS_RULES.rule("UBL-SR-30", "fatal", "An allowance has one reason text (BT-97) at most"),
+    _REASONS_RULES.rule("UBL-SR-31", "fatal", "A charge has one reason text (BT-104) at most"),
     Rule(
         "UBL-SR-43",
         "fatal",

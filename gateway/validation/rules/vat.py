@@ -19,10 +19,12 @@ Schematron context matches.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
-from gateway.validation.rules.engine import Forbidden, Rule
-from gateway.validation.rules.model import Doc
+from gateway.validation.rules.engine import Answers, Batch, Check, Forbidden, Rule, batched
+from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.vat_checks import (
     COUNTED,
     COUNTED_VAT,
@@ -45,6 +47,7 @@ from gateway.validation.rules.vat_checks import (
     TAXABLE_PER_RATE_LINES,
     ZERO,
     BreakdownTest,
+    CodeRule,
     PartyTest,
     Presence,
     RateTest,
@@ -62,7 +65,7 @@ from gateway.validation.rules.vat_checks import (
     root_rule,
 )
 from gateway.validation.rules.vat_extra import EXTRA_RULES
-from gateway.validation.rules.vat_facts import Facts
+from gateway.validation.rules.vat_facts import Facts, facts
 from gateway.validation.rules.vat_xpath import both, either
 
 # (trigger, guard): rule 02..04 fails when ``trigger`` finds a use of the
@@ -157,7 +160,7 @@ USE_SUBJECTS = {
 }
 
 
-def _presence(cat: Category) -> Rule:
+def _presence(cat: Category) -> CodeRule:
     code, test = cat.code, cat.presence
     return root_rule(
         f"BR-{cat.prefix}-01",
@@ -167,7 +170,7 @@ def _presence(cat: Category) -> Rule:
     )
 
 
-def _use(cat: Category, number: int) -> Rule:
+def _use(cat: Category, number: int) -> CodeRule:
     trigger, guard = cat.uses.get(number, DEFAULT_USES[number])
     code, parties = cat.code, cat.parties.passes
 
@@ -185,7 +188,7 @@ def _use(cat: Category, number: int) -> Rule:
     )
 
 
-def _rate(cat: Category, number: int) -> Rule:
+def _rate(cat: Category, number: int) -> CodeRule:
     where, subject, code_term, rate_term = PLACES[number]
     test = cat.rate.passes
     return each_rule(
@@ -194,11 +197,11 @@ def _rate(cat: Category, number: int) -> Rule:
         f"its VAT rate ({rate_term}) {cat.rate.wording}",
         where,
         cat.code,
-        lambda doc, f, c: test(c.el),
+        lambda doc, f, c: test(c.kids),
     )
 
 
-def _breakdown(cat: Category, number: int, test: BreakdownTest, term: str) -> Rule:
+def _breakdown(cat: Category, number: int, test: BreakdownTest, term: str) -> CodeRule:
     code, passes = cat.code, test.passes
     return each_rule(
         f"BR-{cat.prefix}-{number:02d}",
@@ -210,7 +213,7 @@ def _breakdown(cat: Category, number: int, test: BreakdownTest, term: str) -> Ru
     )
 
 
-def category_rules(cat: Category) -> list[Rule]:
+def category_rules(cat: Category) -> list[CodeRule]:
     return [
         _presence(cat),
         *(_use(cat, n) for n in (2, 3, 4)),
@@ -221,7 +224,34 @@ def category_rules(cat: Category) -> list[Rule]:
     ]
 
 
-RULES: tuple[Rule | Forbidden, ...] = (
-    *(rule for cat in CATEGORIES for rule in category_rules(cat)),
-    *EXTRA_RULES,
-)
+def _by_code(rules: Sequence[CodeRule]) -> tuple[tuple[str, tuple[tuple[str, Check], ...]], ...]:
+    """The rules' checks grouped by the category code they are about."""
+    groups: dict[str, list[tuple[str, Check]]] = {}
+    for r in rules:
+        groups.setdefault(r.code, []).append((r.id, r.check))
+    return tuple((code, tuple(checks)) for code, checks in groups.items())
+
+
+_ALL: Final = (*(rule for cat in CATEGORIES for rule in category_rules(cat)), *EXTRA_RULES)
+_BY_CODE: Final = _by_code(_ALL)
+
+
+def _answer(doc: Doc) -> Answers:
+    """Every VAT rule, a category's rules skipped together when its code is not used."""
+    f = facts(doc)
+    out: dict[str, Sequence[Element] | Exception] = {}
+    for code, checks in _BY_CODE:
+        if f.unused(code):
+            continue
+        for rule_id, check in checks:
+            try:
+                failed = check(doc)
+                if failed:
+                    out[rule_id] = failed if isinstance(failed, list | tuple) else list(failed)
+            except Exception as exc:  # reported under this rule by the engine
+                out[rule_id] = exc
+    return out
+
+
+_BATCH: Final = Batch("vat.results", _answer)
+RULES: tuple[Rule | Forbidden, ...] = tuple(batched(r.id, r.flag, r.message, _BATCH) for r in _ALL)

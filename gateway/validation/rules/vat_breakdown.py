@@ -22,7 +22,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
-from gateway.validation.rules.model import CBC, Doc, Element
+from gateway.validation.rules.model import CBC, Children, Doc
 from gateway.validation.rules.vat_facts import Cat, Facts, Line
 from gateway.validation.rules.vat_xpath import (
     EXACT,
@@ -41,6 +41,7 @@ TOTALS_KEY: Final = "vat.totals"
 TAXABLE: Final = f"{{{CBC}}}TaxableAmount"
 TAX_AMOUNT: Final = f"{{{CBC}}}TaxAmount"
 ONE: Final = Decimal(1)
+_NO_CHILDREN: Final[Children] = {}
 HUNDRED: Final = Decimal(100)
 
 
@@ -86,15 +87,16 @@ def category_total(doc: Doc, f: Facts, invoice: bool, code: str, rate: Decimal |
     return total
 
 
-def _subtotal(cat: Cat) -> Element:
+def _subtotal(doc: Doc, cat: Cat) -> Children:
+    """The children (by tag) of the cac:TaxSubtotal of a breakdown category."""
     parent = cat.el.getparent()
     assert parent is not None  # a breakdown category is never the root
-    return parent
+    return doc.children.get(parent, _NO_CHILDREN)
 
 
 def taxable_is_exact(doc: Doc, f: Facts, cat: Cat, code: str) -> bool:
     """BT-116 = lines + charges - allowances of the category (Z, E, AE, K, G, O)."""
-    subtotal = _subtotal(cat)
+    subtotal = _subtotal(doc, cat)
 
     def equal(invoice: bool) -> bool:
         taxable = decimal_child(subtotal, TAXABLE)
@@ -106,7 +108,7 @@ def taxable_is_exact(doc: Doc, f: Facts, cat: Cat, code: str) -> bool:
     )
 
 
-def _within_one(subtotal: Element, total: Callable[[], Decimal]) -> bool:
+def _within_one(subtotal: Children, total: Callable[[], Decimal]) -> bool:
     """``xs:decimal(TaxableAmount - 1) < total and xs:decimal(TaxableAmount + 1) > total``.
 
     The subtraction is xs:double arithmetic on the untyped amount; an absent
@@ -126,7 +128,7 @@ def taxable_is_close(doc: Doc, f: Facts, cat: Cat, code: str, *, rate_in_use: bo
     rate = ok(cat.rate)
     if rate is None:  # "every $rate in ()" holds
         return True
-    subtotal = _subtotal(cat)
+    subtotal = _subtotal(doc, cat)
 
     def used(lines: list[Line]) -> bool:
         if not rate_in_use:
@@ -145,19 +147,19 @@ def taxable_is_close(doc: Doc, f: Facts, cat: Cat, code: str, *, rate_in_use: bo
     return either(lambda: close(True), lambda: close(False))
 
 
-def tax_is_zero(cat: Cat) -> bool:
+def tax_is_zero(doc: Doc, cat: Cat) -> bool:
     """BT-117 = 0 (Z, E, AE, K, G, O)."""
-    amount = decimal_child(_subtotal(cat), TAX_AMOUNT)
+    amount = decimal_child(_subtotal(doc, cat), TAX_AMOUNT)
     return amount is not None and amount == 0
 
 
-def tax_is_close(cat: Cat) -> bool:
+def tax_is_close(doc: Doc, cat: Cat) -> bool:
     """|BT-117| within one unit of round(|BT-116| x BT-119 / 100, 2).
 
     Each operand is read only when the ones before it are present: an empty
     operand ends the arithmetic (and the comparison is false).
     """
-    subtotal = _subtotal(cat)
+    subtotal = _subtotal(doc, cat)
     amount = decimal_child(subtotal, TAX_AMOUNT)
     if amount is None:
         return False

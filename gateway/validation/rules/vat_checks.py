@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from gateway.validation.rules.engine import Rule
-from gateway.validation.rules.model import CBC, Doc, Element
+from gateway.validation.rules.model import CBC, Children, Doc, Element
 from gateway.validation.rules.vat_breakdown import (
     tax_is_close,
     tax_is_zero,
@@ -33,9 +33,19 @@ from gateway.validation.rules.vat_xpath import (
 
 EXEMPTION_REASON: Final = f"{{{CBC}}}TaxExemptionReason"
 EXEMPTION_CODE: Final = f"{{{CBC}}}TaxExemptionReasonCode"
+_NONE: Final[list[Element]] = []
 
 
-def root_rule(rule_id: str, code: str, message: str, passes: Callable[[Doc, Facts], bool]) -> Rule:
+@dataclass(frozen=True, slots=True)
+class CodeRule(Rule):
+    """A rule about one VAT category code: it holds when the code is not used."""
+
+    code: str = ""
+
+
+def root_rule(
+    rule_id: str, code: str, message: str, passes: Callable[[Doc, Facts], bool]
+) -> CodeRule:
     """A rule on the whole document (context ``/ubl:Invoice | /cn:CreditNote``)
     about the VAT category ``code``: it holds when the code is not used."""
 
@@ -43,12 +53,12 @@ def root_rule(rule_id: str, code: str, message: str, passes: Callable[[Doc, Fact
         f = facts(doc)
         return () if f.unused(code) or passes(doc, f) else (doc.root,)
 
-    return Rule(rule_id, "fatal", message, check)
+    return CodeRule(rule_id, "fatal", message, check, code=code)
 
 
 def each_rule(
     rule_id: str, message: str, where: str, code: str, passes: Callable[[Doc, Facts, Cat], bool]
-) -> Rule:
+) -> CodeRule:
     """A rule on each category element its context matches (``Facts.context``)."""
 
     key = (where, code)
@@ -58,7 +68,7 @@ def each_rule(
         cats = f.contexts.get(key)
         return [c.el for c in cats if not passes(doc, f, c)] if cats else ()
 
-    return Rule(rule_id, "fatal", message, check)
+    return CodeRule(rule_id, "fatal", message, check, code=code)
 
 
 # --- where a category is used (BR-x-02 .. BR-x-04) ---------------------------
@@ -221,16 +231,16 @@ COUNTED_VAT_STRICT = _count_both_ways(vat=True, found=lambda c, code: c.has_id(c
 @dataclass(frozen=True, slots=True)
 class RateTest:
     wording: str
-    passes: Callable[[Element], bool]
+    passes: Callable[[Children], bool]  # on the category's children by tag
 
 
-def _percents(element: Element) -> list[Element]:
-    return list(element.iterchildren(PERCENT))
+def _percents(kids: Children) -> list[Element]:
+    return kids.get(PERCENT, _NONE)
 
 
-def _zero(element: Element) -> bool:
+def _zero(kids: Children) -> bool:
     """``xs:decimal(cbc:Percent) = 0``: false when absent."""
-    value = decimal_child(element, PERCENT)
+    value = decimal_child(kids, PERCENT)
     return value is not None and value == 0
 
 
@@ -270,18 +280,16 @@ TAXABLE_PER_RATE_LINES = BreakdownTest(
     "(BT-99) minus allowances (BT-92) of the category and its VAT rate (BT-119)",
     lambda doc, f, cat, code: taxable_is_close(doc, f, cat, code, rate_in_use=False),
 )
-TAX_ZERO = BreakdownTest("shall be 0", lambda doc, f, cat, code: tax_is_zero(cat))
+TAX_ZERO = BreakdownTest("shall be 0", lambda doc, f, cat, code: tax_is_zero(doc, cat))
 TAX_COMPUTED = BreakdownTest(
     "shall equal (within one unit) the taxable amount (BT-116) times the VAT rate (BT-119), "
     "rounded to two decimals",
-    lambda doc, f, cat, code: tax_is_close(cat),
+    lambda doc, f, cat, code: tax_is_close(doc, cat),
 )
 
 
 def _has_exemption(cat: Cat) -> bool:
-    el = cat.el
-    found = next(el.iterchildren(EXEMPTION_REASON, EXEMPTION_CODE), None)
-    return found is not None
+    return EXEMPTION_REASON in cat.kids or EXEMPTION_CODE in cat.kids
 
 
 EXEMPTION_FORBIDDEN = BreakdownTest(

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from gateway.validation.rules.engine import Rule
 from gateway.validation.rules.model import CBC, Doc, Element
-from gateway.validation.rules.vat_checks import root_rule
+from gateway.validation.rules.vat_checks import CodeRule, root_rule
 from gateway.validation.rules.vat_facts import Cat, Facts
 from gateway.validation.rules.vat_xpath import XPathError, both, either, ok, string_value
 
@@ -89,7 +88,7 @@ def _document_uses(f: Facts, code: str) -> bool:
 
 _O = "An invoice with a VAT breakdown (BG-23) of category Not subject to VAT ('O') shall have"
 
-EXTRA_RULES: tuple[Rule, ...] = (
+EXTRA_RULES: tuple[CodeRule, ...] = (
     root_rule(
         "BR-IC-11",
         "K",

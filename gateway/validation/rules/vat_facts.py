@@ -1,7 +1,7 @@
 """What the VAT category rules read from a document, gathered once.
 
-One pass over the elements the rules look at (``root.iter`` on a few tags,
-so in document order, as the XPath visits them) finds every tax category,
+One pass over the elements the rules look at (``Doc.by_tag`` on a few tags,
+each in document order, as the XPath visits them) finds every tax category,
 wherever it is (the rules use ``//``): VAT breakdown categories (BG-23),
 allowance and charge categories (BG-20/BG-21, at any depth, as the rules
 match them), invoice line categories (BG-30), and the VAT identifiers of the
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
-from gateway.validation.rules.model import CAC, CBC, Doc, Element
+from gateway.validation.rules.model import CAC, CBC, Children, Doc, Element
 from gateway.validation.rules.vat_xpath import (
     ID,
     XPathError,
@@ -25,7 +25,6 @@ from gateway.validation.rules.vat_xpath import (
     cast_boolean,
     cast_decimal,
     normalize_space,
-    ok,
     single_string,
     string_value,
 )
@@ -57,39 +56,30 @@ CHARGE_INDICATOR: Final = f"{{{CBC}}}ChargeIndicator"
 PERCENT: Final = f"{{{CBC}}}Percent"
 LINE_AMOUNT: Final = f"{{{CBC}}}LineExtensionAmount"
 AMOUNT: Final = f"{{{CBC}}}Amount"
-_TAGS: Final = (
-    TAX_CATEGORY,
-    CLASSIFIED,
-    INVOICE_LINE,
-    CREDIT_NOTE_LINE,
-    ALLOWANCE_CHARGE,
-    PARTY_TAX_SCHEME,
-    PARTY_LEGAL_ENTITY,
-    LINE_AMOUNT,
-    AMOUNT,
-)
 _LINES: Final = (INVOICE_LINE, CREDIT_NOTE_LINE)
+_NO_CHILDREN: Final[Children] = {}
+_NONE: Final[list[Element]] = []
 
 
-def _upper_is_vat(scheme: Element) -> bool | XPathError:
+def _upper_is_vat(scheme: Element, children: dict[Element, Children]) -> bool | XPathError:
     """``normalize-space(upper-case(cbc:ID)) = 'VAT'`` on one cac:TaxScheme."""
     try:
-        text = single_string(scheme, ID)
+        text = single_string(children.get(scheme, _NO_CHILDREN), ID)
     except XPathError as exc:
         return exc
     return normalize_space((text or "").upper()) == "VAT"
 
 
-def _party_scheme_is_vat(element: Element) -> bool | XPathError:
+def _party_scheme_is_vat(element: Element, children: dict[Element, Children]) -> bool | XPathError:
     """``[cac:TaxScheme/(normalize-space(upper-case(cbc:ID)) = 'VAT')]``.
 
     The predicate is one boolean per TaxScheme: its effective boolean value
     is an error when there are several.
     """
-    schemes = list(element.iterchildren(TAX_SCHEME))
+    schemes = children.get(element, _NO_CHILDREN).get(TAX_SCHEME, _NONE)
     if len(schemes) > 1:
         return XPathError("several cac:TaxScheme in one cac:PartyTaxScheme")
-    return _upper_is_vat(schemes[0]) if schemes else False
+    return _upper_is_vat(schemes[0], children) if schemes else False
 
 
 @dataclass(slots=True)
@@ -97,6 +87,7 @@ class Cat:
     """One cac:TaxCategory or cac:ClassifiedTaxCategory element."""
 
     el: Element
+    kids: Children  # its child elements by tag
     ids: tuple[str, ...]  # string values of the cbc:ID children
     norm_ids: tuple[str, ...]  # the same, normalize-space'd
     code: str | XPathError  # normalize-space(cbc:ID); an error for several cbc:ID
@@ -105,10 +96,16 @@ class Cat:
 
     def is_(self, code: str) -> bool:
         """``normalize-space(cbc:ID) = code`` (raises where the XPath would)."""
-        return ok(self.code) == code
+        own = self.code
+        if isinstance(own, XPathError):
+            raise own
+        return own == code
 
     def is_vat(self) -> bool:
-        return ok(self.vat)
+        vat = self.vat
+        if isinstance(vat, XPathError):
+            raise vat
+        return vat
 
     def has_id(self, code: str) -> bool:
         """``cbc:ID = code``: any cbc:ID, compared as is."""
@@ -122,19 +119,16 @@ class Cat:
         return self.norm_ids.count(code)
 
 
-def _cat(element: Element) -> Cat:
-    """Read a category in one pass over its children."""
-    ids: list[str] = []
-    percents: list[Element] = []
+def _cat(element: Element, children: dict[Element, Children]) -> Cat:
+    """Read a category from its children."""
+    kids = children.get(element, _NO_CHILDREN)
+    ids = [string_value(e) for e in kids.get(ID, _NONE)]
+    percents = kids.get(PERCENT, _NONE)
     vat: bool | XPathError = False
-    for child in element.iterchildren(ID, PERCENT, TAX_SCHEME):
-        tag = child.tag
-        if tag == ID:
-            ids.append(string_value(child))
-        elif tag == PERCENT:
-            percents.append(child)
-        elif vat is False:  # a TaxScheme: any one with 'VAT' (or the first error)
-            vat = _upper_is_vat(child)
+    for scheme in kids.get(TAX_SCHEME, _NONE):  # any one with 'VAT' (or the first error)
+        vat = _upper_is_vat(scheme, children)
+        if vat is not False:
+            break
     norm_ids = tuple(normalize_space(i) for i in ids)
     code: str | XPathError = (
         norm_ids[0] if len(ids) == 1 else "" if not ids else XPathError("several cbc:ID")
@@ -144,14 +138,14 @@ def _cat(element: Element) -> Cat:
         rate = attempt(lambda: cast_decimal(string_value(percents[0])))
     elif percents:
         rate = XPathError("several cbc:Percent")
-    return Cat(element, tuple(ids), norm_ids, code, vat, rate)
+    return Cat(element, kids, tuple(ids), norm_ids, code, vat, rate)
 
 
-def _indicators(element: Element) -> tuple[bool | XPathError, bool | XPathError]:
+def _indicators(kids: Children) -> tuple[bool | XPathError, bool | XPathError]:
     """``cbc:ChargeIndicator = false()`` and ``= true()``: each cast in
     document order until one matches (an uncastable one first is an error)."""
     found: dict[bool, bool | XPathError] = {}
-    for child in element.iterchildren(CHARGE_INDICATOR):
+    for child in kids.get(CHARGE_INDICATOR, _NONE):
         try:
             value = cast_boolean(string_value(child))
         except XPathError as exc:
@@ -195,17 +189,19 @@ class Parties:
     buyer_legal: bool = False  # BT-47
 
 
-def _has_company_id(element: Element) -> bool:
-    return next(element.iterchildren(COMPANY_ID), None) is not None
+def _has_company_id(element: Element, children: dict[Element, Children]) -> bool:
+    return COMPANY_ID in children.get(element, _NO_CHILDREN)
 
 
-def _any_vat_company(schemes: list[Element]) -> bool | XPathError:
+def _any_vat_company(
+    schemes: list[Element], children: dict[Element, Children]
+) -> bool | XPathError:
     """``exists(PartyTaxScheme[VAT scheme]/cbc:CompanyID)`` over ``schemes``."""
     for scheme in schemes:
-        vat = _party_scheme_is_vat(scheme)
+        vat = _party_scheme_is_vat(scheme, children)
         if isinstance(vat, XPathError):
             return vat
-        if vat and _has_company_id(scheme):
+        if vat and _has_company_id(scheme, children):
             return True
     return False
 
@@ -239,7 +235,7 @@ def facts(doc: Doc) -> Facts:
     """The VAT facts of ``doc``, computed on first use and cached."""
     found: Facts | None = doc.cache.get(CACHE_KEY)
     if found is None:
-        found = doc.cache[CACHE_KEY] = _gather(doc.root)
+        found = doc.cache[CACHE_KEY] = _gather(doc.root, doc.children, doc.by_tag)
     return found
 
 
@@ -255,58 +251,74 @@ def _is_breakdown(parent: Element, root: Element) -> bool:
     return total is not None and total.tag == TAX_TOTAL and total.getparent() is root
 
 
-def _gather(root: Element) -> Facts:
+def _gather(root: Element, children: dict[Element, Children], by_tag: Children) -> Facts:
+    """Read the categories, allowances/charges, lines and party schemes, tag by tag
+    (each list in document order; owners before what they own)."""
     f = Facts()
     allowances: dict[Element, AllowanceCharge] = {}
     lines: dict[Element, Line] = {}
     schemes: dict[object, list[Element]] = {SELLER: [], BUYER: [], TAX_REPRESENTATIVE: []}
-    for el in root.iter(*_TAGS):
-        tag = el.tag
+    for el in by_tag.get(ALLOWANCE_CHARGE, _NONE):
+        ac = AllowanceCharge(
+            el, *_indicators(children.get(el, _NO_CHILDREN)), el.getparent() is root
+        )
+        allowances[el] = ac
+        f.allowance_charges.append(ac)
+    for tag, found in ((INVOICE_LINE, f.invoice_lines), (CREDIT_NOTE_LINE, f.credit_note_lines)):
+        for el in by_tag.get(tag, _NONE):
+            line = lines[el] = Line(el, el.getparent() is root)
+            found.append(line)
+    for el in by_tag.get(TAX_CATEGORY, _NONE):
+        cat = _cat(el, children)
+        f.taxcats.append(cat)
         parent = el.getparent()
-        assert parent is not None  # the root is not one of these tags
-        if tag == TAX_CATEGORY:
-            cat = _cat(el)
-            f.taxcats.append(cat)
-            if parent.tag == ALLOWANCE_CHARGE:
-                allowances[parent].cats.append(cat)
-                f.allowance_cats.append(cat)
-            elif _is_breakdown(parent, root):
-                f.breakdown.append(cat)
-        elif tag == CLASSIFIED:
-            cat = _cat(el)
-            f.classified.append(cat)
-            if parent.tag == ITEM:
-                line = parent.getparent()
-                if line is not None and line.tag in _LINES:
-                    f.line_cats.append(cat)
-                    lines[line].cats.append(cat)
-        elif tag == ALLOWANCE_CHARGE:
-            ac = AllowanceCharge(el, *_indicators(el), parent is root)
-            allowances[el] = ac
-            f.allowance_charges.append(ac)
-        elif tag in _LINES:
-            lines[el] = Line(el, parent is root)
-            (f.invoice_lines if tag == INVOICE_LINE else f.credit_note_lines).append(lines[el])
-        elif tag == LINE_AMOUNT:
-            if parent.tag in _LINES:
-                lines[parent].amounts.append(el)
-        elif tag == AMOUNT:
-            if parent.tag == ALLOWANCE_CHARGE:
-                allowances[parent].amounts.append(el)
-        elif parent.tag == TAX_REPRESENTATIVE:
-            if tag == PARTY_TAX_SCHEME:
-                schemes[TAX_REPRESENTATIVE].append(el)
+        assert parent is not None  # the root is not a tax category
+        if parent.tag == ALLOWANCE_CHARGE:
+            allowances[parent].cats.append(cat)
+            f.allowance_cats.append(cat)
+        elif _is_breakdown(parent, root):
+            f.breakdown.append(cat)
+    for el in by_tag.get(CLASSIFIED, _NONE):
+        cat = _cat(el, children)
+        f.classified.append(cat)
+        parent = el.getparent()
+        assert parent is not None
+        if parent.tag == ITEM:
+            owner = parent.getparent()
+            if owner is not None and owner.tag in _LINES:
+                f.line_cats.append(cat)
+                lines[owner].cats.append(cat)
+    for el in by_tag.get(LINE_AMOUNT, _NONE):
+        parent = el.getparent()
+        if parent is not None and parent.tag in _LINES:
+            lines[parent].amounts.append(el)
+    for el in by_tag.get(AMOUNT, _NONE):
+        parent = el.getparent()
+        if parent is not None and parent.tag == ALLOWANCE_CHARGE:
+            allowances[parent].amounts.append(el)
+    for el in by_tag.get(PARTY_TAX_SCHEME, _NONE):
+        parent = el.getparent()
+        assert parent is not None
+        if parent.tag == TAX_REPRESENTATIVE:
+            schemes[TAX_REPRESENTATIVE].append(el)
         elif parent.tag == PARTY:
             party = _tag(parent.getparent())
-            if tag == PARTY_TAX_SCHEME and party in schemes:
+            if party in schemes:
                 schemes[party].append(el)
-            elif tag == PARTY_LEGAL_ENTITY and party == BUYER and _has_company_id(el):
-                f.parties.buyer_legal = True
+    for el in by_tag.get(PARTY_LEGAL_ENTITY, _NONE):
+        parent = el.getparent()
+        assert parent is not None
+        if (
+            parent.tag == PARTY
+            and _tag(parent.getparent()) == BUYER
+            and _has_company_id(el, children)
+        ):
+            f.parties.buyer_legal = True
     p = f.parties
-    p.seller_any = any(_has_company_id(s) for s in schemes[SELLER])
-    p.seller_vat = _any_vat_company(schemes[SELLER])
-    p.buyer_vat = _any_vat_company(schemes[BUYER])
-    p.tax_rep_vat = _any_vat_company(schemes[TAX_REPRESENTATIVE])
+    p.seller_any = any(_has_company_id(s, children) for s in schemes[SELLER])
+    p.seller_vat = _any_vat_company(schemes[SELLER], children)
+    p.buyer_vat = _any_vat_company(schemes[BUYER], children)
+    p.tax_rep_vat = _any_vat_company(schemes[TAX_REPRESENTATIVE], children)
     _index_contexts(f)
     _summarize(f)
     return f

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from decimal import ROUND_FLOOR, Context, Decimal
 from typing import Final, TypeVar
 
-from gateway.validation.rules.model import CBC, Element
+from gateway.validation.rules.model import CBC, Children, Element
+from gateway.validation.rules.xpath import decimal as xs_decimal
 
 T = TypeVar("T")
 
 XML_WS: Final = " \t\r\n"
 _WS_RUN: Final = re.compile(r"[ \t\r\n]+")
-_DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _DOUBLE: Final = re.compile(
     r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|INF)|NaN"
 )
@@ -91,6 +91,9 @@ def normalize_space(text: str) -> str:
     """fn:normalize-space: XML whitespace only (not NBSP), runs collapsed."""
     if text.isalnum():  # the usual code or name: nothing to do
         return text
+    if text.isascii():
+        # In XML 1.0 text the only ASCII whitespace characters are the four XML ones.
+        return " ".join(text.split())
     return _WS_RUN.sub(" ", text).strip(" ")
 
 
@@ -101,9 +104,10 @@ def string_value(element: Element) -> str:
     return "".join(t if isinstance(t, str) else t.decode() for t in element.itertext())
 
 
-def single_string(element: Element, tag: str) -> str | None:
-    """String value of the one ``tag`` child; None if absent; error if several."""
-    found = list(element.iterchildren(tag))
+def single_string(kids: Children, tag: str) -> str | None:
+    """String value of the one ``tag`` child (``kids``: an element's children
+    by tag, ``Doc.children``); None if absent; error if several."""
+    found = kids.get(tag)
     if not found:
         return None
     if len(found) > 1:
@@ -113,15 +117,18 @@ def single_string(element: Element, tag: str) -> str | None:
 
 def cast_decimal(text: str) -> Decimal:
     """``xs:decimal(text)`` (an untyped value): error when not a decimal."""
-    s = text.strip(XML_WS)
-    if not _DECIMAL.fullmatch(s):
+    value = xs_decimal(text)
+    if value is None:
         raise XPathError(f"{text!r} is not an xs:decimal")
-    return Decimal(s)
+    return value
 
 
 def cast_double(text: str) -> float:
     """An untyped value cast to xs:double (arithmetic, numeric comparison)."""
     s = text.strip(XML_WS)
+    digits = s.replace(".", "", 1)
+    if digits.isdigit() and digits.isascii():  # the usual unsigned decimal
+        return float(s)
     if not _DOUBLE.fullmatch(s):
         raise XPathError(f"{text!r} is not an xs:double")
     return float(s)
@@ -148,10 +155,19 @@ def cast_boolean(text: str) -> bool:
     return value
 
 
-def decimal_child(element: Element, tag: str) -> Decimal | None:
+def decimal_child(kids: Children, tag: str) -> Decimal | None:
     """``xs:decimal(tag)``: None when absent (the empty sequence)."""
-    text = single_string(element, tag)
-    return None if text is None else cast_decimal(text)
+    found = kids.get(tag)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise XPathError(f"more than one {tag} where one value is expected")
+    e = found[0]
+    text = (e.text or "") if not len(e) else string_value(e)
+    value = xs_decimal(text)
+    if value is None:
+        raise XPathError(f"{text!r} is not an xs:decimal")
+    return value
 
 
 def decimal_of(elements: list[Element]) -> Decimal | None:

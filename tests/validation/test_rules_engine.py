@@ -1,0 +1,278 @@
+"""The native rule engine's machinery: batches, the document model, shared XPath pieces.
+
+The conformance tests cover the verdicts; these pin what the speed-ups rest
+on: rules answered in batches report exactly what they would one by one (in
+the same order, errors included), the model's one walk builds what a plain
+reading of the tree gives, and nothing keeps a document alive after
+``native_findings``.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml import etree
+
+from gateway.model import DocumentKind
+from gateway.validation.rules import native_findings, xpath
+from gateway.validation.rules.core_family import family, group
+from gateway.validation.rules.core_nav import Nav
+from gateway.validation.rules.engine import Batch, Rule, RuleSet, batched, together
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern, evaluate
+from gateway.validation.rules.peppol_xpath import Abort
+
+INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+_NS = (
+    f'xmlns="{INVOICE}" '
+    'xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" '
+    'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"'
+)
+
+
+def _doc(body: str) -> Doc:
+    return Doc(etree.fromstring(f"<Invoice {_NS}>{body}</Invoice>".encode()), DocumentKind.INVOICE)
+
+
+def _ids(rules: Sequence[Rule], doc: Doc) -> list[tuple[str, str]]:
+    return [(f.id, f.location) for f in RuleSet(rules).evaluate(doc)]
+
+
+# --- batches --------------------------------------------------------------------------
+
+
+def test_a_batch_reports_like_its_rules_one_by_one() -> None:
+    doc = _doc("<cbc:ID>1</cbc:ID><cbc:Note>a</cbc:Note><cbc:Note>b</cbc:Note>")
+    notes = doc.all("cbc:Note")
+    calls: list[str] = []
+
+    def answer(d: Doc) -> dict[str, Sequence[Element] | Exception]:
+        calls.append("answer")
+        # answered out of order, and with an error for one rule
+        return {"R-3": notes[::-1][:1], "R-1": notes, "R-2": ValueError("boom")}
+
+    batch = Batch("test.batch", answer)
+    rules = [batched(i, "fatal", f"rule {i}", batch) for i in ("R-1", "R-2", "R-3", "R-4")]
+    one_by_one = [Rule(r.id, r.flag, r.message, r.check) for r in rules]
+    assert _ids(rules, _doc("")) == _ids(one_by_one, _doc(""))  # fresh documents
+    calls.clear()
+    found = RuleSet(rules).evaluate(doc)
+    assert calls == ["answer"]  # once per document, whoever asks
+    assert [f.id for f in found] == ["R-1", "R-1", "R-2", "R-3"]  # in rule order
+    assert [f.location for f in found if f.id == "R-1"] == ["/*/cbc:Note[1]", "/*/cbc:Note[2]"]
+    error = next(f for f in found if f.id == "R-2")
+    assert error.flag == "fatal" and "could not be evaluated: ValueError: boom" in error.message
+
+
+def test_a_batch_that_fails_reports_every_member() -> None:
+    def answer(d: Doc) -> dict[str, Sequence[Element] | Exception]:
+        raise RuntimeError("bug")
+
+    batch = Batch("test.broken", answer)
+    found = RuleSet([batched(i, "warning", i, batch) for i in ("A", "B")]).evaluate(_doc(""))
+    assert [(f.id, f.flag) for f in found] == [("A", "fatal"), ("B", "fatal")]
+
+
+def test_together_keeps_each_check_and_inner_batch_apart() -> None:
+    doc = _doc("<cbc:ID>1</cbc:ID>")
+
+    def fails(d: Doc) -> list[Element]:
+        return [d.root]
+
+    def passes(d: Doc) -> tuple[Element, ...]:
+        return ()
+
+    def lazy_error(d: Doc) -> Iterator[Element]:
+        yield d.root
+        raise KeyError("late")  # only seen when the generator is consumed
+
+    inner_calls: list[int] = []
+
+    def inner(d: Doc) -> dict[str, Sequence[Element] | Exception]:
+        inner_calls.append(1)
+        return {"I-1": [d.root], "I-2": [], "not-a-member": [d.root]}
+
+    inner_batch = Batch("test.inner", inner)
+    rules = [
+        Rule("C-1", "fatal", "", fails),
+        batched("I-1", "fatal", "", inner_batch),
+        Rule("C-2", "fatal", "", passes),
+        batched("I-2", "fatal", "", inner_batch),
+        Rule("C-3", "warning", "", lazy_error),
+    ]
+    found = RuleSet(together("test.together", rules)).evaluate(doc)
+    assert inner_calls == [1]
+    assert [(f.id, f.flag) for f in found] == [("C-1", "fatal"), ("I-1", "fatal"), ("C-3", "fatal")]
+    assert "KeyError" in found[-1].message
+
+
+# --- the core family: tests answered for many nodes at once -------------------------------
+
+
+class _Listed:
+    """A test with a bulk form that raises: the family falls back to node by node."""
+
+    def __call__(self, x: Nav, n: Element) -> bool:
+        if n.text == "bad":
+            raise ValueError(f"cannot read {n.text}")
+        return n.text == "ok"
+
+    def failing(self, x: Nav, nodes: list[Element]) -> list[Element]:
+        return [n for n in nodes if not self(x, n)]
+
+
+def test_bulk_tests_fall_back_node_by_node_on_an_error() -> None:
+    notes = "<cbc:Note>ok</cbc:Note><cbc:Note>no</cbc:Note>"
+    rules = family(
+        "test_bulk",
+        group("notes", lambda x: x.kids(x.root, "cbc:Note"), [("T-1", "fatal", "", _Listed())]),
+    )
+    assert _ids(rules, _doc(notes)) == [("T-1", "/*/cbc:Note[2]")]
+    found = RuleSet(rules).evaluate(_doc(notes + "<cbc:Note>bad</cbc:Note>"))
+    assert [(f.id, f.location) for f in found] == [("T-1", "/")]
+    assert "cannot read bad" in found[0].message
+
+
+# --- the Peppol patterns: contexts answered at once ---------------------------------------
+
+
+def _pattern(at_once: bool, overlapping: bool) -> Pattern:
+    def not_ok(nodes: list[Element], doc: Doc) -> list[Element]:
+        return [n for n in nodes if n.text != "ok"]
+
+    def notes(doc: Doc) -> list[Element]:
+        return doc.all("cbc:Note")
+
+    def first_note(doc: Doc) -> list[Element]:
+        return doc.all("cbc:Note")[:1] + doc.all("cbc:ID")
+
+    return Pattern(
+        (
+            Context(
+                "first", first_note, (Assert("P-1", "fatal", "", lambda e, d: e.text == "ok"),)
+            ),
+            Context(
+                "notes",
+                notes,
+                (
+                    Assert(
+                        "P-2", "fatal", "", lambda e, d: e.text == "ok", not_ok if at_once else None
+                    ),
+                ),
+            ),
+        ),
+        overlapping=overlapping,
+    )
+
+
+@pytest.mark.parametrize("overlapping", [False, True])
+def test_contexts_answered_at_once_equal_node_by_node(overlapping: bool) -> None:
+    doc = _doc(
+        "<cbc:ID>x</cbc:ID><cbc:Note>no</cbc:Note><cbc:Note>ok</cbc:Note><cbc:Note>n</cbc:Note>"
+    )
+    plain = evaluate(doc, [_pattern(False, overlapping)])
+    fast = evaluate(doc, [_pattern(True, overlapping)])
+    assert fast.failed == plain.failed
+    assert [e.text for e in fast.failed["P-2"]] == (["n"] if overlapping else ["no", "n"])
+
+
+def test_the_first_stopping_assertion_is_reported() -> None:
+    def stops(e: Element, d: Doc) -> bool:
+        raise Abort("stop", schema=False)
+
+    pattern = Pattern((Context("root", lambda d: [d.root], (Assert("S-1", "fatal", "", stops),)),))
+    outcome = evaluate(_doc(""), [pattern])
+    assert outcome.aborted_by == "S-1" and outcome.failed == {}
+
+
+# --- the document model -------------------------------------------------------------------
+
+_TAGS = ["a", "b", "c"]
+
+
+@st.composite
+def trees(draw: st.DrawFn, depth: int = 0) -> str:
+    """Small XML fragments: nested elements, attributes, blank and filled text,
+    comments and processing instructions."""
+    parts = []
+    for _ in range(draw(st.integers(0, 3 if depth < 3 else 0))):
+        kind = draw(st.sampled_from(["element", "element", "comment", "pi", "text"]))
+        if kind == "comment":
+            parts.append("<!--c-->")
+        elif kind == "pi":
+            parts.append("<?p x?>")
+        elif kind == "text":
+            parts.append(draw(st.sampled_from([" ", "\t\n", "x", " y "])))
+        else:
+            tag = draw(st.sampled_from(_TAGS))
+            attrs = " ".join(f'{n}="v"' for n in draw(st.sets(st.sampled_from(["k", "m"]))))
+            parts.append(f"<{tag} {attrs}>{draw(trees(depth + 1))}</{tag}>")
+    return "".join(parts)
+
+
+@given(trees())
+def test_the_walk_builds_what_the_tree_says(body: str) -> None:
+    root = etree.fromstring(f"<Invoice>{body}</Invoice>".encode())
+    doc = Doc(root, DocumentKind.INVOICE)
+    elements = [e for e in root.iter() if isinstance(e.tag, str)]
+    for e in elements:
+        kids = [c for c in e if isinstance(c.tag, str)]
+        for tag in _TAGS:
+            assert doc.kids(e, tag) == [c for c in kids if c.tag == tag]
+    for tag in _TAGS:
+        assert doc.by_tag.get(tag, []) == [e for e in root.iter(tag) if e is not root]
+    assert doc.empty == root.xpath("//*[not(*) and not(normalize-space())]")
+    paths: dict[str, list[Element]] = {}
+    for e in elements[1:]:
+        path = "/".join(a.tag for a in reversed([e, *e.iterancestors()][:-1]))
+        paths.setdefault(path, []).append(e)
+        for name in e.attrib:
+            paths.setdefault(f"{path}/@{name!s}", []).append(e)
+    assert doc.index == paths
+
+
+def test_paths_reached_at_any_depth_are_grouped_in_index_order() -> None:
+    (pattern,) = xpath.reach("cac:Party/cbc:Name")
+    doc = _doc(
+        "<cac:AccountingSupplierParty><cac:Party><cbc:Name>s</cbc:Name></cac:Party>"
+        "</cac:AccountingSupplierParty><cac:Delivery><cac:DeliveryParty><cac:Party>"
+        "<cbc:Name>d</cbc:Name></cac:Party></cac:DeliveryParty></cac:Delivery>"
+    )
+    assert doc.reached[pattern] == [
+        "cac:AccountingSupplierParty/cac:Party/cbc:Name",
+        "cac:Delivery/cac:DeliveryParty/cac:Party/cbc:Name",
+    ]
+
+
+def test_nothing_keeps_a_document_alive_after_the_rules() -> None:
+    root = _doc(
+        "<cbc:ID>1</cbc:ID><cac:InvoiceLine><cbc:ID>1</cbc:ID></cac:InvoiceLine>"
+        "<cac:TaxTotal><cac:TaxSubtotal><cac:TaxCategory><cbc:ID>S</cbc:ID>"
+        "</cac:TaxCategory></cac:TaxSubtotal></cac:TaxTotal>"
+    ).root
+    native_findings(root, DocumentKind.INVOICE)
+    gc.collect()
+    gc.disable()
+    try:
+        native_findings(root, DocumentKind.INVOICE)
+        assert gc.collect() == 0  # freed on return, not left to the cycle collector
+    finally:
+        gc.enable()
+
+
+# --- shared XPath values ----------------------------------------------------------------
+
+_XS_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+@given(st.text(alphabet="0123456789.+-eE \t\n\r\u00a0\u0663_xN", max_size=8))
+def test_xs_decimal_is_the_lexical_space(text: str) -> None:
+    s = text.strip(" \t\n\r")
+    expected = Decimal(s) if _XS_DECIMAL.fullmatch(s) else None
+    assert xpath.decimal(text) == expected
