@@ -1,11 +1,20 @@
 """Run every benchmark: python -m benchmarks"""
 
-from benchmarks import api_accept, as4_receive, as4_throughput, directory, routing, validation
+from benchmarks import (
+    api_accept,
+    as4_receive,
+    as4_throughput,
+    directory,
+    large_payload,
+    routing,
+    validation,
+)
 
 api_accept.main(["--store", "sqlite"])
 api_accept.main(["--store", "redis"])
+validation.main([])
 as4_receive.main([])
 as4_throughput.main([])
-validation.main([])
+large_payload.main([])
 directory.main([])
 routing.main([])
