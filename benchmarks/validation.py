@@ -107,13 +107,14 @@ def engines(official_dir: Path, repeat: int) -> None:
         validate_schema(root, kind)
         engine.run(node)
 
-    native, official, xsd, rules, saxon_tree = [], [], [], [], []
-    for root, kind, node in zip(roots, kinds, nodes, strict=True):
-        native.append(_per_document(partial(check_parsed, root, kind), repeat))
-        official.append(_per_document(partial(official_run, root, kind, node), repeat))
-        xsd.append(_per_document(partial(validate_schema, root, kind), repeat))
-        rules.append(_per_document(partial(native_findings, root, kind), repeat))
-        saxon_tree.append(_per_document(partial(engine.saxon_document, root), repeat))
+    # One engine at a time over all documents: interleaving them per document
+    # would time each right after the other had filled the CPU caches.
+    triples = list(zip(roots, kinds, nodes, strict=True))
+    native = [_per_document(partial(check_parsed, r, k), repeat) for r, k, _ in triples]
+    official = [_per_document(partial(official_run, r, k, n), repeat) for r, k, n in triples]
+    xsd = [_per_document(partial(validate_schema, r, k), repeat) for r, k, _ in triples]
+    rules = [_per_document(partial(native_findings, r, k), repeat) for r, k, _ in triples]
+    saxon_tree = [_per_document(partial(engine.saxon_document, r), repeat) for r, _, _ in triples]
 
     pairs = list(zip(roots, kinds, strict=True))
     n_med, n_mean = _ms(native)
