@@ -68,6 +68,10 @@ def _own(
         f"known from the {where.source}",
         f"it chose to receive by {where.reception}",
     ]
+    if where.reception == "email":
+        # The directory accepts the choice; the e-mail channel is not built yet.
+        reasons.append("e-mail delivery is not available yet: delivered to its portal inbox")
+        return RouteDecision(RouteKind.LOCAL, "portal", tuple(reasons))
     if where.reception != "paper":
         return RouteDecision(RouteKind.LOCAL, where.reception, tuple(reasons))
     mandate = _mandate(settings, facts, today)

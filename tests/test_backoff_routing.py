@@ -78,6 +78,9 @@ def test_own_participants_by_their_reception_choice(network_dir: tuple[Path, str
     assert "participant of this network" in d.reasons[0]
     foreign = replace(FR_B2B, buyer_country="DE")
     assert _decide(s, Location(OURS, "directory", "paper"), foreign).kind is RouteKind.PRINT
+    email = _decide(s, Location(OURS, "directory", "email"))
+    assert email.kind is RouteKind.LOCAL and email.target == "portal"
+    assert "e-mail delivery is not available yet" in email.reasons[-1]
     # Under a mandate, paper may not replace network delivery, even if chosen.
     forced = _decide(s, Location(OURS, "directory", "paper"))
     assert forced.kind is RouteKind.LOCAL and "instead of paper" in forced.reasons[-1]
