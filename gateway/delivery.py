@@ -49,20 +49,22 @@ class Delivery:
     inbox: InboxChannel
     printer: PdfPrintChannel
 
-    async def dispatch(self, job: OutboxJob) -> None:
+    async def dispatch(self, job: OutboxJob, *, owner: str | None = None) -> None:
+        """Run one job. ``owner``: the worker holding its lease; if that lease
+        expired and another worker took the job over, this one records nothing."""
         structlog.contextvars.bind_contextvars(document_id=job.document_id, job_id=job.id)
         meta = await self.store.get_meta(job.document_id)
         payload = await self.store.get_payload(job.document_id)
         if meta is None or payload is None:
             # Cannot happen with an atomic store; drop the orphan job loudly.
             log.error("dispatch.orphan_job")
-            await self.store.finish_job(job, [])
+            await self.store.finish_job(job, [], owner=owner)
             return
         now = self.clock()
         try:
             decision = await self.route(meta, now)
         except TransportError as exc:  # the directory could not be asked: try later
-            await self._failed_attempt(job, meta, None, exc, [])
+            await self._failed_attempt(job, meta, None, exc, [], owner)
             return
         routed = []
         if job.attempts == 0:
@@ -72,9 +74,11 @@ class Delivery:
         try:
             final = await self._deliver(meta, payload, decision, now)
         except TransportError as exc:
-            await self._failed_attempt(job, meta, decision, exc, routed)
+            await self._failed_attempt(job, meta, decision, exc, routed, owner)
             return
-        await self.store.finish_job(job, [*routed, final])
+        if not await self.store.finish_job(job, [*routed, final], owner=owner):
+            log.warning("dispatch.lease_lost", state=final.state.value)
+            return
         route = decision.kind.value
         if final.state in (State.DELIVERED, State.PRINTED):
             self.metrics.delivered.labels(route).inc()
@@ -197,6 +201,7 @@ class Delivery:
         decision: RouteDecision | None,
         exc: TransportError,
         routed: list[StatusEvent],
+        owner: str | None = None,
     ) -> None:
         now = self.clock()
         attempts = job.attempts + 1
@@ -225,7 +230,9 @@ class Delivery:
                 f"{why} after {attempts} attempt(s): {exc.message}",
                 {"attempts": attempts, "cause": exc.message, "permanent": exc.permanent},
             )
-            await self.store.finish_job(job, [*routed, event])
+            if not await self.store.finish_job(job, [*routed, event], owner=owner):
+                log.warning("dispatch.lease_lost", state="failed")
+                return
             self.metrics.failed.labels(route).inc()
             log.warning("dispatch.dead_letter", attempts=attempts, cause=exc.message)
             return
@@ -236,5 +243,7 @@ class Delivery:
             {"attempt": attempts, "cause": exc.message, "next_attempt_at": nxt.isoformat()},
         )
         retry = OutboxJob(job.id, job.document_id, job.created_at, nxt, attempts)
-        await self.store.retry_job(retry, [*routed, event])
+        if not await self.store.retry_job(retry, [*routed, event], owner=owner):
+            log.warning("dispatch.lease_lost", state="attempt_failed")
+            return
         log.info("dispatch.retry", attempt=attempts, cause=exc.message)

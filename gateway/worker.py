@@ -76,7 +76,7 @@ class Worker:
     async def _run_one(self, job: OutboxJob) -> None:
         structlog.contextvars.clear_contextvars()
         try:
-            await self.pipeline.dispatch(job)
+            await self.pipeline.dispatch(job, owner=self.owner)
         except Exception as exc:
             # The lease will lapse and the job run again; say why it failed.
             log.exception("worker.job_crashed", job_id=job.id, error=str(exc))

@@ -71,28 +71,35 @@ if #ARGV > 1 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 2)) end
 return 1
 """
 
-# KEYS: docs, events(doc), outbox, leases, owners, jobs; ARGV: doc, job, events...
+# KEYS: docs, events(doc), outbox, leases, owners, jobs;
+# ARGV: doc, job, owner ("" = whoever holds it), events...
+# Returns 0: unknown document; 2: the lease is held by another owner now (its
+# lease had expired and someone else claimed the job): nothing is written.
 FINISH = """
-if #ARGV > 2 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+if #ARGV > 3 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[6], ARGV[2]) == 1
+   and redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[3] then return 2 end
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
 redis.call('HDEL', KEYS[6], ARGV[2])
-if #ARGV > 2 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 3)) end
+if #ARGV > 3 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 4)) end
 return 1
 """
 
-# KEYS: as FINISH; ARGV: doc, job, job JSON, next_attempt_at, events...
+# KEYS: as FINISH; ARGV: doc, job, job JSON, next_attempt_at, owner, events...
 # A job finished meanwhile stays finished: only an existing job is updated.
 RETRY = """
-if #ARGV > 4 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+if #ARGV > 5 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[5] ~= '' and redis.call('HEXISTS', KEYS[6], ARGV[2]) == 1
+   and redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[5] then return 2 end
 if redis.call('HEXISTS', KEYS[6], ARGV[2]) == 1 then
   redis.call('HSET', KEYS[6], ARGV[2], ARGV[3])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 end
 redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
-if #ARGV > 4 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 5)) end
+if #ARGV > 5 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 6)) end
 return 1
 """
 

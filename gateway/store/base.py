@@ -66,12 +66,21 @@ class Store(Protocol):
         that nobody holds, or whose lease expired. A leased job is not
         returned to anyone else until ``now + lease``."""
 
-    async def finish_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
-        """Remove a job from the outbox and append the document's events, at once."""
+    async def finish_job(
+        self, job: OutboxJob, events: Sequence[StatusEvent], *, owner: str | None = None
+    ) -> bool:
+        """Remove a job from the outbox and append the document's events, at once.
 
-    async def retry_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+        With ``owner``: only if that owner still holds the job's lease. If its
+        lease expired and another worker claimed the job, nothing is written
+        and False is returned (the other worker records the outcome)."""
+
+    async def retry_job(
+        self, job: OutboxJob, events: Sequence[StatusEvent], *, owner: str | None = None
+    ) -> bool:
         """Put a job back with its new ``attempts`` and ``next_attempt_at``,
-        drop its lease and append the events, at once."""
+        drop its lease and append the events, at once; ``owner`` as for
+        ``finish_job``."""
 
     async def release_leases(self, owner: str | None = None) -> int:
         """Drop the leases of ``owner`` (all leases when None). Returns how many."""

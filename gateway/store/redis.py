@@ -306,16 +306,24 @@ class RedisStore:
         flat = await self._run("claim", keys, [at, limit, at + span_micros(lease), owner])
         return [_job(*flat[i : i + 3]) for i in range(0, len(flat), 3)]
 
-    async def finish_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
-        args = [job.document_id, job.id, *dump_events(events)]
-        if not await self._run("finish", self._job_keys(job.document_id), args):
+    async def finish_job(
+        self, job: OutboxJob, events: Sequence[StatusEvent], *, owner: str | None = None
+    ) -> bool:
+        args = [job.document_id, job.id, owner or "", *dump_events(events)]
+        outcome = await self._run("finish", self._job_keys(job.document_id), args)
+        if not outcome:
             raise self._refused(f"no document {job.document_id!r}")
+        return int(outcome) == 1
 
-    async def retry_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+    async def retry_job(
+        self, job: OutboxJob, events: Sequence[StatusEvent], *, owner: str | None = None
+    ) -> bool:
         args: list[Any] = [job.document_id, job.id, _job_json(job)]
-        args += [to_micros(job.next_attempt_at), *dump_events(events)]
-        if not await self._run("retry", self._job_keys(job.document_id), args):
+        args += [to_micros(job.next_attempt_at), owner or "", *dump_events(events)]
+        outcome = await self._run("retry", self._job_keys(job.document_id), args)
+        if not outcome:
             raise self._refused(f"no document {job.document_id!r}")
+        return int(outcome) == 1
 
     async def release_leases(self, owner: str | None = None) -> int:
         keys = [self._keys.leases, self._keys.owners]

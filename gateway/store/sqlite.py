@@ -340,20 +340,29 @@ class SqliteStore:
 
         return await self._write(run)
 
-    async def finish_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+    async def finish_job(
+        self, job: OutboxJob, events: Sequence[StatusEvent], *, owner: str | None = None
+    ) -> bool:
         event_json = dump_events(events)
 
-        def run(conn: Conn) -> None:
+        def run(conn: Conn) -> bool:
+            if _lease_lost(conn, job.id, owner):
+                return False
             conn.execute("DELETE FROM outbox WHERE job_id = ?", (job.id,))
             _append_checked(conn, job.document_id, event_json)
+            return True
 
-        await self._write(run)
+        return await self._write(run)
 
-    async def retry_job(self, job: OutboxJob, events: Sequence[StatusEvent]) -> None:
+    async def retry_job(
+        self, job: OutboxJob, events: Sequence[StatusEvent], *, owner: str | None = None
+    ) -> bool:
         event_json = dump_events(events)
         next_at = to_micros(job.next_attempt_at)
 
-        def run(conn: Conn) -> None:
+        def run(conn: Conn) -> bool:
+            if _lease_lost(conn, job.id, owner):
+                return False
             # A job finished meanwhile stays finished: UPDATE, never re-insert.
             conn.execute(
                 "UPDATE outbox SET attempts = ?, next_attempt_at = ?,"
@@ -361,8 +370,9 @@ class SqliteStore:
                 (job.attempts, next_at, job.id),
             )
             _append_checked(conn, job.document_id, event_json)
+            return True
 
-        await self._write(run)
+        return await self._write(run)
 
     async def release_leases(self, owner: str | None = None) -> int:
         def run(conn: Conn) -> int:
@@ -415,3 +425,12 @@ class SqliteStore:
 
     async def exchanges(self, month: str) -> list[ExchangeCount]:
         return await self._read(lambda conn: ledgersql.counts(conn, month))
+
+
+def _lease_lost(conn: Conn, job_id: str, owner: str | None) -> bool:
+    """True when ``owner`` no longer holds the job: its lease expired and
+    another worker claimed it. A finished (absent) job is not "lost"."""
+    if owner is None:
+        return False
+    row = conn.execute("SELECT lease_owner FROM outbox WHERE job_id = ?", (job_id,)).fetchone()
+    return row is not None and row[0] != owner
