@@ -105,14 +105,30 @@ XML_SPACE: Final = " \t\n\r"
 _DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
+# Text -> its cast: amounts repeat within a document and from one family to
+# the next. Bounded (entries and text length) like the path tables; values
+# are immutable, so documents checked at the same time share them safely.
+_CASTS: dict[str, Decimal | None] = {}
+_CASTS_LIMIT: Final = 20_000
+_CAST_TEXT_LIMIT: Final = 40
+_UNCAST: Final = object()
+
+
 def decimal(text: str) -> Decimal | None:
     """The ``xs:decimal`` cast of an untyped value: None when it is not one.
 
     Surrounding XML whitespace is ignored; then an optional sign, digits and
     one point, no exponent (unlike Python's ``Decimal``).
     """
+    found = _CASTS.get(text, _UNCAST)
+    if found is not _UNCAST:
+        return found  # type: ignore[return-value]
     s = text.strip(XML_SPACE)
     digits = s.replace(".", "", 1)
     if digits.isdigit() and digits.isascii():  # the usual amount: no sign
-        return Decimal(s)
-    return Decimal(s) if _DECIMAL.fullmatch(s) else None
+        value: Decimal | None = Decimal(s)
+    else:
+        value = Decimal(s) if _DECIMAL.fullmatch(s) else None
+    if len(_CASTS) < _CASTS_LIMIT and len(text) <= _CAST_TEXT_LIMIT:
+        _CASTS[text] = value
+    return value
