@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Final
 
 from gateway.model import DocumentKind
@@ -27,7 +26,6 @@ from gateway.validation.rules.peppol_xpath import (
     Cbc,
     anywhere,
     cac,
-    cbc,
     kids,
     nsp,
     nsp_of,
@@ -39,31 +37,6 @@ from gateway.validation.rules.peppol_xpath import (
 )
 
 CUSTOMIZATION: Final = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
-_HUNDRED: Final = Decimal(100)
-_ZERO: Final = Decimal(0)
-MULTIPLIER = Cbc.MultiplierFactorNumeric
-BASE_AMOUNT = Cbc.BaseAmount
-AMOUNT = Cbc.Amount
-CHARGE_INDICATOR = Cbc.ChargeIndicator
-# Amount elements whose currency must be the invoice currency (cbc:TaxAmount
-# only in a VAT breakdown or a total that has one).
-AMOUNTS: Final = tuple(
-    cbc(n)
-    for n in [
-        "Amount",
-        "BaseAmount",
-        "PriceAmount",
-        "TaxableAmount",
-        "LineExtensionAmount",
-        "TaxExclusiveAmount",
-        "TaxInclusiveAmount",
-        "AllowanceTotalAmount",
-        "ChargeTotalAmount",
-        "PrepaidAmount",
-        "PayableRoundingAmount",
-        "PayableAmount",
-    ]
-)
 
 
 def _never(e: Element, doc: Doc) -> bool:
