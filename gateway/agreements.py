@@ -60,8 +60,9 @@ def refusal(
     """
     name = f"agreement {agreement.id}" if agreement.id else "the agreement"
     if not agreement.allows(way):
-        allowed = "receiving from" if way == "send" else "sending to"
-        return f"{name} only allows {allowed} this network, not {way}ing"
+        if way == "send":
+            return f"{name} only allows receiving from this network, not sending to it"
+        return f"{name} only allows sending to this network, not receiving from it"
     if agreement.valid_from and today < agreement.valid_from:
         return f"{name} is valid only from {agreement.valid_from.isoformat()}"
     if agreement.valid_until and today > agreement.valid_until:
