@@ -30,6 +30,7 @@ from gateway.samples import sample_document
 from gateway.scaffold import gln
 
 WORKERS = 1
+VALIDATORS = 0
 
 
 def _port() -> int:
@@ -79,9 +80,9 @@ def _start(directory: Path, store: str) -> tuple[subprocess.Popen[bytes], str, s
     if store == "redis":
         text = text.replace("[store]\n", f'[store]\nprefix = "bench{uuid.uuid4().hex[:8]}"\n')
     cfg.write_text(
-        text.replace('format = "auto"', 'format = "json"').replace(
-            'level = "info"', 'level = "warning"'
-        )
+        text.replace('format = "auto"', 'format = "json"')
+        .replace('level = "info"', 'level = "warning"')
+        .replace("processes = 0", f"processes = {VALIDATORS}", 1)
     )
     log = open(directory / "gateway.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -136,6 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--workers", type=int, default=1, help="gateway processes serving the port")
     p.add_argument(
+        "--validation-processes",
+        type=int,
+        default=0,
+        help="[validation] processes: validate beside the serving process",
+    )
+    p.add_argument(
         "--client",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -143,8 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
     client = ("wrk" if _wrk.available() else "python") if args.client == "auto" else args.client
-    global WORKERS
+    global WORKERS, VALIDATORS
     WORKERS = args.workers
+    VALIDATORS = args.validation_processes
     directory = Path(tempfile.mkdtemp(prefix="gw-bench-"))
     proc, url, token, body = _start(directory, args.store)
     try:
@@ -174,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"api_accept store={args.store} client={client} clients={args.clients} "
         f"docs={f.requests} errors={f.errors} rate={f.rate:.0f}/s p50={f.p50_ms:.1f}ms "
-        f"p99={f.p99_ms:.1f}ms body={len(body)}B workers={WORKERS} "
+        f"p99={f.p99_ms:.1f}ms body={len(body)}B workers={WORKERS} validators={VALIDATORS} "
         f"machine={platform.machine()} cpus={os.cpu_count()}"
     )
 

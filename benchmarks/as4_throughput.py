@@ -43,6 +43,7 @@ BUYER = ParticipantId("0088", gln("5750000002"))
 
 
 WORKERS = 1
+VALIDATORS = 0
 
 
 def _port() -> int:
@@ -99,6 +100,7 @@ def _networks(root: Path) -> tuple[Path, Path, int]:
         cfg.read_text()
         .replace('level = "info"', 'level = "warning"')
         .replace('format = "auto"', 'format = "json"')
+        .replace("processes = 0", f"processes = {VALIDATORS}", 1)
     )
     return alpha / "gateway.toml", cfg, port
 
@@ -161,6 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--senders", type=int, default=32)
     p.add_argument("--workers", type=int, default=1, help="gateway processes serving the port")
     p.add_argument(
+        "--validation-processes",
+        type=int,
+        default=0,
+        help="[validation] processes: validate beside the serving process",
+    )
+    p.add_argument(
         "--client",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -168,8 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
     client = ("wrk" if _wrk.available() else "python") if args.client == "auto" else args.client
-    global WORKERS
+    global WORKERS, VALIDATORS
     WORKERS = args.workers
+    VALIDATORS = args.validation_processes
     root = Path(tempfile.mkdtemp(prefix="gw-as4-bench-"))
     alpha_cfg, beta_cfg, port = _networks(root)
     requests = asyncio.run(_build(alpha_cfg, args.messages + 1))
@@ -213,7 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"as4_throughput client={client} senders={args.senders} messages={f.requests} "
         f"errors={f.errors} rate={f.rate:.0f}/s p50={f.p50_ms:.1f}ms p99={f.p99_ms:.1f}ms "
-        f"workers={WORKERS} machine={platform.machine()} cpus={os.cpu_count()}"
+        f"workers={WORKERS} validators={VALIDATORS} "
+        f"machine={platform.machine()} cpus={os.cpu_count()}"
     )
 
 

@@ -24,6 +24,7 @@ from gateway import log as log_mod
 from gateway.config import Settings
 from gateway.delivery import Clock
 from gateway.errors import ConfigError, Unauthorized
+from gateway.intake import Checker
 from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.pipeline import Pipeline
 from gateway.store.base import Store
@@ -70,7 +71,10 @@ async def running(
     transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics()
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, clock=clock, cache=store)
-    pipeline = Pipeline(settings, store, transport, metrics=metrics, clock=clock, smp=smp)
+    checker = Checker(settings.validation.processes, schema_dir=settings.validation.schema_dir)
+    pipeline = Pipeline(
+        settings, store, transport, metrics=metrics, clock=clock, smp=smp, checker=checker
+    )
     worker = Worker(store, pipeline, clock=clock)
     pipeline.wake = worker.wake
     stop = asyncio.Event()
@@ -82,6 +86,7 @@ async def running(
         await task
         await transport.close()
         await smp.close()
+        checker.close()
         await store.close()
 
 

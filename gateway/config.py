@@ -108,6 +108,7 @@ class ChannelSettings:
 class ValidationSettings:
     schema_dir: Path | None = None  # own copy of the OASIS UBL 2.1 xsd folder (hash-checked)
     official_rules_dir: Path | None = None  # the official Schematron XSLTs, for --engine
+    processes: int = 0  # validate in this many extra processes (0: in the serving process)
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
 
 def _validation(r: Reader, t: dict[str, Any]) -> ValidationSettings:
     w = "validation"
-    r.unknown_keys(t, w, {"schema_dir", "official_rules_dir"})
+    r.unknown_keys(t, w, {"schema_dir", "official_rules_dir", "processes"})
 
     def directory(key: str) -> Path | None:
         if key not in t:
@@ -243,8 +244,13 @@ def _validation(r: Reader, t: dict[str, Any]) -> ValidationSettings:
             raise r.fail(f"{w}.{key}", f"directory {str(p)!r} does not exist")
         return p
 
+    processes = r.get(t, "processes", w, int, 0)
+    if processes < 0:
+        raise r.fail(f"{w}.processes", "must be 0 (validate in the serving process) or more")
     return ValidationSettings(
-        schema_dir=directory("schema_dir"), official_rules_dir=directory("official_rules_dir")
+        schema_dir=directory("schema_dir"),
+        official_rules_dir=directory("official_rules_dir"),
+        processes=processes,
     )
 
 

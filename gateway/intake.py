@@ -8,6 +8,10 @@ reject it (schema errors, rules, a missing recipient).
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,3 +64,42 @@ def check_document(
     root = parse_xml(body, limits)
     kind = classify(root)
     return Checked(check_parsed(root, kind, schema_dir=schema_dir), extract_facts(root))
+
+
+class Checker:
+    """Runs ``check_document`` in this process, or in a pool of processes.
+
+    Validation is pure CPU work under the GIL: with ``processes`` > 0 it
+    runs beside the event loop on the other cores, and the process that owns
+    the sockets and the store keeps serving. The pool's processes load the
+    schemas and rules once, at start.
+    """
+
+    def __init__(self, processes: int = 0, *, schema_dir: Path | None = None) -> None:
+        self._schema_dir = schema_dir
+        self._pool: ProcessPoolExecutor | None = None
+        if processes > 0:
+            self._pool = ProcessPoolExecutor(
+                processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_warm,
+                initargs=(schema_dir,),
+            )
+
+    async def check(self, body: bytes, limits: LimitSettings) -> Checked:
+        if self._pool is None:
+            return check_document(body, limits, schema_dir=self._schema_dir)
+        loop = asyncio.get_running_loop()
+        call = functools.partial(check_document, body, limits, schema_dir=self._schema_dir)
+        return await loop.run_in_executor(self._pool, call)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm(schema_dir: Path | None) -> None:
+    from gateway.model import DocumentKind
+    from gateway.samples import sample_bytes
+
+    check_document(sample_bytes(DocumentKind.INVOICE), LimitSettings(), schema_dir=schema_dir)

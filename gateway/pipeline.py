@@ -25,7 +25,7 @@ from gateway.channels.printing import PdfPrintChannel
 from gateway.config import Sender, Settings
 from gateway.delivery import Clock, Delivery
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced
-from gateway.intake import Checked, check_document
+from gateway.intake import Checked, Checker
 from gateway.lookup import Directory, SmpSource
 from gateway.metrics import Metrics
 from gateway.model import (
@@ -78,6 +78,7 @@ class Pipeline(Delivery):
         clock: Clock,
         wake: Callable[[], None] = lambda: None,
         smp: SmpSource | None = None,
+        checker: Checker | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -86,6 +87,7 @@ class Pipeline(Delivery):
         self.clock = clock
         self.wake = wake  # tells the worker there is new work
         self.directory = Directory(lambda: self.settings, store, smp)
+        self.checker = checker or Checker()
         self.inbox = InboxChannel(settings.channels.inbox_dir)
         self.printer = PdfPrintChannel(settings.channels.print_dir, limits=settings.limits)
 
@@ -96,7 +98,7 @@ class Pipeline(Delivery):
     ) -> SubmitResult:
         """Validate and store a sender's document. Raises InputError subclasses
         for what is not a UBL document at all (nothing is stored then)."""
-        checked = check_document(body, self.settings.limits)
+        checked = await self.checker.check(body, self.settings.limits)
         facts = checked.facts
         if sender.participants and (
             facts.seller is None or facts.seller not in sender.participants
@@ -160,7 +162,7 @@ class Pipeline(Delivery):
         known = await self.store.find_by_key(key)
         if known is not None:
             return await self._duplicate(known)
-        checked = check_document(message.payload, self.settings.limits)
+        checked = await self.checker.check(message.payload, self.settings.limits)
         problems = checked.problems()
         if problems:
             self.metrics.rejected.labels("inbound", "validation").inc()

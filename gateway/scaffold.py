@@ -162,6 +162,9 @@ concurrency = 8
 inbox_dir = "inbox"
 print_dir = "print"
 
+[validation]
+processes = 0   # validate in N extra processes (one per spare core speeds up a busy gateway)
+
 [logging]
 format = "auto"   # auto: readable on a terminal, JSON lines otherwise
 level = "info"

@@ -134,7 +134,11 @@ def test_validate_takes_the_official_rules_dir_from_the_config(
     sample = cfg.parent / "sample-invoice.xml"
     without = gateway_cli("validate", "--engine", "both", str(sample), check=False)
     assert without.returncode == 2 and "official" in without.stderr
-    cfg.write_text(cfg.read_text() + f'\n[validation]\nofficial_rules_dir = "{xslt}"\n')
+    cfg.write_text(
+        cfg.read_text().replace(
+            "[validation]\n", f'[validation]\nofficial_rules_dir = "{xslt}"\n', 1
+        )
+    )
     out = gateway_cli("validate", "--engine", "both", "--config", str(cfg), "--json", str(sample))
     report = json.loads(out.stdout)
     assert report["valid"] and report["disagreements"] == {"only_native": [], "only_official": []}
