@@ -8,6 +8,7 @@ each once (or the single one over and over), and returns the figures wrk's
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -58,6 +59,30 @@ class Figures:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """The options every HTTP load benchmark takes: how the gateway runs, what loads it."""
+    p.add_argument("--workers", type=int, default=1, help="gateway processes serving the port")
+    p.add_argument(
+        "--validation-processes",
+        type=int,
+        default=0,
+        help="[validation] processes: validate beside the serving process",
+    )
+    p.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk (C, takes little CPU) when installed, else aiohttp",
+    )
+
+
+def client(args: argparse.Namespace) -> str:
+    chosen: str = args.client
+    if chosen == "auto":
+        return "wrk" if available() else "python"
+    return chosen
 
 
 def available() -> bool:

@@ -161,21 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--messages", type=int, default=4000)
     p.add_argument("--senders", type=int, default=32)
-    p.add_argument("--workers", type=int, default=1, help="gateway processes serving the port")
-    p.add_argument(
-        "--validation-processes",
-        type=int,
-        default=0,
-        help="[validation] processes: validate beside the serving process",
-    )
-    p.add_argument(
-        "--client",
-        choices=["auto", "wrk", "python"],
-        default="auto",
-        help="load generator: wrk (C, takes little CPU) when installed, else aiohttp",
-    )
+    _wrk.add_options(p)
     args = p.parse_args(argv)
-    client = ("wrk" if _wrk.available() else "python") if args.client == "auto" else args.client
+    client = _wrk.client(args)
     global WORKERS, VALIDATORS
     WORKERS = args.workers
     VALIDATORS = args.validation_processes
