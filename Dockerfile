@@ -3,8 +3,12 @@
 #   docker run -v $PWD/net:/data -p 8080:8080 einvoice-gateway
 # where net/gateway.toml was written by `gateway init net --name ... --host 0.0.0.0 --port 8080`.
 FROM python:3.11-slim AS build
+# A C compiler for the build stage only: the rules are compiled with mypyc
+# (setup.py); the runtime image gets the wheel, not the compiler.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY gateway ./gateway
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

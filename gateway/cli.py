@@ -7,7 +7,6 @@ rejected submission), 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -247,6 +246,8 @@ def _summary(answer: dict[str, Any]) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     if args.local:
+        import asyncio  # only this command runs a loop: keeps `gateway validate` quick to start
+
         answer = asyncio.run(_local_status(_load(args.config), args.id))
         if answer is None:
             return _fail(f"no document {args.id!r} in the store", 1)

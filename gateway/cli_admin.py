@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 from datetime import UTC, date, datetime
@@ -334,6 +333,8 @@ def settlement(
 
 def cmd_settlement(args: argparse.Namespace) -> int:
     settings = config_mod.load(args.config)
+    import asyncio  # here, not at the top: `gateway validate` starts without it
+
     rows = settlement(settings, args.month, asyncio.run(_exchanges(settings, args.month)))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -368,6 +369,8 @@ def cmd_route(args: argparse.Namespace) -> int:
     if facts.buyer is None:
         print(f"{args.file}: no route: the buyer has no electronic address")
         return 1
+    import asyncio  # here, not at the top: `gateway validate` starts without it
+
     location = asyncio.run(_locate(settings, facts.buyer, facts.document_type))
     decision = decide(
         settings,

@@ -9,7 +9,6 @@ one the configuration names, embedded or Redis.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -18,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway import config as config_mod
-from gateway.directory import ImportReport, Partner, PartnerFileError, import_file
 from gateway.errors import ConfigError, GatewayError
 from gateway.model import InvalidIdentifier, ParticipantId
 
 if TYPE_CHECKING:  # the store (and redis) is imported only by commands that use it
+    from gateway.directory import ImportReport, Partner
     from gateway.store.base import Store
 
 T = TypeVar("T")
@@ -53,6 +52,8 @@ def _with_store(config_path: str, work: Callable[[Store], Awaitable[T]]) -> T:
         finally:
             await store.close()
 
+    import asyncio  # here, not at the top: `gateway validate` starts without it
+
     return asyncio.run(run())
 
 
@@ -65,6 +66,8 @@ def _pid(text: str) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from gateway.directory import import_file
+
     path = Path(args.file)
     if not path.is_file():
         return _fail(f"cannot read {path}: no such file")
@@ -148,6 +151,10 @@ def _guarded(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
     """Bad ids, files and configurations become one line and exit code 2."""
 
     def run(args: argparse.Namespace) -> int:
+        # The directory (and asyncio) load with the partners commands, not with
+        # every command: `gateway validate` starts without them.
+        from gateway.directory import PartnerFileError
+
         try:
             return cmd(args)
         except InvalidIdentifier as exc:

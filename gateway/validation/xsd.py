@@ -10,7 +10,7 @@ The verified bytes are kept in memory and libxml2 is fed only those: a
 resolver answers each ``xsd:import``/``xsd:include`` from them, so what is
 compiled is exactly what was hashed, and nothing else (no network, no other
 file) is ever read. Each root's schema is compiled once per process and
-directory.
+directory, when first needed (a one-file ``gateway validate`` compiles one).
 """
 
 from __future__ import annotations
@@ -54,8 +54,17 @@ class _Compiled:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_cache: dict[Path, dict[DocumentKind, _Compiled]] = {}  # by resolved directory
-_by_argument: dict[Path | None, dict[DocumentKind, _Compiled]] = {}  # by schema_dir as given
+@dataclass
+class _Directory:
+    """One schema directory: its verified files, and the roots compiled so far."""
+
+    path: Path
+    files: dict[str, bytes]
+    compiled: dict[DocumentKind, _Compiled] = field(default_factory=dict)
+
+
+_cache: dict[Path, _Directory] = {}  # by resolved directory
+_by_argument: dict[Path | None, _Directory] = {}  # by schema_dir as given
 _cache_lock = threading.Lock()
 
 
@@ -78,14 +87,15 @@ def default_schema_dir() -> Path:
 
 def load_schemas(schema_dir: Path | None = None) -> None:
     """Verify and compile both root schemas now (e.g. at start-up), not on first use."""
-    _schemas(schema_dir)
+    for kind in ROOT_SCHEMAS:
+        _schema(schema_dir, kind)
 
 
 def validate_schema(
     root: etree._Element, kind: DocumentKind, *, schema_dir: Path | None = None
 ) -> list[Finding]:
     """One fatal "UBL-XSD" finding per XSD error; an empty list means schema-valid."""
-    compiled = _schemas(schema_dir)[kind]
+    compiled = _schema(schema_dir, kind)
     with compiled.lock:
         valid = compiled.schema.validate(root.getroottree())
         entries: list[Any] = list(compiled.schema.error_log)  # type: ignore[call-overload]
@@ -124,19 +134,25 @@ def _location(entry: Any) -> str:
     return f"line {entry.line}"
 
 
-def _schemas(schema_dir: Path | None) -> dict[DocumentKind, _Compiled]:
-    # Per-call path: a dict lookup, no filesystem access or package lookup.
-    compiled = _by_argument.get(schema_dir)
-    if compiled is not None:
-        return compiled
-    with _cache_lock:  # compile once, even when threads race to first use
-        directory = (schema_dir or default_schema_dir()).resolve()
-        compiled = _cache.get(directory)
+def _schema(schema_dir: Path | None, kind: DocumentKind) -> _Compiled:
+    # Per-call path: two dict look-ups, no filesystem access or package lookup.
+    known = _by_argument.get(schema_dir)
+    if known is not None:
+        compiled = known.compiled.get(kind)
+        if compiled is not None:
+            return compiled
+    with _cache_lock:  # verify and compile once, even when threads race to first use
+        known = _by_argument.get(schema_dir)
+        if known is None:
+            directory = (schema_dir or default_schema_dir()).resolve()
+            known = _cache.get(directory)
+            if known is None:
+                known = _cache[directory] = _Directory(directory, _verified_files(directory))
+            _by_argument[schema_dir] = known
+        compiled = known.compiled.get(kind)
         if compiled is None:
-            files = _verified_files(directory)
-            compiled = {kind: _compile(directory, rel, files) for kind, rel in ROOT_SCHEMAS.items()}
-            _cache[directory] = compiled
-        _by_argument[schema_dir] = compiled
+            compiled = _compile(known.path, ROOT_SCHEMAS[kind], known.files)
+            known.compiled[kind] = compiled
     return compiled
 
 

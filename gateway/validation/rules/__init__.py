@@ -16,9 +16,14 @@ from functools import cache
 
 from gateway.model import DocumentKind
 from gateway.validation.report import Finding
-from gateway.validation.rules import codelists, core, national, peppol, ubl_syntax, vat
-from gateway.validation.rules.engine import Forbidden, Rule, RuleSet
-from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules._loader import choose
+
+# Compiled (mypyc) or Python sources: decided before any rule module loads.
+BUILD = choose()
+
+from gateway.validation.rules import codelists, core, national, peppol, ubl_syntax, vat  # noqa: E402
+from gateway.validation.rules.engine import Forbidden, Rule, RuleSet  # noqa: E402
+from gateway.validation.rules.model import Doc, Element  # noqa: E402
 
 FAMILIES = {
     "ubl_syntax": ubl_syntax.RULES,
@@ -41,6 +46,7 @@ FAMILY_IDS = {
 }
 
 __all__ = [
+    "BUILD",
     "FAMILIES",
     "FAMILY_IDS",
     "Doc",

@@ -202,36 +202,53 @@ def _one_item(values: list[Decimal]) -> Amount:
     return values[0] if values else None
 
 
+def _vat_amounts(x: Nav, tax_totals: list[Element], currency: str) -> list[Decimal]:
+    return [d for t in tax_totals if (d := _vat_in(x, t, currency)) is not None]
+
+
+def _adds_up(
+    x: Nav,
+    totals: list[Element],
+    tax_totals: list[Element],
+    currency: str,
+    vat_amounts: list[Decimal] | None = None,
+) -> bool:
+    # Saxon reads the single-valued (right) side first; when it is empty the
+    # comparison is false and the amounts on the left are never cast.
+    without = _one_item([d for t in totals if (d := decimal_of(x.kids(t, _TEA))) is not None])
+    if without is None:
+        return False
+    found = _vat_amounts(x, tax_totals, currency) if vat_amounts is None else vat_amounts
+    vat = _one_item(found)
+    if vat is None:
+        return False
+    expected = round2(EXACT.add(without, vat))
+    return any(decimal_of(x.kids(t, _TIA)) == expected for t in totals)
+
+
+def _total_with_vat_in(
+    x: Nav, totals: list[Element], tax_totals: list[Element], currency: str
+) -> bool:
+    try:  # plainly first (see plain_first)
+        found = _vat_amounts(x, tax_totals, currency)
+        return len(found) == 1 and _adds_up(x, totals, tax_totals, currency, found)
+    except DynamicError:
+        return both(
+            lambda: len(_vat_amounts(x, tax_totals, currency)) == 1,
+            lambda: _adds_up(x, totals, tax_totals, currency),
+        )
+
+
 def _total_with_vat(x: Nav, root: Element) -> bool:
     # every $C in cbc:DocumentCurrencyCode satisfies
     #   count(cac:TaxTotal/xs:decimal(cbc:TaxAmount[@currencyID = $C])) eq 1
     #   and cac:LegalMonetaryTotal/xs:decimal(BT-112) = round(BT-109 + that amount)
     totals = x.kids(root, "cac:LegalMonetaryTotal")
     tax_totals = x.kids(root, "cac:TaxTotal")
-
-    def amounts(currency: str) -> list[Decimal]:
-        return [d for t in tax_totals if (d := _vat_in(x, t, currency)) is not None]
-
-    def adds_up(currency: str, vat_amounts: list[Decimal] | None = None) -> bool:
-        # Saxon reads the single-valued (right) side first; when it is empty the
-        # comparison is false and the amounts on the left are never cast.
-        without = _one_item([d for t in totals if (d := decimal_of(x.kids(t, _TEA))) is not None])
-        if without is None:
-            return False
-        vat = _one_item(amounts(currency) if vat_amounts is None else vat_amounts)
-        if vat is None:
-            return False
-        expected = round2(EXACT.add(without, vat))
-        return any(decimal_of(x.kids(t, _TIA)) == expected for t in totals)
-
-    def satisfied(currency: str) -> bool:
-        try:  # plainly first (see plain_first)
-            found = amounts(currency)
-            return len(found) == 1 and adds_up(currency, found)
-        except DynamicError:
-            return both(lambda: len(amounts(currency)) == 1, lambda: adds_up(currency))
-
-    return all(satisfied(sv(code)) for code in x.kids(root, "cbc:DocumentCurrencyCode"))
+    return all(
+        _total_with_vat_in(x, totals, tax_totals, sv(code))
+        for code in x.kids(root, "cbc:DocumentCurrencyCode")
+    )
 
 
 def _vat_amount_matches_rate_plain(x: Nav, subtotal: Element) -> bool:

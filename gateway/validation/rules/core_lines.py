@@ -188,13 +188,14 @@ _LINES = (
 # --- totals and VAT breakdown (presence) ------------------------------------
 
 
-def _percent_or_not_subject(x: Nav, subtotal: Element) -> bool:
-    def categories() -> list[Element]:
-        return [c for c in x.kids(subtotal, "cac:TaxCategory") if vat_scheme(x, c)]
+def _vat_categories(x: Nav, subtotal: Element) -> list[Element]:
+    return [c for c in x.kids(subtotal, "cac:TaxCategory") if vat_scheme(x, c)]
 
+
+def _percent_or_not_subject(x: Nav, subtotal: Element) -> bool:
     return either(
-        lambda: any(x.has(c, "cbc:Percent") for c in categories()),
-        lambda: any(nspace_of(x.kids(c, "cbc:ID")) == "O" for c in categories()),
+        lambda: any(x.has(c, "cbc:Percent") for c in _vat_categories(x, subtotal)),
+        lambda: any(nspace_of(x.kids(c, "cbc:ID")) == "O" for c in _vat_categories(x, subtotal)),
     )
 
 

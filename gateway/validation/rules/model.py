@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, cast
+from typing import Any, Final, TypeAlias, cast
 
 from lxml import etree
 
@@ -28,7 +28,7 @@ EXT: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionCompon
 NS: Final = {"cbc": CBC, "cac": CAC, "ext": EXT}
 _PREFIX: Final = {CBC: "cbc", CAC: "cac", EXT: "ext"}
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 _DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 

@@ -134,14 +134,17 @@ def _mandate(e: Element, doc: Doc) -> bool:
     )
 
 
-def _giro(e: Element, doc: Doc) -> bool:
-    def account_ok() -> bool:
-        account = string(below(doc, e, FINANCIAL_ACCOUNT, Cbc.ID))
-        return _GIRO_ACCOUNT.match(account) is not None
+# Module functions rather than nested ones: once compiled, a nested function
+# that another closure calls forms a reference cycle with it (see vat_breakdown).
+def _giro_account_ok(doc: Doc, e: Element) -> bool:
+    account = string(below(doc, e, FINANCIAL_ACCOUNT, Cbc.ID))
+    return _GIRO_ACCOUNT.match(account) is not None
 
+
+def _giro(e: Element, doc: Doc) -> bool:
     return not x_and(
         lambda: _code(doc, e, "50"),
-        lambda: not x_and(_prefix(doc, e, "01#", "04#", "15#"), account_ok),
+        lambda: not x_and(_prefix(doc, e, "01#", "04#", "15#"), lambda: _giro_account_ok(doc, e)),
     )
 
 
@@ -153,13 +156,14 @@ def _giro_instruction(e: Element, doc: Doc) -> bool:
     )
 
 
-def _fik(e: Element, doc: Doc) -> bool:
-    def creditor_ok() -> bool:
-        return len(text_of(below(doc, e, FINANCIAL_ACCOUNT, Cbc.ID)) or "") == 8
+def _fik_creditor_ok(doc: Doc, e: Element) -> bool:
+    return len(text_of(below(doc, e, FINANCIAL_ACCOUNT, Cbc.ID)) or "") == 8
 
+
+def _fik(e: Element, doc: Doc) -> bool:
     return not x_and(
         lambda: _code(doc, e, "93"),
-        lambda: not x_and(_prefix(doc, e, "71#", "73#", "75#"), creditor_ok),
+        lambda: not x_and(_prefix(doc, e, "71#", "73#", "75#"), lambda: _fik_creditor_ok(doc, e)),
     )
 
 

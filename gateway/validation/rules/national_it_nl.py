@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Final
 
 from gateway.model import DocumentKind
@@ -154,23 +153,23 @@ def _kvk_or_oin(e: Element, doc: Doc) -> bool:
 
 def _payment_needed(e: Element, doc: Doc) -> bool:
     invoice = doc.kind is DocumentKind.INVOICE
-
-    def amount() -> Decimal | None:
-        return decimal_of(kids(doc, e, Cbc.PayableAmount))
-
-    def at_most_zero() -> bool:
-        value = amount()
-        return value is not None and value <= 0
-
-    def at_least_zero() -> bool:
-        value = amount()
-        return value is not None and value >= 0
-
+    # Module functions rather than nested ones: once compiled, a nested function
+    # that another closure calls forms a reference cycle with it (see vat_breakdown).
     return x_or(
-        lambda: x_and(lambda: invoice, at_most_zero),
-        lambda: x_and(lambda: not invoice, at_least_zero),
+        lambda: x_and(lambda: invoice, lambda: _payable_at_most_zero(doc, e)),
+        lambda: x_and(lambda: not invoice, lambda: _payable_at_least_zero(doc, e)),
         lambda: bool(anywhere(doc, Cac.PaymentMeans)),
     )
+
+
+def _payable_at_most_zero(doc: Doc, e: Element) -> bool:
+    value = decimal_of(kids(doc, e, Cbc.PayableAmount))
+    return value is not None and value <= 0
+
+
+def _payable_at_least_zero(doc: Doc, e: Element) -> bool:
+    value = decimal_of(kids(doc, e, Cbc.PayableAmount))
+    return value is not None and value >= 0
 
 
 _NL_MEANS: Final = ("30", "48", "49", "57", "58", "59")

@@ -134,24 +134,28 @@ def _same_sign(e: Element, doc: Doc) -> bool:
     """R055: the VAT totals in both currencies are both <= 0 or both >= 0."""
     if not doc.has("cbc:TaxCurrencyCode"):
         return True
-    amounts = doc.all("cac:TaxTotal/cbc:TaxAmount")
-
-    def in_currency(name: str) -> list[Element]:
-        if not amounts:
-            return []
-        code = nsp_of(doc.all(name))
-        return [a for a in amounts if a.get("currencyID") == code]
-
-    def tax(op: Callable[[float], bool]) -> Callable[[], bool]:
-        return lambda: compare_untyped(in_currency("cbc:TaxCurrencyCode"), op)
-
-    def document(op: Callable[[float], bool]) -> Callable[[], bool]:
-        return lambda: compare_untyped(in_currency("cbc:DocumentCurrencyCode"), op)
-
     return x_or(
-        lambda: x_and(tax(_le_zero), document(_le_zero)),
-        lambda: x_and(tax(_ge_zero), document(_ge_zero)),
+        lambda: x_and(_signed(doc, _TAX, _le_zero), _signed(doc, _DOCUMENT, _le_zero)),
+        lambda: x_and(_signed(doc, _TAX, _ge_zero), _signed(doc, _DOCUMENT, _ge_zero)),
     )
+
+
+_TAX: Final = "cbc:TaxCurrencyCode"
+_DOCUMENT: Final = "cbc:DocumentCurrencyCode"
+
+
+# Module functions rather than nested ones: once compiled, a nested function
+# that another closure calls forms a reference cycle with it (see vat_breakdown).
+def _in_currency(doc: Doc, name: str) -> list[Element]:
+    amounts = doc.all("cac:TaxTotal/cbc:TaxAmount")
+    if not amounts:
+        return []
+    code = nsp_of(doc.all(name))
+    return [a for a in amounts if a.get("currencyID") == code]
+
+
+def _signed(doc: Doc, name: str, op: Callable[[float], bool]) -> Callable[[], bool]:
+    return lambda: compare_untyped(_in_currency(doc, name), op)
 
 
 DOCUMENT: Final = Context(

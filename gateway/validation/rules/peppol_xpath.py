@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Final, TypeVar
 
 from gateway.validation.rules.model import CAC, CBC, Children, Doc, Element
+from gateway.validation.rules.names import Names
 
 XML_SPACE: Final = " \t\n\r"
 _WS_RUN = re.compile(r"[ \t\n\r]+")
@@ -67,20 +68,9 @@ def cac(local: str) -> str:
     return f"{{{CAC}}}{local}"
 
 
-class _Names:
-    """Clark names as attributes (``Cbc.ID``), computed once and then plain look-ups."""
-
-    def __init__(self, namespace: str) -> None:
-        self._namespace = namespace
-
-    def __getattr__(self, local: str) -> str:
-        name = f"{{{self._namespace}}}{local}"
-        setattr(self, local, name)
-        return name
-
-
-Cac: Final = _Names(CAC)
-Cbc: Final = _Names(CBC)
+# ``Cac.TaxScheme``, ``Cbc.ID``: Clark names as attributes (see ``names``).
+Cac: Final = Names(CAC)
+Cbc: Final = Names(CBC)
 
 
 def anywhere(doc: Doc, tag: str) -> list[Element]:

@@ -97,15 +97,21 @@ def _subtotal(doc: Doc, cat: Cat) -> Children:
 def taxable_is_exact(doc: Doc, f: Facts, cat: Cat, code: str) -> bool:
     """BT-116 = lines + charges - allowances of the category (Z, E, AE, K, G, O)."""
     subtotal = _subtotal(doc, cat)
-
-    def equal(invoice: bool) -> bool:
-        taxable = decimal_child(subtotal, TAXABLE)
-        return taxable is not None and taxable == category_total(doc, f, invoice, code, None)
-
     return either(
-        lambda: bool(f.invoice_lines) and equal(True),
-        lambda: bool(f.credit_note_lines) and equal(False),
+        lambda: bool(f.invoice_lines) and _taxable_equal(doc, f, subtotal, code, True),
+        lambda: bool(f.credit_note_lines) and _taxable_equal(doc, f, subtotal, code, False),
     )
+
+
+# Helpers of the rules above are module functions, not nested ones: a nested
+# function that another closure calls makes a reference cycle once compiled
+# (mypyc keeps it in the closure's environment), and the cycle would keep the
+# document alive until the garbage collector runs.
+
+
+def _taxable_equal(doc: Doc, f: Facts, subtotal: Children, code: str, invoice: bool) -> bool:
+    taxable = decimal_child(subtotal, TAXABLE)
+    return taxable is not None and taxable == category_total(doc, f, invoice, code, None)
 
 
 def _within_one(subtotal: Children, total: Callable[[], Decimal]) -> bool:
@@ -129,22 +135,35 @@ def taxable_is_close(doc: Doc, f: Facts, cat: Cat, code: str, *, rate_in_use: bo
     if rate is None:  # "every $rate in ()" holds
         return True
     subtotal = _subtotal(doc, cat)
+    return either(
+        lambda: _close(doc, f, subtotal, code, rate, rate_in_use, True),
+        lambda: _close(doc, f, subtotal, code, rate, rate_in_use, False),
+    )
 
-    def used(lines: list[Line]) -> bool:
-        if not rate_in_use:
-            return bool(lines)
-        return either(
-            lambda: any(_of(line.cats, code, rate) for line in lines),
-            lambda: any(_of(ac.cats, code, rate) for ac in f.allowance_charges),
-        )
 
-    def close(invoice: bool) -> bool:
-        return both(
-            lambda: used(f.invoice_lines if invoice else f.credit_note_lines),
-            lambda: _within_one(subtotal, lambda: category_total(doc, f, invoice, code, rate)),
-        )
+def _rate_used(f: Facts, lines: list[Line], code: str, rate: Decimal, rate_in_use: bool) -> bool:
+    if not rate_in_use:
+        return bool(lines)
+    return either(
+        lambda: any(_of(line.cats, code, rate) for line in lines),
+        lambda: any(_of(ac.cats, code, rate) for ac in f.allowance_charges),
+    )
 
-    return either(lambda: close(True), lambda: close(False))
+
+def _close(
+    doc: Doc,
+    f: Facts,
+    subtotal: Children,
+    code: str,
+    rate: Decimal,
+    rate_in_use: bool,
+    invoice: bool,
+) -> bool:
+    lines = f.invoice_lines if invoice else f.credit_note_lines
+    return both(
+        lambda: _rate_used(f, lines, code, rate, rate_in_use),
+        lambda: _within_one(subtotal, lambda: category_total(doc, f, invoice, code, rate)),
+    )
 
 
 def tax_is_zero(doc: Doc, cat: Cat) -> bool:

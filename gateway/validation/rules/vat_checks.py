@@ -123,42 +123,57 @@ class PartyTest:
     passes: Callable[[Parties], bool]
 
 
+def _seller(p: Parties) -> bool:
+    return either(lambda: p.seller_any, lambda: ok(p.tax_rep_vat))
+
+
+def _seller_vat(p: Parties) -> bool:
+    return either(lambda: ok(p.seller_vat), lambda: ok(p.tax_rep_vat))
+
+
+def _seller_and_buyer(p: Parties) -> bool:
+    return both(lambda: _seller(p), lambda: either(lambda: ok(p.buyer_vat), lambda: p.buyer_legal))
+
+
+def _seller_vat_and_buyer_vat(p: Parties) -> bool:
+    return both(lambda: _seller_vat(p), lambda: ok(p.buyer_vat))
+
+
+def _no_vat_ids(p: Parties) -> bool:
+    return both(
+        lambda: not ok(p.seller_vat),
+        lambda: not ok(p.tax_rep_vat),
+        lambda: not ok(p.buyer_vat),
+    )
+
+
 SELLER = PartyTest(
     "shall have the Seller VAT identifier (BT-31), the Seller tax registration identifier "
     "(BT-32) or the Seller tax representative VAT identifier (BT-63)",
-    lambda p: either(lambda: p.seller_any, lambda: ok(p.tax_rep_vat)),
+    _seller,
 )
 SELLER_VAT = PartyTest(
     "shall have the Seller VAT identifier (BT-31) or the Seller tax representative "
     "VAT identifier (BT-63)",
-    lambda p: either(lambda: ok(p.seller_vat), lambda: ok(p.tax_rep_vat)),
+    _seller_vat,
 )
 SELLER_AND_BUYER = PartyTest(
     "shall have the Seller VAT identifier (BT-31), tax registration identifier (BT-32) or "
     "tax representative VAT identifier (BT-63), and the Buyer VAT identifier (BT-48) or "
     "legal registration identifier (BT-47)",
-    lambda p: both(
-        lambda: either(lambda: p.seller_any, lambda: ok(p.tax_rep_vat)),
-        lambda: either(lambda: ok(p.buyer_vat), lambda: p.buyer_legal),
-    ),
+    _seller_and_buyer,
 )
 SELLER_VAT_AND_BUYER_VAT = PartyTest(
     "shall have the Seller VAT identifier (BT-31) or the Seller tax representative VAT "
     "identifier (BT-63), and the Buyer VAT identifier (BT-48)",
-    lambda p: both(
-        lambda: either(lambda: ok(p.seller_vat), lambda: ok(p.tax_rep_vat)),
-        lambda: ok(p.buyer_vat),
-    ),
+    _seller_vat_and_buyer_vat,
 )
 NO_VAT_IDS = PartyTest(
     "shall have neither the Seller VAT identifier (BT-31), nor the Seller tax "
     "representative VAT identifier (BT-63), nor the Buyer VAT identifier (BT-48)",
-    lambda p: both(
-        lambda: not ok(p.seller_vat),
-        lambda: not ok(p.tax_rep_vat),
-        lambda: not ok(p.buyer_vat),
-    ),
+    _no_vat_ids,
 )
+
 
 # --- BR-x-01: the category is used iff the VAT breakdown has it --------------
 
@@ -181,14 +196,17 @@ def _exactly_one(f: Facts, code: str) -> bool:
         lambda: any(c.is_vat() and c.has_normalized_id(code) for c in f.taxcats)
     )
     on_line = attempt(lambda: any(c.is_vat() and c.has_normalized_id(code) for c in f.classified))
-
-    def one() -> bool:
-        return sum(c.count_normalized_id(code) for c in f.breakdown if c.is_vat()) == 1
-
     return either(
-        lambda: both(lambda: either(lambda: ok(on_tax_category), lambda: ok(on_line)), one),
+        lambda: both(
+            lambda: either(lambda: ok(on_tax_category), lambda: ok(on_line)),
+            lambda: _one_in_breakdown(f, code),
+        ),
         lambda: both(lambda: not ok(on_tax_category), lambda: not ok(on_line)),
     )
+
+
+def _one_in_breakdown(f: Facts, code: str) -> bool:
+    return sum(c.count_normalized_id(code) for c in f.breakdown if c.is_vat()) == 1
 
 
 def _count_both_ways(*, vat: bool, found: Callable[[Cat, str], bool]) -> Presence:

@@ -86,6 +86,22 @@ def _document_uses(f: Facts, code: str) -> bool:
     )
 
 
+def _o_breakdown_only(doc: Doc, f: Facts) -> bool:
+    return _if_in_breakdown("O", lambda: _only_o(f.breakdown), f)
+
+
+def _o_lines_only(doc: Doc, f: Facts) -> bool:
+    return _if_in_breakdown("O", lambda: _only_o(f.classified), f)
+
+
+def _o_allowances_only(doc: Doc, f: Facts) -> bool:
+    return _if_in_breakdown("O", lambda: _only_o(_allowance_cats(f, False)), f)
+
+
+def _o_charges_only(doc: Doc, f: Facts) -> bool:
+    return _if_in_breakdown("O", lambda: _only_o(_allowance_cats(f, True)), f)
+
+
 _O = "An invoice with a VAT breakdown (BG-23) of category Not subject to VAT ('O') shall have"
 
 EXTRA_RULES: tuple[CodeRule, ...] = (
@@ -107,25 +123,25 @@ EXTRA_RULES: tuple[CodeRule, ...] = (
         "BR-O-11",
         "O",
         f"{_O} no VAT breakdown of another category",
-        lambda doc, f: _if_in_breakdown("O", lambda: _only_o(f.breakdown), f),
+        _o_breakdown_only,
     ),
     root_rule(
         "BR-O-12",
         "O",
         f"{_O} no invoice line of another VAT category (BT-151)",
-        lambda doc, f: _if_in_breakdown("O", lambda: _only_o(f.classified), f),
+        _o_lines_only,
     ),
     root_rule(
         "BR-O-13",
         "O",
         f"{_O} no document level allowance of another VAT category (BT-95)",
-        lambda doc, f: _if_in_breakdown("O", lambda: _only_o(_allowance_cats(f, False)), f),
+        _o_allowances_only,
     ),
     root_rule(
         "BR-O-14",
         "O",
         f"{_O} no document level charge of another VAT category (BT-102)",
-        lambda doc, f: _if_in_breakdown("O", lambda: _only_o(_allowance_cats(f, True)), f),
+        _o_charges_only,
     ),
     root_rule(
         "BR-B-01",
