@@ -20,6 +20,7 @@ the paths the document actually has, instead of one query per rule.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -174,8 +175,7 @@ class RuleSet:
     """
 
     def __init__(self, rules: Sequence[Rule | Forbidden]) -> None:
-        ids = [r.id for r in rules]
-        dupes = {i for i in ids if ids.count(i) > 1}
+        dupes = {i for i, n in Counter(r.id for r in rules).items() if n > 1}
         if dupes:
             raise ValueError(f"rule ids defined twice: {sorted(dupes)}")
         self.rules = tuple(rules)

@@ -90,25 +90,36 @@ class _Model:
 def _build(root: Element) -> _Model:
     """The index (path -> nodes), the child elements of every element by tag,
     the elements by tag at any depth (the root left out), the empty elements
-    and the index keys each path registered in ``xpath`` reaches, in one walk."""
+    and the index keys each path registered in ``xpath`` reaches, in one walk.
+
+    One flat pass over ``root.iter(Element)`` (document order, comments and
+    processing instructions skipped in C), each element finding its parent's
+    path by ``getparent()``: an lxml child iterator per element with children
+    costs several times more than that look-up.
+    """
     model = _Model()
-    top: Children = {}
-    model.children[root] = top
-    _walk(root, "", top, model)
-    if not top and (_blank(root) if len(root) else not (root.text or "").strip(_XML_SPACE)):
-        model.empty.insert(0, root)
-    return model
-
-
-def _walk(parent: Element, base: str, kids: Children, model: _Model) -> None:
     index, by_tag, reached, tagged = model.index, model.by_tag, model.reached, TAGS.get
-    known = _CHILD_PATHS.get(base)
-    if known is None:
-        known = {} if len(_CHILD_PATHS) >= _PATHS_LIMIT else _CHILD_PATHS.setdefault(base, {})
-    for child in parent:
-        tag = child.tag
-        if tag.__class__ is not str:
-            continue  # a comment or processing instruction
+    children, empty = model.children, model.empty
+    top: Children = {}
+    children[root] = top
+    bases: dict[Element, str] = {root: ""}  # element -> its path + "/", for its children
+    # The last element seen with nodes inside it, until we know whether one of
+    # them is an element: if the next element is not its child, it has none,
+    # and it is empty when its text (comments aside) is blank.
+    pending: Element | None = None
+    elements = root.iter(etree.Element)
+    next(elements)  # the root itself
+    for child in elements:
+        parent: Element = child.getparent()  # type: ignore[assignment]  # below the root
+        if pending is not None:
+            if parent is not pending and _blank(pending):
+                empty.append(pending)
+            pending = None
+        base = bases[parent]
+        tag: str = child.tag
+        known = _CHILD_PATHS.get(base)
+        if known is None:
+            known = {} if len(_CHILD_PATHS) >= _PATHS_LIMIT else _CHILD_PATHS.setdefault(base, {})
         path = known.get(tag)
         if path is None:
             path = base + qname(tag)
@@ -128,6 +139,7 @@ def _walk(parent: Element, base: str, kids: Children, model: _Model) -> None:
                     keys.append(path)
         else:
             found.append(child)
+        kids = children[parent]
         same = kids.get(tag)
         if same is None:
             kids[tag] = [child]
@@ -164,15 +176,18 @@ def _walk(parent: Element, base: str, kids: Children, model: _Model) -> None:
                 else:
                     seen.append(child)
         if len(child):
-            sub: Children = {}
-            model.children[child] = sub
-            _walk(child, path + "/", sub, model)
-            if not sub and _blank(child):
-                model.empty.append(child)
+            children[child] = {}
+            bases[child] = path + "/"
+            pending = child
         else:
             text = child.text
             if not text or not text.strip(_XML_SPACE):
-                model.empty.append(child)
+                empty.append(child)
+    if pending is not None and _blank(pending):
+        empty.append(pending)
+    if not top and (_blank(root) if len(root) else not (root.text or "").strip(_XML_SPACE)):
+        empty.insert(0, root)
+    return model
 
 
 _NO_CHILDREN: Final[Children] = {}
