@@ -8,11 +8,13 @@ from benchmarks import (
     large_payload,
     routing,
     validation,
+    validation_instructions,
 )
 
 api_accept.main(["--store", "sqlite"])
 api_accept.main(["--store", "redis"])
 validation.main([])
+validation_instructions.main([])
 as4_receive.main([])
 as4_throughput.main([])
 large_payload.main([])
