@@ -294,10 +294,44 @@ def _client_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the raw JSON answer")
 
 
+class _Version(argparse.Action):
+    """``--version``: the release and how the validation rules run (compiled or sources).
+
+    Computed when asked, not when the parser is built: it loads the rules.
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            help="print the version and whether the validation rules run compiled, then exit",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from gateway.validation.rules import BUILD
+
+        try:
+            release = version("einvoice-gateway")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            release = "(not installed)"
+        print(f"gateway {release}; validation rules: {BUILD}")
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="gateway", description="E-invoicing interoperability gateway"
     )
+    top.add_argument("--version", action=_Version)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="run the gateway (API, exchange endpoint, worker)")

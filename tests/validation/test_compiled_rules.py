@@ -117,3 +117,20 @@ def test_a_process_with_python_rules_loads_no_extension() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     ).stdout
     assert out.strip() == "False ['py']"
+
+
+def test_gateway_version_says_how_the_rules_run() -> None:
+    env = {**os.environ, "GATEWAY_RULES": "python"}
+    forced = subprocess.run(
+        [sys.executable, "-m", "gateway", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert forced.startswith("gateway ")
+    assert "validation rules: Python sources: GATEWAY_RULES=python" in forced
+    plain = subprocess.run(
+        [sys.executable, "-m", "gateway", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"validation rules: {BUILD}" in plain
