@@ -19,6 +19,25 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "einvoice-corpus"
 
 
+def corpus_examples() -> list[Path]:
+    """The corpus's example documents; skips where the corpus is absent, fails in CI."""
+    examples = sorted((CORPUS / "examples").rglob("*.xml")) if CORPUS.is_dir() else []
+    if not examples:
+        require_corpus()
+    return examples
+
+
+def require_corpus() -> None:
+    """Skip a test that needs ../shared/einvoice-corpus where it is absent; in CI, fail."""
+    if (CORPUS / "labels.jsonl").is_file() and (CORPUS / "examples").is_dir():
+        return
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the labelled corpus is missing at {CORPUS}; CI must have it")
+    pytest.skip(f"the labelled corpus is not at {CORPUS}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,23 +6,15 @@ artefacts fire them (fatal and warning alike), on every labelled document.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from gateway.validation.rules import FAMILIES, FAMILY_IDS
-from tests.support import CORPUS
+from tests.support import require_corpus
 from tests.validation.conformance import compare
 
 IMPLEMENTED = [name for name, rules in FAMILIES.items() if rules]
-
-
-def _corpus_or_skip() -> None:
-    if not (CORPUS / "labels.jsonl").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the labelled corpus is missing at {CORPUS}; CI must have it")
-        pytest.skip(f"the labelled corpus is not at {CORPUS}")
 
 
 def test_every_rule_belongs_to_its_family() -> None:
@@ -34,7 +26,7 @@ def test_every_rule_belongs_to_its_family() -> None:
 
 @pytest.mark.parametrize("family", IMPLEMENTED)
 def test_family_agrees_with_official_verdicts(family: str) -> None:
-    _corpus_or_skip()
+    require_corpus()
     ids = frozenset(r.id for r in FAMILIES[family])
     count, diffs = compare(FAMILY_IDS[family], only=ids)
     assert count == 1749
@@ -45,7 +37,7 @@ def test_family_agrees_with_official_verdicts(family: str) -> None:
 def test_whole_engine_agrees_on_every_document() -> None:
     """The acceptance bar: on every labelled document, the set of fatal ids
     (and of warnings) of the native engine equals the official artefacts'."""
-    _corpus_or_skip()
+    require_corpus()
     count, diffs = compare(".*")
     assert count == 1749
     shown = "\n".join(str(d) for d in diffs[:25])
