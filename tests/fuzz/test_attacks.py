@@ -182,8 +182,8 @@ SBDH_ATTACKS: list[tuple[str, Callable[[], bytes], type[GatewayError]]] = [
     (
         "a header and no document",
         lambda: (
-            _envelope_with().split(b"</StandardBusinessDocumentHeader>")[0]
-            + b"</StandardBusinessDocumentHeader></StandardBusinessDocument>"
+            _envelope_with().split(b"</sh:StandardBusinessDocumentHeader>")[0]
+            + b"</sh:StandardBusinessDocumentHeader></sh:StandardBusinessDocument>"
         ),
         InvalidEnvelope,
     ),
