@@ -169,6 +169,25 @@ def load_certificates(pem: bytes, *, source: str = "certificates") -> list[x509.
         raise SecurityError(f"{source}: not a readable certificate ({exc})") from None
 
 
+def load_der_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate from outside (a WS-Security token, an SMP answer),
+    read whole: ValueError for anything malformed.
+
+    cryptography parses the names, extensions and key only when first asked,
+    so a certificate with a broken issuer "loads" and then fails deep inside
+    a trust check. Asking for every part here makes it a clean refusal.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
+        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature_hash_algorithm)
+    except ValueError:
+        raise
+    except Exception as exc:  # unsupported algorithms, duplicate extensions, ...
+        raise ValueError(f"unreadable certificate ({type(exc).__name__}: {exc})") from None
+    return cert
+
+
 def load_key_pair(
     key_pem: bytes, cert_pem: bytes, *, key_source: str = "key", cert_source: str = "certificate"
 ) -> KeyPair:

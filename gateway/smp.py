@@ -28,7 +28,7 @@ from signxml.exceptions import SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
-from gateway.certs import common_name
+from gateway.certs import common_name, load_der_certificate
 from gateway.config import LimitSettings
 from gateway.errors import GatewayError, SecurityError
 from gateway.model import (
@@ -350,7 +350,7 @@ def _certificate(text: str, what: str) -> x509.Certificate:
     # Some SMPs wrap the base64 in PEM armour or lines; the DER inside is what counts.
     body = "".join(w for w in text.split() if not w.startswith("-----") and "CERTIF" not in w)
     try:
-        return x509.load_der_x509_certificate(base64.b64decode(body, validate=True))
+        return load_der_certificate(base64.b64decode(body, validate=True))
     except ValueError as exc:
         raise MetadataError(f"{what} is not a base64 DER certificate ({exc})") from None
 

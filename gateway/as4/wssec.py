@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
+from gateway import certs
 from gateway.as4 import ns
 from gateway.as4.errors import FailedAuthentication, FailedDecryption, PolicyNoncompliance
 from gateway.as4.ns import DS, WSSE, WSSE11, WSU, XENC, XENC11, q, sub
@@ -380,7 +381,7 @@ def _certificate(bst: etree._Element, error: type[Exception]) -> x509.Certificat
     if bst.get("ValueType") != ns.X509V3:
         raise PolicyNoncompliance(f"unsupported token type {bst.get('ValueType')!r}")
     try:
-        return x509.load_der_x509_certificate(_b64decode(ns.text(bst), error))
+        return certs.load_der_certificate(_b64decode(ns.text(bst), error))
     except ValueError:
         raise error("a BinarySecurityToken holds no readable X.509 certificate") from None
 
