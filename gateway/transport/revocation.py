@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 import structlog
@@ -34,6 +35,9 @@ MODES = ("off", "soft", "hard")
 MAX_CRL_BYTES = 16 * 1024 * 1024
 MAX_OCSP_BYTES = 256 * 1024
 RETRY_AFTER = timedelta(seconds=30)
+# Certificates remembered; only configured peers' certificates get this far,
+# so the bound is a safety net, not a working limit.
+MAX_REMEMBERED = 10_000
 
 
 class RevocationChecker:
@@ -47,6 +51,7 @@ class RevocationChecker:
         self._failed: dict[str, tuple[datetime, str]] = {}
         self._crls: dict[tuple[str, str], x509.CertificateRevocationList] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._unchecked: dict[str, None] = {}  # certificates naming no source, logged once
 
     async def check(self, cert: x509.Certificate, *, mode: str, now: datetime, peer: str) -> None:
         """Return if ``cert`` may be used under ``mode``, else raise
@@ -55,28 +60,20 @@ class RevocationChecker:
             return
         issuer = self._issuer(cert)
         found = revocation.sources(cert)
-        if issuer is None or not found:
-            return
         fields = {"peer": peer, "serial": format(cert.serial_number, "x"), "cn": common_name(cert)}
         key = fingerprint(cert)
-        async with self._locks.setdefault(key, asyncio.Lock()):
+        if issuer is None or not found:
+            # Nothing to ask (development certificates name no CRL or OCSP).
+            if key not in self._unchecked:
+                self._unchecked[key] = None
+                _trim(self._unchecked)
+                log.info("revocation.no_source", **fields, mode=mode)
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        _trim(self._locks)
+        async with lock:
             verdict, problem = await self._status(key, cert, issuer, found, now, fields)
-        if verdict is not None and verdict.revoked:
-            log.warning("revocation.revoked", **fields, **_describe(verdict))
-            raise SecurityError(
-                f"the certificate of access point {fields['cn']!r} (serial {fields['serial']}) "
-                f"was revoked on {verdict.revoked_at} according to its {verdict.source.upper()}",
-                reason="revoked",
-            )
-        if verdict is None:
-            accepted = mode == "soft"
-            log.warning("revocation.unknown", **fields, mode=mode, accepted=accepted, why=problem)
-            if not accepted:
-                raise SecurityError(
-                    f"the revocation status of access point {fields['cn']!r} "
-                    f"(serial {fields['serial']}) cannot be checked: {problem}",
-                    reason="revocation_unknown",
-                )
+        _conclude(verdict, problem, mode, fields)
 
     async def _status(
         self,
@@ -97,9 +94,11 @@ class RevocationChecker:
         verdict, problem = await self._look_up(cert, issuer, found, now)
         if verdict is None:
             self._failed[key] = (now, problem)
+            _trim(self._failed)
             return None, problem
         self._failed.pop(key, None)
         self._verdicts[key] = verdict
+        _trim(self._verdicts)
         log.info("revocation.checked", **fields, **_describe(verdict))
         return verdict, ""
 
@@ -135,6 +134,7 @@ class RevocationChecker:
         if crl is None or (crl.next_update_utc is not None and crl.next_update_utc < now):
             crl = revocation.read_crl(await self._fetch(url, MAX_CRL_BYTES), issuer=issuer, now=now)
             self._crls[key] = crl
+            _trim(self._crls)
         return crl
 
     async def _fetch(self, url: str, cap: int, *, body: bytes | None = None) -> bytes:
@@ -159,6 +159,33 @@ class RevocationChecker:
             if ca.subject == cert.issuer and revocation.issued_by(cert, ca):
                 return ca
         return None
+
+
+def _conclude(
+    verdict: Verdict | None, problem: str, mode: str, fields: dict[str, str | None]
+) -> None:
+    """Log the outcome; raise SecurityError when it refuses the certificate."""
+    if verdict is not None and verdict.revoked:
+        log.warning("revocation.revoked", **fields, **_describe(verdict))
+        raise SecurityError(
+            f"the certificate of access point {fields['cn']!r} (serial {fields['serial']}) "
+            f"was revoked on {verdict.revoked_at} according to its {verdict.source.upper()}",
+            reason="revoked",
+        )
+    if verdict is None:
+        accepted = mode == "soft"
+        log.warning("revocation.unknown", **fields, mode=mode, accepted=accepted, why=problem)
+        if not accepted:
+            raise SecurityError(
+                f"the revocation status of access point {fields['cn']!r} "
+                f"(serial {fields['serial']}) cannot be checked: {problem}",
+                reason="revocation_unknown",
+            )
+
+
+def _trim(remembered: dict[Any, Any]) -> None:
+    while len(remembered) > MAX_REMEMBERED:
+        del remembered[next(iter(remembered))]
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:

@@ -94,8 +94,11 @@ async def test_off_and_certificates_without_sources_fetch_nothing(
     revoked = responder.issue("PALPHA")[1]
     responder.revoked[revoked.serial_number] = datetime.now(UTC)
     await _check(checker, revoked, "off")
-    await _check(checker, issue(ca, "PDEV", now=datetime.now(UTC))[1], "hard")
+    dev = issue(ca, "PDEV", now=datetime.now(UTC))[1]
+    logs = await _check(checker, dev, "hard") + await _check(checker, dev, "hard")
     assert not responder.hits
+    # Said once per certificate, so an operator sees a peer whose status is never checked.
+    assert [(x["event"], x["cn"]) for x in logs] == [("revocation.no_source", "PDEV")]
 
 
 async def test_answers_are_cached_until_next_update(ca: KeyPair, responder: Responder) -> None:
