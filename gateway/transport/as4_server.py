@@ -118,6 +118,7 @@ class _As4Handler:
         check_peer_certificate(
             cert, pinned=self._pins.get(peer), cas=self._cas, expected_cn=peer.provider_id, now=now
         )
+        self._revocation.refuse_known_revoked(cert, mode=self._settings.network.revocation, now=now)
 
     async def _answer(self, peer: str, got: Received, now: datetime) -> bytes:
         um, envelope = got.user_message, got.envelope

@@ -75,6 +75,14 @@ class RevocationChecker:
             verdict, problem = await self._status(key, cert, issuer, found, now, fields)
         _conclude(verdict, problem, mode, fields)
 
+    def refuse_known_revoked(self, cert: x509.Certificate, *, mode: str, now: datetime) -> None:
+        """Raise at once if a cached answer already says ``cert`` is revoked:
+        synchronous, so the server can refuse before decrypting anything."""
+        cached = self._verdicts.get(fingerprint(cert)) if mode != "off" else None
+        if cached is not None and cached.revoked and now <= cached.valid_until:
+            fields = {"serial": format(cert.serial_number, "x"), "cn": common_name(cert)}
+            _conclude(cached, "", mode, fields)
+
     async def _status(
         self,
         key: str,

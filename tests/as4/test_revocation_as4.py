@@ -9,16 +9,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
+from cryptography import x509
 from structlog.testing import capture_logs
 
 from gateway import certs
+from gateway.as4 import outbound, receipt
 from gateway.certs import DevPki, KeyPair
 from gateway.config import Peer
 from gateway.errors import TransportError
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
-from tests.as4.helpers import ALPHA, BETA, Pki
+from tests.as4.helpers import ALPHA, BETA, Pki, envelope, invoice, user_message
 from tests.as4.test_http import MemoryReceiver, _message, _serve, _settings
 from tests.transport.revocation_pki import Responder, dead_url, issue
 
@@ -28,6 +31,7 @@ class Exchange:
     transport: As4Transport  # alpha's
     beta: Peer  # as alpha knows it
     received: MemoryReceiver  # beta's
+    beta_cert: x509.Certificate
 
     async def send(self) -> None:
         await self.transport.send(self.beta, _message())
@@ -78,7 +82,7 @@ async def exchange(tmp_path: Path, pki: Pki) -> AsyncIterator[Make]:
         )
         transport = As4Transport(alpha_settings, timeout=10)
         cleanup.append(transport.close)
-        return Exchange(transport, peer, received)
+        return Exchange(transport, peer, received, beta[1])
 
     yield make
     for done in reversed(cleanup):
@@ -154,3 +158,33 @@ async def test_unreachable_responder_hard_stops_outbound(exchange: Make, pki: Pk
     with pytest.raises(TransportError, match=r"not delivering to peer beta.*cannot be checked"):
         await ex.send()
     assert ex.received.messages == []
+
+
+async def test_known_revoked_sender_is_refused_before_decryption(
+    exchange: Make, responder: Responder, pki: Pki
+) -> None:
+    alpha = responder.issue(ALPHA)
+    responder.revoked[alpha[1].serial_number] = datetime.now(UTC) - timedelta(days=1)
+    ex = await exchange(alpha, _dev(pki, BETA))
+    with pytest.raises(TransportError):
+        await ex.send()  # beta learns that alpha's certificate is revoked
+    # Encrypted to a key beta does not hold: only a refusal before
+    # decryption can name the revocation rather than the decryption.
+    request = outbound.build_request(
+        invoice(),
+        user_message=user_message(),
+        envelope=envelope(),
+        key=alpha[0],
+        cert=alpha[1],
+        recipient=_dev(pki, BETA)[1],
+    )
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(ex.beta.endpoint, data=request.body(), headers=request.headers) as resp,
+    ):
+        signal = receipt.read_signal(
+            resp.headers["Content-Type"], await resp.read(), signer=ex.beta_cert
+        )
+    [error] = signal.errors
+    assert error.code == "EBMS:0101" and "revoked" in error.detail
+    assert responder.hits == {"ocsp": 1}
