@@ -139,7 +139,8 @@ class RevocationChecker:
         # One CRL covers every certificate of its CA: kept per URL and issuer.
         key = (url, fingerprint(issuer))
         crl = self._crls.get(key)
-        if crl is None or (crl.next_update_utc is not None and crl.next_update_utc < now):
+        # A CRL without nextUpdate (RFC 5280 requires one) is not kept at all.
+        if crl is None or crl.next_update_utc is None or crl.next_update_utc < now:
             crl = revocation.read_crl(await self._fetch(url, MAX_CRL_BYTES), issuer=issuer, now=now)
             self._crls[key] = crl
             _trim(self._crls)
