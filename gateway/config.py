@@ -30,6 +30,10 @@ class NetworkSettings:
     certificate: Path
     ca_certificates: tuple[Path, ...]  # trust anchors for peers' certificates
     workers: int = 1  # processes serving the port (one per core is a good start)
+    # Peers' certificates against their CRL/OCSP: off | soft (an unreachable
+    # responder is tolerated) | hard (it is not). See transport/revocation.py.
+    revocation: str = "soft"
+    revocation_timeout_seconds: float = 5.0
 
     @property
     def exchange_url(self) -> str:

@@ -146,6 +146,8 @@ def _network(r: Reader, t: dict[str, Any]) -> NetworkSettings:
             "certificate",
             "ca_certificates",
             "workers",
+            "revocation",
+            "revocation_timeout_seconds",
         },
     )
     port = r.get(t, "listen_port", w, int, 8080)
@@ -171,6 +173,8 @@ def _network(r: Reader, t: dict[str, Any]) -> NetworkSettings:
         certificate=r.file(t, "certificate", w, must_exist=True),
         ca_certificates=cas,
         workers=r.positive(t, "workers", w, int, 1),
+        revocation=r.choice(t, "revocation", w, ("off", "soft", "hard"), "soft"),
+        revocation_timeout_seconds=r.positive(t, "revocation_timeout_seconds", w, float, 5.0),
     )
 
 

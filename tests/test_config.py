@@ -102,3 +102,15 @@ participants = ["{own}"]
         config.load(cfg)
     assert err.value.key == "peers[0].participants[0]"
     assert "own participants" in err.value.problem
+
+
+def test_revocation_mode_is_read_and_checked(network_dir: tuple[Path, str]) -> None:
+    cfg, _ = network_dir
+    assert config.load(cfg).network.revocation == "soft"
+    _edit(cfg, r"^\[network\]", '[network]\nrevocation = "hard"\nrevocation_timeout_seconds = 2')
+    s = config.load(cfg)
+    assert (s.network.revocation, s.network.revocation_timeout_seconds) == ("hard", 2.0)
+    _edit(cfg, r'^revocation = "hard"', 'revocation = "strict"')
+    with pytest.raises(ConfigError) as err:
+        config.load(cfg)
+    assert err.value.key == "network.revocation" and "off, soft, hard" in err.value.problem

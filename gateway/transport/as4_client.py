@@ -32,6 +32,7 @@ from gateway.errors import GatewayError, SecurityError, TransportError
 from gateway.model import ParticipantId
 from gateway.transport.base import OutboundMessage, Receipt
 from gateway.transport.credentials import PinnedCertificates, load_identity, load_trust_anchors
+from gateway.transport.revocation import RevocationChecker
 
 log = structlog.get_logger("gateway.transport.as4_client")
 
@@ -63,6 +64,9 @@ class As4Transport:
         self._key, self._cert = load_identity(settings.network)
         self._cas = load_trust_anchors(settings.network.ca_certificates)
         self._pins = PinnedCertificates()
+        self._revocation = RevocationChecker(
+            self._cas, timeout=settings.network.revocation_timeout_seconds
+        )
         self._timeout = aiohttp.ClientTimeout(
             total=timeout if timeout is not None else settings.delivery.timeout_seconds
         )
@@ -73,6 +77,7 @@ class As4Transport:
     async def send(self, peer: Peer, message: OutboundMessage) -> Receipt:
         """Deliver ``message`` to ``peer``; raises TransportError only."""
         peer_cert = self._peer_certificate(peer)
+        await self._check_revocation(peer, peer_cert)
         request = await self._build(peer, peer_cert, message)
         status, ctype, answer = await self._post(peer, request)
         try:
@@ -119,6 +124,20 @@ class As4Transport:
                 peer=peer.name,
             ) from None
         return cert
+
+    async def _check_revocation(self, peer: Peer, cert: x509.Certificate) -> None:
+        try:
+            await self._revocation.check(
+                cert, mode=self._settings.network.revocation, now=self._clock(), peer=peer.name
+            )
+        except SecurityError as exc:
+            # Retried like an expired pin: delivery resumes once the peer's
+            # new certificate is configured (or its responder answers again).
+            raise TransportError(
+                f"not delivering to peer {peer.name}: {exc.message}",
+                permanent=False,
+                peer=peer.name,
+            ) from None
 
     def _created_at(self, message: OutboundMessage) -> datetime:
         """The creation time signed into every attempt of one delivery.

@@ -3,7 +3,9 @@
 Reads the request with a size limit, checks the sender's certificate
 against our trust configuration (a trusted CA, the peer's pin, CN = the
 eb:From PartyId = a configured peer's provider id), then decrypts, verifies
-and decompresses (bounded) it, hands the document to the Receiver and
+and decompresses (bounded) it, checks that the sender's certificate is not
+revoked (an async look-up, so after the sync read, before anything is
+stored or acknowledged), hands the document to the Receiver and
 answers with a signed receipt, or with a signed ebMS error for any
 GatewayError. A duplicate is answered with the receipt sent the first time.
 
@@ -31,6 +33,7 @@ from gateway.errors import GatewayError, PayloadTooLarge, SecurityError
 from gateway.transport.as4_client import OFFLOAD_BYTES
 from gateway.transport.base import InboundMessage, Receiver
 from gateway.transport.credentials import PinnedCertificates, load_identity, load_trust_anchors
+from gateway.transport.revocation import RevocationChecker
 
 log = structlog.get_logger("gateway.transport.as4_server")
 
@@ -59,6 +62,9 @@ class _As4Handler:
         self._key, self._cert = load_identity(settings.network)
         self._cas = load_trust_anchors(settings.network.ca_certificates)
         self._pins = PinnedCertificates()
+        self._revocation = RevocationChecker(
+            self._cas, timeout=settings.network.revocation_timeout_seconds
+        )
         self._provider_id = settings.network.provider_id
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -99,6 +105,9 @@ class _As4Handler:
         got = await asyncio.to_thread(read) if len(body) > OFFLOAD_BYTES else read()
         peer = self._settings.peer_by_provider(got.user_message.from_party)
         assert peer is not None  # _trust refused unknown senders
+        await self._revocation.check(
+            got.signer, mode=self._settings.network.revocation, now=now, peer=peer.name
+        )
         answer = await self._answer(peer.name, got, now)
         return web.Response(status=200, body=answer, content_type="application/soap+xml")
 
@@ -109,6 +118,7 @@ class _As4Handler:
         check_peer_certificate(
             cert, pinned=self._pins.get(peer), cas=self._cas, expected_cn=peer.provider_id, now=now
         )
+        self._revocation.refuse_known_revoked(cert, mode=self._settings.network.revocation, now=now)
 
     async def _answer(self, peer: str, got: Received, now: datetime) -> bytes:
         um, envelope = got.user_message, got.envelope
