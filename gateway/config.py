@@ -16,6 +16,7 @@ from gateway.agreements import Agreement, Mandate
 from gateway.model import ParticipantId
 
 RECEPTION_CHOICES = ("network", "portal", "paper")
+ENVIRONMENTS = ("production", "development")
 MAX_XML_DEPTH = 256
 
 
@@ -30,6 +31,8 @@ class NetworkSettings:
     certificate: Path
     ca_certificates: tuple[Path, ...]  # trust anchors for peers' certificates
     workers: int = 1  # processes serving the port (one per core is a good start)
+    # production refuses peers on plain http or non-public addresses (config_safety)
+    environment: str = "production"
 
     @property
     def exchange_url(self) -> str:
@@ -64,6 +67,7 @@ class Peer:
     participants: tuple[ParticipantId, ...]
     agreement: Agreement = field(default_factory=Agreement)
     smp_url: str = ""  # base URL of the peer's SMP; default: its endpoint's origin + /smp
+    allow_insecure: bool = False  # accept a plain-http or non-public endpoint in production
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class Settings:
     mandates: tuple[Mandate, ...] = ()
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
+    warnings: tuple[str, ...] = ()  # "key: problem" lines accepted but worth an admin's look
 
     def participant(self, pid: ParticipantId) -> Participant | None:
         return self._participants_by_id.get(pid)
