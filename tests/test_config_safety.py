@@ -18,7 +18,7 @@ from gateway.errors import ConfigError
 from gateway.identifiers import check
 from gateway.model import ParticipantId
 from gateway.scaffold import gln
-from tests.support import gateway_cli
+from tests.support import gateway_cli, make_network
 
 BAD_GLN = "0088:5790000435006"  # gln("5790000435") ends in 5
 BAD_SIRET = "0009:73282932000075"  # 73282932000074 passes Luhn
@@ -288,3 +288,17 @@ def test_agreements_add_refuses_a_non_certificate_and_leaves_no_file(
     assert "certificate_pem" in lines[0] and problem in lines[0]
     assert cfg.read_bytes() == before
     assert not (cfg.parent / "peers").exists()
+
+
+def test_serve_logs_the_warning_of_an_allowed_insecure_peer(tmp_path: Path) -> None:
+    net = make_network(tmp_path, "alpha", participants=[f"0088:{gln('5790000001')}"])
+    _production(net.config)
+    _add_peer(net.config, "http://127.0.0.1:9/as4", "allow_insecure = true")
+    net.start()
+    try:
+        lines = [json.loads(ln) for ln in net.log_path.read_text().splitlines() if ln[:1] == "{"]
+    finally:
+        net.stop()
+    warned = [ln for ln in lines if ln.get("event") == "config.warning"]
+    assert len(warned) == 1 and warned[0]["level"] == "warning"
+    assert warned[0]["detail"].startswith("peers[0].endpoint: 'http://127.0.0.1:9/as4'")
