@@ -302,3 +302,22 @@ def test_serve_logs_the_warning_of_an_allowed_insecure_peer(tmp_path: Path) -> N
     warned = [ln for ln in lines if ln.get("event") == "config.warning"]
     assert len(warned) == 1 and warned[0]["level"] == "warning"
     assert warned[0]["detail"].startswith("peers[0].endpoint: 'http://127.0.0.1:9/as4'")
+
+
+def test_a_refused_agreement_restores_a_certificate_file_that_was_there(
+    alpha_and_beta_info: tuple[Path, dict[str, object], Path],
+) -> None:
+    cfg, info, _ = alpha_and_beta_info
+    peer_info = cfg.parent.parent / "beta-info.json"
+    peer_info.write_text(json.dumps(info), encoding="utf-8")
+    add = ("agreements", "add", "--config", str(cfg), "--peer-info", str(peer_info))
+    out = gateway_cli(*add, "--currency", "euro", check=False)
+    assert out.returncode == 2 and "ISO 4217" in out.stderr
+    assert not (cfg.parent / "peers").exists(), "the folder it made is gone again"
+    kept = cfg.parent / "peers" / "beta.pem"
+    kept.parent.mkdir()
+    kept.write_bytes((cfg.parent / "certs" / "ap.pem").read_bytes())
+    before = kept.read_bytes()
+    out = gateway_cli(*add, "--currency", "euro", check=False)
+    assert out.returncode == 2
+    assert kept.read_bytes() == before, "the file that was there is left as it was"
