@@ -162,6 +162,14 @@ def test_bad_environment_values(
     assert err.value.key == key and problem in err.value.problem
 
 
+def test_a_malformed_ipv6_endpoint_is_a_config_error(network_dir: tuple[Path, str]) -> None:
+    cfg, _ = network_dir
+    _add_peer(cfg, "https://[::1/as4")
+    with pytest.raises(ConfigError) as err:  # urllib raises ValueError on it
+        config.load(cfg)
+    assert err.value.key == "peers[0].endpoint" and "http(s) URL" in err.value.problem
+
+
 def test_allow_insecure_must_be_true_or_false(network_dir: tuple[Path, str]) -> None:
     cfg, _ = network_dir
     _add_peer(cfg, "https://ap.beta.example/as4", 'allow_insecure = "yes"')
