@@ -119,6 +119,8 @@ def reload(gw: Gateway) -> tuple[bool, str]:
         log_mod.configure(new.logging.format, new.logging.level)
     note = f"; restart to apply changes to [{', '.join(fixed)}]" if fixed else ""
     log.info("config.reloaded", peers=len(new.peers), participants=len(new.participants))
+    for warning in new.warnings:
+        log.warning("config.warning", detail=warning)
     return True, f"configuration reloaded from {new.path}{note}"
 
 

@@ -40,6 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _load(args.config)
     log.configure(settings.logging.format, settings.logging.level)
+    for warning in settings.warnings:
+        log.get("gateway.config").warning("config.warning", detail=warning)
     workers = args.workers if args.workers is not None else settings.network.workers
     app.serve_workers(settings, workers)
     return 0
@@ -52,6 +54,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         f"{len(s.participants)} participant(s), {len(s.senders)} sender(s), "
         f"{len(s.peers)} peer network(s), store {s.store.url.split('://')[0]}"
     )
+    for warning in s.warnings:
+        print(f"gateway: warning: {s.path}: {warning}", file=sys.stderr)
     return 0
 
 
@@ -76,12 +80,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from gateway.identifiers import check
     from gateway.scaffold import init_network
 
     try:
         pids = [ParticipantId.parse(p) for p in args.participant]
     except InvalidIdentifier as exc:
         return _fail(str(exc))
+    for pid in pids:  # the same check as the partner directory's, before writing anything
+        if (reason := check(pid)) is not None:
+            return _fail(f"--participant {pid}: fails the check of scheme {pid.scheme}: {reason}")
     try:
         made = init_network(
             Path(args.dir),

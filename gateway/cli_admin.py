@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway import config as config_mod
 from gateway.agreements import DIRECTIONS, PAYERS, Agreement
+from gateway.config_safety import certificate_problem
 from gateway.errors import ConfigError, InputError
 
 
@@ -141,11 +142,14 @@ def _peer_info(path: str) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read peer info {path}: {exc}") from None
     needed = ("name", "provider_id", "as4_endpoint", "certificate_pem", "participants")
-    missing = [k for k in needed if k not in info]
+    missing = [k for k in needed if k not in info] if isinstance(info, dict) else list(needed)
     if not isinstance(info, dict) or missing:
         raise InputError(f"{path} is not a `gateway info --json` output (missing {missing})")
     if not _NAME.match(str(info["name"])):
         raise InputError(f"{path}: peer name {info['name']!r} is not a plain name")
+    problem = certificate_problem(str(info["certificate_pem"]))
+    if problem:  # checked before anything is written: a refusal leaves no file behind
+        raise InputError(f"{path}: certificate_pem: {problem}")
     return info
 
 
@@ -199,10 +203,11 @@ def cmd_agreements_add(args: argparse.Namespace) -> int:
     if settings.peer_named(name) is not None:
         raise ConfigError(str(settings.path), "peers", f"an agreement with {name!r} exists already")
     peers_dir = settings.path.parent / "peers"
+    made_dir = not peers_dir.exists()
     peers_dir.mkdir(exist_ok=True)
     cert = peers_dir / f"{name}.pem"
     original = settings.path.read_text(encoding="utf-8")
-    cert_existed = cert.exists()
+    old_cert = cert.read_bytes() if cert.exists() else None
     cert.write_text(str(info["certificate_pem"]), encoding="ascii")
     settings.path.write_text(original + stanza(info, args, f"peers/{name}.pem"), encoding="utf-8")
     try:
@@ -210,8 +215,12 @@ def cmd_agreements_add(args: argparse.Namespace) -> int:
     except ConfigError:
         # Leave the file exactly as it was: never a half-written configuration.
         settings.path.write_text(original, encoding="utf-8")
-        if not cert_existed:
+        if old_cert is None:
             cert.unlink()
+        else:
+            cert.write_bytes(old_cert)
+        if made_dir:
+            peers_dir.rmdir()
         raise
     agreement = new.peer_named(name)
     assert agreement is not None

@@ -16,6 +16,7 @@ from gateway.agreements import Agreement, Mandate
 from gateway.model import ParticipantId
 
 RECEPTION_CHOICES = ("network", "portal", "paper")
+ENVIRONMENTS = ("production", "development")
 MAX_XML_DEPTH = 256
 
 
@@ -34,6 +35,8 @@ class NetworkSettings:
     # responder is tolerated) | hard (it is not). See transport/revocation.py.
     revocation: str = "soft"
     revocation_timeout_seconds: float = 5.0
+    # production refuses peers on plain http or non-public addresses (config_safety)
+    environment: str = "production"
 
     @property
     def exchange_url(self) -> str:
@@ -68,6 +71,7 @@ class Peer:
     participants: tuple[ParticipantId, ...]
     agreement: Agreement = field(default_factory=Agreement)
     smp_url: str = ""  # base URL of the peer's SMP; default: its endpoint's origin + /smp
+    allow_insecure: bool = False  # accept a plain-http or non-public endpoint in production
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class Settings:
     mandates: tuple[Mandate, ...] = ()
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
+    warnings: tuple[str, ...] = ()  # "key: problem" lines accepted but worth an admin's look
 
     def participant(self, pid: ParticipantId) -> Participant | None:
         return self._participants_by_id.get(pid)

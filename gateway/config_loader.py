@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from gateway.config import (
+    ENVIRONMENTS,
     MAX_XML_DEPTH,
     RECEPTION_CHOICES,
     ChannelSettings,
@@ -29,6 +30,7 @@ from gateway.config import (
     hash_token,
 )
 from gateway.config_reader import Reader
+from gateway.config_safety import check_peers
 from gateway.config_terms import agreement as _agreement
 from gateway.config_terms import mandates as _mandates
 from gateway.errors import ConfigError
@@ -90,6 +92,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
         mandates=_mandates(r, r.array_of_tables(data, "mandates")),
         validation=_validation(r, r.table(data, "validation", "", required=False)),
         admin_token_sha256=_admin(r, r.table(data, "admin", "", required=False)),
+        warnings=check_peers(r, peers, network),
     )
 
 
@@ -125,7 +128,10 @@ def _admin(r: Reader, t: dict[str, Any]) -> str:
 
 
 def _url(r: Reader, value: str, key: str) -> str:
-    u = urlparse(value)
+    try:
+        u = urlparse(value)
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        u = urlparse("")
     if u.scheme not in ("http", "https") or not u.netloc:
         raise r.fail(key, f"must be an http(s) URL; got {value!r}")
     return value
@@ -148,6 +154,7 @@ def _network(r: Reader, t: dict[str, Any]) -> NetworkSettings:
             "workers",
             "revocation",
             "revocation_timeout_seconds",
+            "environment",
         },
     )
     port = r.get(t, "listen_port", w, int, 8080)
@@ -175,6 +182,7 @@ def _network(r: Reader, t: dict[str, Any]) -> NetworkSettings:
         workers=r.positive(t, "workers", w, int, 1),
         revocation=r.choice(t, "revocation", w, ("off", "soft", "hard"), "soft"),
         revocation_timeout_seconds=r.positive(t, "revocation_timeout_seconds", w, float, 5.0),
+        environment=r.choice(t, "environment", w, ENVIRONMENTS, "production"),
     )
 
 
@@ -271,6 +279,7 @@ def _peers(
                 "certificate",
                 "participants",
                 "agreement",
+                "allow_insecure",
             },
         )
         name = r.get(t, "name", w, str)
@@ -303,6 +312,7 @@ def _peers(
                 smp_url=_url(r, r.get(t, "smp_url", w, str), f"{w}.smp_url")
                 if "smp_url" in t
                 else "",
+                allow_insecure=r.get(t, "allow_insecure", w, bool, False),
             )
         )
     return tuple(out)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.errors import ConfigError
+from gateway.identifiers import check as scheme_check
 from gateway.model import InvalidIdentifier, ParticipantId
 
 T = TypeVar("T")
@@ -97,10 +98,15 @@ class Reader:
         return value
 
     def participant_id(self, raw: str, key: str) -> ParticipantId:
+        """A participant id that passes its scheme's check, as the directory requires."""
         try:
-            return ParticipantId.parse(raw)
+            pid = ParticipantId.parse(raw)
         except InvalidIdentifier as exc:
             raise self.fail(key, str(exc)) from None
+        reason = scheme_check(pid)
+        if reason is not None:
+            raise self.fail(key, f"{pid} fails the check of scheme {pid.scheme}: {reason}")
+        return pid
 
     def unknown_keys(self, data: Mapping[str, Any], where: str, allowed: set[str]) -> None:
         for k in data:

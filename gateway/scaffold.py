@@ -116,6 +116,9 @@ listen_port = {port}
 key = "certs/ap.key"
 certificate = "certs/ap.pem"
 ca_certificates = ["certs/ca.pem"]  # CAs we trust for peers' certificates
+# development accepts peers on plain http and loopback or private addresses;
+# production (the default when absent) refuses them: set it with real certificates.
+environment = "development"
 
 {chr(10).join(parts)}
 [[senders]]
