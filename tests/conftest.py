@@ -7,12 +7,18 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import settings
 
 from gateway import config
 from gateway.app import Gateway, make_app, running
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
 from gateway.scaffold import gln, init_network
+
+# No per-example deadline: the machine is shared and its speed swings; a slow
+# example is not a wrong one (speed lives in benchmarks/, not in tests).
+settings.register_profile("gateway", deadline=None)
+settings.load_profile("gateway")
 
 SELLER = ParticipantId("0088", gln("5730000001"))
 BUYER = ParticipantId("0088", gln("5730000002"))
