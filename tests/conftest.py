@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,6 +83,8 @@ def _watch_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         configure("json", level, stream=logwatch.Tee("inprocess.log"))
 
     teed(level="debug")
+    # Our debug lines, yes; every library's debug chatter, no.
+    logging.getLogger().setLevel(logging.INFO)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(gateway_log, "configure", teed)
         yield
