@@ -8,13 +8,14 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from gateway import edge
 from gateway.config import Sender
 from gateway.errors import (
     GatewayError,
     InputError,
     NotFound,
     PayloadTooLarge,
-    Unauthorized,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 from gateway.model import Direction, status_view
@@ -30,18 +31,27 @@ MAX_IDEMPOTENCY_KEY = 200
 
 
 def error_response(exc: GatewayError) -> web.Response:
-    return web.json_response(exc.to_json(), status=exc.http_status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return web.json_response(exc.to_json(), status=exc.http_status, headers=headers)
 
 
 def authenticate(request: web.Request) -> Sender:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    sender = request.app[PIPELINE].settings.sender_for_token(token.strip())
-    if sender is None:
-        raise Unauthorized("unknown or revoked token")
-    return sender
+    settings = request.app[PIPELINE].settings
+    return request.app[edge.GUARD].authenticate(
+        request, settings.sender_for_token, "unknown or revoked token"
+    )
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InputError(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    # Undecodable bytes arrive as lone surrogates, which no store can keep.
+    if not (key.isascii() and key.isprintable()):
+        raise InputError("Idempotency-Key must be printable ASCII characters")
+    return key
 
 
 async def read_xml_body(request: web.Request, limit: int) -> bytes:
@@ -63,9 +73,7 @@ async def read_xml_body(request: web.Request, limit: int) -> bytes:
 async def submit(request: web.Request) -> web.Response:
     sender = authenticate(request)
     structlog.contextvars.bind_contextvars(sender=sender.name)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InputError(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    key = idempotency_key(request)
     settings = request.app[PIPELINE].settings
     body = await read_xml_body(request, settings.limits.max_document_bytes)
     result = await request.app[PIPELINE].submit(sender, body, idempotency_key=key)
@@ -113,7 +121,11 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return error_response(PayloadTooLarge("request body too large"))
     except web.HTTPException:
         raise
-    except Exception:
+    except Exception as exc:
+        if edge.client_went_away(request, exc):
+            # An aborted upload: nobody reads an answer, and nothing broke.
+            log.debug("request.client_gone", path=request.path)
+            return web.Response(status=400)
         log.exception("request.crashed", path=request.path)
         body = {"error": "internal_error", "message": "internal error; see the gateway log"}
         return web.json_response(body, status=500)

@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from gateway import api
+from gateway import api, edge
 from gateway import config as config_mod
 from gateway import log as log_mod
 from gateway.config import Settings
 from gateway.delivery import Clock
-from gateway.errors import ConfigError, Unauthorized
+from gateway.errors import ConfigError
 from gateway.intake import Checker
 from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.pipeline import Pipeline
@@ -133,6 +133,7 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     )
     app[api.PIPELINE] = gw.pipeline
     app[api.STORE] = gw.store
+    app[edge.GUARD] = edge.AuthGuard(lambda: gw.settings.limits.auth_failures_per_minute)
     app.add_routes(api.routes())
     app.add_routes(as4_routes(settings, gw.pipeline, clock=clock))
     app.add_routes(smp_routes(settings, gw.pipeline.receivable, clock=clock))
@@ -152,10 +153,11 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
         return web.Response(body=gw.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     async def admin_reload(request: web.Request) -> web.Response:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not gw.settings.is_admin_token(token.strip()):
-            raise Unauthorized("admin token required (set [admin] token_sha256 in the config)")
+        request.app[edge.GUARD].authenticate(
+            request,
+            lambda token: True if gw.settings.is_admin_token(token) else None,
+            "admin token required (set [admin] token_sha256 in the config)",
+        )
         ok, message = reload(gw)
         return web.json_response({"reloaded": ok, "message": message}, status=200 if ok else 422)
 

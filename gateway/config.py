@@ -97,6 +97,9 @@ class LimitSettings:
     max_document_bytes: int = 10 * 1024 * 1024
     max_depth: int = 256
     max_elements: int = 1_000_000
+    # Failed authentications per client address, and per token prefix, in
+    # any minute before 429 (counted in each serving process).
+    auth_failures_per_minute: int = 10
 
 
 @dataclass(frozen=True)

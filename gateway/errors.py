@@ -137,3 +137,14 @@ class SecurityError(GatewayError):
 class StoreError(GatewayError):
     http_status = 503
     code = "store_unavailable"
+
+
+class TooManyRequests(GatewayError):
+    """Too many failed authentications from this address or with this token."""
+
+    http_status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after_seconds=retry_after)
+        self.retry_after = retry_after

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,10 +11,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import settings
 
 from gateway import config
+from gateway import log as gateway_log
 from gateway.app import Gateway, make_app, running
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
 from gateway.scaffold import gln, init_network
+from tests import logwatch
 
 # No per-example deadline: the machine is shared and its speed swings; a slow
 # example is not a wrong one (speed lives in benchmarks/, not in tests).
@@ -65,3 +68,46 @@ async def api(network_dir: tuple[Path, str]) -> AsyncIterator[Api]:
             yield Api(client, gw, token, cfg.parent)
         finally:
             await client.close()
+
+
+# --- no secret in any log line of the suite (see tests/logwatch.py) ----------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    logwatch.start(tmp_path_factory.getbasetemp())
+    configure = gateway_log.configure
+
+    def teed(fmt: str = "auto", level: str = "info", *, stream: object = None) -> None:
+        # Code under test may configure logging again (a reload): keep the copy.
+        configure("json", level, stream=logwatch.Tee("inprocess.log"))
+
+    teed(level="debug")
+    # Our debug lines, yes; every library's debug chatter, no.
+    logging.getLogger().setLevel(logging.INFO)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gateway_log, "configure", teed)
+        yield
+
+
+_worker_leaks: list[str] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    found = logwatch.leaks() + _worker_leaks
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller reports
+        session.config.workeroutput["secret_leaks"] = found
+        return
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "secrets found in the logs of this run", red=True)
+            for line in found:
+                reporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    _worker_leaks.extend(getattr(node, "workeroutput", {}).get("secret_leaks", []))

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests import logwatch
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "einvoice-corpus"
 
@@ -54,6 +56,7 @@ def gateway_cli(
         cwd=cwd,
         timeout=120,
     )
+    logwatch.append("cli.log", proc.stderr + "\n")
     if check and proc.returncode != 0:
         raise AssertionError(f"gateway {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc

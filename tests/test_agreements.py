@@ -13,9 +13,11 @@ from gateway import config
 from gateway.agreements import Fees, fees_due
 from gateway.app import make_app, running
 from gateway.config import hash_token
+from tests import logwatch
 from tests.support import gateway_cli
 
 ADMIN = "admin-token-for-tests-0123456789"
+logwatch.register(ADMIN)
 
 
 @pytest.fixture

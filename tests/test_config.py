@@ -53,6 +53,12 @@ def test_the_written_config_is_valid(network_dir: tuple[Path, str]) -> None:
         ),
         (r"^timeout_seconds = 30", "timeout_seconds = 90", "delivery.lease_seconds", "longer than"),
         (r"^concurrency = 8", "concurrency = 0", "delivery.concurrency", "greater than 0"),
+        (
+            r"^\[logging\]",
+            "[limits]\nauth_failures_per_minute = 0\n[logging]",
+            "limits.auth_failures_per_minute",
+            "greater than 0",
+        ),
         (r"^\[logging\]", "[logging]\ncolour = true", "logging.colour", "unknown key"),
         (r'^name = "testnet"', "name = ", "", "not valid TOML"),
         (r"^\[network\]", "[netwerk]", "netwerk", "unknown key"),

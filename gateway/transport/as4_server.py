@@ -29,6 +29,7 @@ from gateway.as4 import inbound, receipt
 from gateway.as4.inbound import Received
 from gateway.certs import check_peer_certificate
 from gateway.config import Settings
+from gateway.edge import client_went_away
 from gateway.errors import GatewayError, PayloadTooLarge, SecurityError
 from gateway.transport.as4_client import OFFLOAD_BYTES
 from gateway.transport.base import InboundMessage, Receiver
@@ -75,7 +76,11 @@ class _As4Handler:
             return await self._exchange(ctype, body)
         except GatewayError as exc:
             return self._error(exc, ctype, body)
-        except Exception:
+        except Exception as exc:
+            if client_went_away(request, exc):
+                # An aborted upload: nobody would read a signed refusal.
+                log.debug("as4.client_gone")
+                return web.Response(status=400)
             # Our bug, not the peer's: keep the details in our log only.
             log.exception("as4.failed")
             return self._error(GatewayError("internal error while receiving"), ctype, body)
