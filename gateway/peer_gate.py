@@ -37,12 +37,14 @@ class PeerDeferred(Exception):
 
 
 def judge(exc: TransportError) -> Outcome:
-    """What a failed send says about the peer's health."""
+    """What a failed send says about the peer's health. Only no answer, or
+    an HTTP answer that is no signal, counts against it: a problem on our
+    side (packaging, a configured certificate) must not open its circuit."""
     if exc.details.get("ebms_code"):
         return Outcome.SUCCESS  # a signed ebMS error: the peer is up and answering
-    if exc.permanent:
-        return Outcome.NEUTRAL  # packaging or configuration on our side
-    return Outcome.FAILURE
+    if exc.details.get("unreachable") or exc.details.get("http_status"):
+        return Outcome.FAILURE
+    return Outcome.NEUTRAL
 
 
 class PeerGating:

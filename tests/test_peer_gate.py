@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,11 @@ from tests.conftest import STRANGER, invoice
 from tests.support import free_port
 
 
-def _closed_port_peer(cfg: Path, **delivery: float) -> None:
-    """A peer whose port refuses connections; delivery settings as given."""
+def _closed_port_peer(
+    cfg: Path, provider_id: str = "PTESTNET", port: int = 0, **delivery: float
+) -> None:
+    """A peer whose port refuses connections; delivery settings as given.
+    PTESTNET is the CN of certs/ap.pem, so attempts get as far as the port."""
     text = cfg.read_text()
     for key, value in delivery.items():
         text = "\n".join(ln for ln in text.splitlines() if not ln.startswith(f"{key} ="))
@@ -23,8 +27,8 @@ def _closed_port_peer(cfg: Path, **delivery: float) -> None:
     text += f"""
 [[peers]]
 name = "silent"
-provider_id = "PSILENT"
-endpoint = "http://127.0.0.1:{free_port()}/as4"
+provider_id = "{provider_id}"
+endpoint = "http://127.0.0.1:{port or free_port()}/as4"
 certificate = "certs/ap.pem"
 participants = ["{STRANGER}"]
 """
@@ -90,3 +94,67 @@ async def test_open_circuit_defers_without_attempts_until_the_give_up_deadline(
     assert 'gateway_delivery_attempts_total{outcome="error",route="peer"} 1.0' in metrics
     assert 'gateway_delivery_deferred_total{cause="open",peer="silent"}' in metrics
     assert 'gateway_peer_in_flight{peer="silent"} 0.0' in metrics
+
+
+async def test_a_problem_on_our_side_does_not_open_the_peers_circuit(
+    network_dir: tuple[Path, str],
+) -> None:
+    cfg, token = network_dir
+    # The pinned certificate is not the peer's (its CN is not PSILENT): our
+    # configuration is wrong, the peer is not known to be down.
+    _closed_port_peer(
+        cfg,
+        provider_id="PSILENT",
+        initial_backoff_seconds=0.05,
+        max_backoff_seconds=0.1,
+        give_up_after_seconds=0.6,
+        timeout_seconds=0.5,
+        lease_seconds=2,
+        poll_seconds=0.02,
+        breaker_failures=1,
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+        resp = await client.post("/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers)
+        status = await _final(client, (await resp.json())["id"], headers)
+        metrics = await (await client.get("/metrics")).text()
+    states = [e["state"] for e in status["history"]]
+    assert states.count("attempt_failed") >= 2 and "deferred" not in states, states
+    assert "expected 'PSILENT'" in status["history"][-1]["reason"]
+    assert 'gateway_peer_circuit_state{peer="silent"} 0.0' in metrics
+
+
+async def test_a_peer_that_drops_connection_attempts_fails_at_the_connect_timeout(
+    network_dir: tuple[Path, str],
+) -> None:
+    cfg, token = network_dir
+    # A listener with a full backlog: the kernel drops further SYNs, as a
+    # firewall that black-holes the peer's address would.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    filler = socket.create_connection(listener.getsockname())
+    _closed_port_peer(
+        cfg,
+        port=listener.getsockname()[1],
+        initial_backoff_seconds=60,
+        max_backoff_seconds=60,
+        timeout_seconds=20,
+        connect_timeout_seconds=0.5,
+        lease_seconds=30,
+        poll_seconds=0.02,
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    try:
+        async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+            resp = await client.post(
+                "/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers
+            )
+            url = f"/api/v1/documents/{(await resp.json())['id']}"
+            for _ in range(1500):
+                history = (await (await client.get(url, headers=headers)).json())["history"]
+                if history[-1]["state"] == "attempt_failed":
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        filler.close()
+        listener.close()
+    assert "no connection within 0.5 s" in history[-1]["reason"], history[-1]

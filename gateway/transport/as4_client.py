@@ -246,6 +246,7 @@ class As4Transport:
             f"cannot reach peer {peer.name} at {peer.endpoint}: {reason}",
             permanent=False,
             peer=peer.name,
+            unreachable=True,  # the peer's fault, as far as we can tell (circuit breaker)
         )
 
     def _refusal(self, peer: Peer, request: Request, signal: receipt.Signal) -> TransportError:
