@@ -78,7 +78,8 @@ class PeerGating:
             before, _ = self.gates.state(peer.name)
             after = self.gates.finish(admission, outcome, limits, self.clock())
             if after is not before:
-                log.warning(
+                say = log.warning if after is Circuit.OPEN else log.info
+                say(
                     "peer.circuit",
                     peer=peer.name,
                     state=after.name.lower(),
