@@ -149,6 +149,3 @@ def _same_wait(before: object, cause: str) -> bool:
     # Open and probing alternate while a peer stays down: one wait, told once.
     circuit = {Refusal.OPEN.value, Refusal.PROBING.value}
     return before == cause or (before in circuit and cause in circuit)
-
-
-__all__ = ["Circuit", "PeerDeferred", "PeerGates", "PeerGating", "judge"]
