@@ -4,6 +4,7 @@ from benchmarks import (
     api_accept,
     as4_receive,
     as4_throughput,
+    black_hole,
     directory,
     large_payload,
     routing,
@@ -20,3 +21,4 @@ as4_throughput.main([])
 large_payload.main([])
 directory.main([])
 routing.main([])
+black_hole.main([])

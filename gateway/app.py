@@ -150,6 +150,8 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     async def metrics(request: web.Request) -> web.Response:
         with contextlib.suppress(Exception):
             gw.metrics.outbox_depth.set(await gw.store.outbox_depth())
+        for peer in gw.settings.peers:  # every configured peer, not only those used yet
+            gw.pipeline.show_peer(peer.name)
         return web.Response(body=gw.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     async def admin_reload(request: web.Request) -> web.Response:

@@ -90,6 +90,11 @@ class DeliverySettings:
     poll_seconds: float = 0.5
     timeout_seconds: float = 30.0
     concurrency: int = 8
+    # One peer's share of the slots, and its circuit breaker (gateway/breaker.py).
+    per_peer_concurrency: int = 4
+    breaker_failures: int = 5
+    breaker_open_seconds: float = 30.0
+    connect_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the file's own directory. ``gateway.config`` holds the values read.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -345,7 +346,7 @@ def _delivery(r: Reader, t: dict[str, Any]) -> DeliverySettings:
     w = "delivery"
     d = DeliverySettings()
     r.unknown_keys(t, w, set(DeliverySettings.__dataclass_fields__))
-    floats: dict[str, float] = {
+    floats: dict[str, Any] = {  # Any: mypy would match these to the int fields too
         k: r.positive(t, k, w, float, getattr(d, k))
         for k in (
             "initial_backoff_seconds",
@@ -362,8 +363,34 @@ def _delivery(r: Reader, t: dict[str, Any]) -> DeliverySettings:
         # A lease shorter than one attempt would let a second worker start
         # the same delivery while the first is still waiting for its answer.
         raise r.fail(f"{w}.lease_seconds", "must be longer than timeout_seconds")
-    return DeliverySettings(
-        concurrency=r.positive(t, "concurrency", w, int, d.concurrency), **floats
+    concurrency = r.positive(t, "concurrency", w, int, d.concurrency)
+    return _peer_limits(r, t, dataclasses.replace(d, concurrency=concurrency, **floats))
+
+
+def _peer_limits(r: Reader, t: dict[str, Any], given: DeliverySettings) -> DeliverySettings:
+    """What keeps one slow or dead peer from delaying the others' deliveries."""
+    w = "delivery"
+    d = DeliverySettings()
+    concurrency, timeout = given.concurrency, given.timeout_seconds
+    # A peer that drops connection attempts fails here, not after the whole timeout.
+    connect = r.positive(
+        t, "connect_timeout_seconds", w, float, min(d.connect_timeout_seconds, timeout)
+    )
+    if connect > timeout:
+        raise r.fail(f"{w}.connect_timeout_seconds", "must not exceed timeout_seconds")
+    per_peer = r.positive(
+        t, "per_peer_concurrency", w, int, min(d.per_peer_concurrency, concurrency)
+    )
+    if per_peer > concurrency:
+        raise r.fail(f"{w}.per_peer_concurrency", f"must be at most concurrency ({concurrency})")
+    return dataclasses.replace(
+        given,
+        connect_timeout_seconds=connect,
+        per_peer_concurrency=per_peer,
+        breaker_failures=r.positive(t, "breaker_failures", w, int, d.breaker_failures),
+        breaker_open_seconds=r.positive(
+            t, "breaker_open_seconds", w, float, d.breaker_open_seconds
+        ),
     )
 
 

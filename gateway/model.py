@@ -99,6 +99,7 @@ class State(enum.StrEnum):
     REJECTED = "rejected"
     ROUTED = "routed"
     ATTEMPT_FAILED = "attempt_failed"
+    DEFERRED = "deferred"  # waiting for a busy or failing peer; not an attempt
     DELIVERED = "delivered"
     PRINTED = "printed"
     FAILED = "failed"

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from gateway.agreements import Exchange, refusal
+from gateway.breaker import PeerGates
 from gateway.channels.files import InboxChannel
 from gateway.channels.printing import PdfPrintChannel
 from gateway.config import Sender, Settings
@@ -86,6 +87,7 @@ class Pipeline(Delivery):
         self.metrics = metrics
         self.clock = clock
         self.wake = wake  # tells the worker there is new work
+        self.gates = PeerGates()  # per-peer slots and circuit breakers, for this process
         self.directory = Directory(lambda: self.settings, store, smp)
         self.checker = checker or Checker()
         self.inbox = InboxChannel(settings.channels.inbox_dir)
