@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from gateway.errors import StoreError
 from gateway.store.sqlite import SqliteStore
 from tests.store.builders import T0, event
 
@@ -60,5 +64,35 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             T0, limit=100, lease=timedelta(seconds=30), owner="after-crash"
         )
         assert len(claimed) == 50
+    finally:
+        await store.close()
+
+
+async def test_write_probe_fails_when_another_connection_holds_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "gw.db", timeout=0.2)
+    await store.open()
+    hog = sqlite3.connect(tmp_path / "gw.db", isolation_level=None)
+    try:
+        await store.probe_write(T0)
+        hog.execute("BEGIN IMMEDIATE")  # e.g. a stuck backup or sqlite3 shell
+
+        with pytest.raises(StoreError, match="locked"):
+            await store.probe_write(T0)
+        assert await store.count_documents() == 0, "reads still work: only a write tells"
+    finally:
+        hog.close()
+        await store.close()
+
+
+async def test_write_probe_fails_when_the_disk_has_no_room_for_a_document(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "gw.db")
+    await store.open()
+    try:
+        with pytest.raises(StoreError, match="bytes free on its disk"):
+            await store.probe_write(T0, room=2**62)  # more than any disk holds
     finally:
         await store.close()
