@@ -49,9 +49,11 @@ class WriteProbe:
     async def _probe(self) -> str | None:
         try:
             write = self._store.probe_write(self._clock(), room=self._room)
-            await asyncio.wait_for(write, self._timeout)
+            # A second more than the store's own timeout, so that its error
+            # (which names the cause) comes first; this only bounds a hang.
+            await asyncio.wait_for(write, self._timeout + 1.0)
         except TimeoutError:
-            return f"a test write to the store did not finish within {self._timeout:g} s"
+            return f"a test write to the store did not finish within {self._timeout + 1:g} s"
         except StoreError as exc:
             return f"the store cannot write: {exc.message}"
         return None
