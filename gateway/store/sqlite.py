@@ -29,6 +29,7 @@ from gateway.errors import StoreError
 from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
 from gateway.store import _sqlite_directory as dirsql
 from gateway.store import _sqlite_ledger as ledgersql
+from gateway.store import _sqlite_migrate as migration
 from gateway.store._codec import (
     dump_events,
     dump_meta,
@@ -48,7 +49,8 @@ Conn = sqlite3.Connection
 _SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
 _READERS = 4
 DEFAULT_TIMEOUT_SECONDS = 5.0
-_SCHEMA_VERSION = 3  # 2: partners and cache; 3: settlement ledger
+# 2: partners and cache; 3: settlement ledger; 4: unambiguous keys (_sqlite_migrate)
+_SCHEMA_VERSION = migration.VERSION
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -97,7 +99,9 @@ def _connect(path: Path, *, writer: bool, sync: str, timeout: float) -> Conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {_SYNC_MODES[sync]}")
             conn.execute("PRAGMA foreign_keys = ON")
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
             conn.executescript(_SCHEMA + dirsql.SCHEMA + ledgersql.SCHEMA)
+            migration.migrate(conn, version)
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         else:
             conn.execute("PRAGMA query_only = ON")
