@@ -193,22 +193,23 @@ async def serve(settings: Settings, *, worker_id: int = 0, workers: int = 1) -> 
     # The port first: a process that cannot serve must not touch the store
     # (its start releases leases that a running gateway holds).
     sock = bind(net.listen_host, net.listen_port, reuse_port=workers > 1)
-    async with running(settings, release=worker_id == 0) as gw:
-        loop.add_signal_handler(signal.SIGHUP, reload, gw)
-        runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.SockSite(runner, sock)
-        await site.start()
-        log.info(
-            "gateway.listening",
-            network=net.name,
-            url=f"http://{net.listen_host}:{net.listen_port}",
-            store=settings.store.url.split("://")[0],
-            worker=worker_id,
-        )
-        await stop.wait()
-        log.info("gateway.stopping", worker=worker_id)
-        await runner.cleanup()
+    with contextlib.closing(sock):
+        async with running(settings, release=worker_id == 0) as gw:
+            loop.add_signal_handler(signal.SIGHUP, reload, gw)
+            runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.SockSite(runner, sock)
+            await site.start()
+            log.info(
+                "gateway.listening",
+                network=net.name,
+                url=f"http://{net.listen_host}:{net.listen_port}",
+                store=settings.store.url.split("://")[0],
+                worker=worker_id,
+            )
+            await stop.wait()
+            log.info("gateway.stopping", worker=worker_id)
+            await runner.cleanup()
 
 
 def serve_workers(settings: Settings, workers: int) -> None:
@@ -283,8 +284,10 @@ class CannotServe(GatewayError):
 
 
 def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
-    """A listening socket on ``host:port``; several worker processes of one
-    gateway share it with ``reuse_port`` (the kernel spreads connections)."""
+    """A socket bound to ``host:port`` (a port in use fails here); several
+    worker processes of one gateway share it with ``reuse_port``. It listens
+    only once the site starts, after the store is ready: serve_workers takes
+    a connection as the sign that worker 0 has released old leases."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -292,7 +295,6 @@ def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(1024)
     except OSError as exc:
         sock.close()
         raise CannotServe(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
