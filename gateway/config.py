@@ -79,6 +79,9 @@ class StoreSettings:
     url: str  # sqlite:///abs/path.db (sqlite:// + absolute path) or redis://host:port/db
     prefix: str = "gw"  # Redis key prefix, so several networks can share one server
     sync: str = "full"  # SQLite synchronous mode: full | normal
+    # A store that has not answered in this long is an error (503 naming the
+    # document id to look up), not a request hanging until the client gives up.
+    timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -321,7 +321,7 @@ def _peers(
 
 def _store(r: Reader, t: dict[str, Any]) -> StoreSettings:
     w = "store"
-    r.unknown_keys(t, w, {"path", "url", "prefix", "sync"})
+    r.unknown_keys(t, w, {"path", "url", "prefix", "sync", "timeout_seconds"})
     if "path" in t and "url" in t:
         raise r.fail(w, "give either path (embedded SQLite) or url (redis://...), not both")
     if "url" in t:
@@ -338,7 +338,10 @@ def _store(r: Reader, t: dict[str, Any]) -> StoreSettings:
     if not prefix or ":" in prefix:
         raise r.fail(f"{w}.prefix", "must be a non-empty string without ':'")
     return StoreSettings(
-        url=url, prefix=prefix, sync=r.choice(t, "sync", w, ("full", "normal"), "full")
+        url=url,
+        prefix=prefix,
+        sync=r.choice(t, "sync", w, ("full", "normal"), "full"),
+        timeout_seconds=r.positive(t, "timeout_seconds", w, float, 5.0),
     )
 
 
