@@ -105,6 +105,10 @@ class LimitSettings:
     # Failed authentications per client address, and per token prefix, in
     # any minute before 429 (counted in each serving process).
     auth_failures_per_minute: int = 10
+    # UBL elements carry at most a handful of attributes; namespace
+    # declarations count toward max_attributes only.
+    max_attributes_per_element: int = 64
+    max_attributes: int = 250_000
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import string
 
 from gateway.model import DocumentKind
 from gateway.samples import sample_bytes
@@ -94,3 +95,21 @@ def attach(document: bytes, size: int) -> bytes:
 def replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
     assert data.count(old) >= 1, f"{old!r} not in the document"
     return data.replace(old, new, 1)
+
+
+def attributes(count: int, *, names: int = 4) -> bytes:
+    """``count`` distinct attributes ' aaaa=""', ' baaa=""', ... (short names)."""
+    letters = string.ascii_letters
+    out = []
+    for i in range(count):
+        name = "".join(letters[(i // 52**k) % 52] for k in range(names))
+        out.append(f' {name}=""')
+    return "".join(out).encode()
+
+
+def many_attributes(count: int) -> bytes:
+    """The sample invoice with ``count`` attributes on one element (8 MB for
+    a million: the document of issue #9)."""
+    return replace_once(
+        sample_bytes(DocumentKind.INVOICE), b"<cbc:Note>", b"<cbc:Note" + attributes(count) + b">"
+    )
