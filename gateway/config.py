@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +122,17 @@ class ChannelSettings:
 class ValidationSettings:
     schema_dir: Path | None = None  # own copy of the OASIS UBL 2.1 xsd folder (hash-checked)
     official_rules_dir: Path | None = None  # the official Schematron XSLTs, for --engine
-    processes: int = 0  # validate in this many extra processes (0: in the serving process)
+    # Validate in this many extra processes (0: in the serving process, which
+    # then stops answering while it validates); None ("auto"): see pool_size.
+    processes: int | None = None
+
+    def pool_size(self) -> int:
+        """The validation processes to use: "auto" is one per spare core, at
+        least one, so that validating never holds up the event loop."""
+        if self.processes is not None:
+            return self.processes
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        return max(1, (cores or os.cpu_count() or 1) - 1)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import string
 
 from gateway.model import DocumentKind
@@ -98,13 +99,10 @@ def replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
 
 
 def attributes(count: int, *, names: int = 4) -> bytes:
-    """``count`` distinct attributes ' aaaa=""', ' baaa=""', ... (short names)."""
-    letters = string.ascii_letters
-    out = []
-    for i in range(count):
-        name = "".join(letters[(i // 52**k) % 52] for k in range(names))
-        out.append(f' {name}=""')
-    return "".join(out).encode()
+    """``count`` distinct attributes ' aaaa=""', ' aaab=""', ... (short names)."""
+    letters = string.ascii_letters.encode()
+    spelled = itertools.islice(itertools.product(letters, repeat=names), count)
+    return b"".join(b' %s=""' % bytes(name) for name in spelled)
 
 
 def many_attributes(count: int) -> bytes:
