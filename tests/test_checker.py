@@ -4,6 +4,7 @@ and a validation process that dies does not stop the gateway validating."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import threading
@@ -59,10 +60,8 @@ def _validation_processes() -> list[int]:
 
 def _kill(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 async def test_a_killed_validation_process_is_replaced() -> None:
