@@ -120,12 +120,16 @@ async def _upload_while_polling(net: Network, body: bytes) -> tuple[float, int, 
 
 
 def _start(net: Network, src: Path | None) -> None:
-    saved = os.environ.get("PYTHONPATH")
+    """Start the gateway, from ``src`` if given (``python -m`` puts the
+    working directory first on the path, so both are set)."""
+    saved, here = os.environ.get("PYTHONPATH"), Path.cwd()
     if src is not None:
         os.environ["PYTHONPATH"] = str(src)
+        os.chdir(src)
     try:
         net.start()
     finally:
+        os.chdir(here)
         if saved is None:
             os.environ.pop("PYTHONPATH", None)
         else:
