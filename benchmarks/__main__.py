@@ -6,6 +6,7 @@ from benchmarks import (
     as4_throughput,
     black_hole,
     directory,
+    healthz_under_load,
     large_payload,
     routing,
     validation,
@@ -19,6 +20,7 @@ validation_instructions.main([])
 as4_receive.main([])
 as4_throughput.main([])
 large_payload.main([])
+healthz_under_load.main([])
 directory.main([])
 routing.main([])
 black_hole.main([])

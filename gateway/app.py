@@ -75,7 +75,7 @@ async def running(
     transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics()
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, clock=clock, cache=store)
-    checker = Checker(settings.validation.processes, schema_dir=settings.validation.schema_dir)
+    checker = Checker(settings.validation.pool_size(), schema_dir=settings.validation.schema_dir)
     pipeline = Pipeline(
         settings, store, transport, metrics=metrics, clock=clock, smp=smp, checker=checker
     )

@@ -110,14 +110,23 @@ def _validation(r: Reader, t: dict[str, Any]) -> ValidationSettings:
             raise r.fail(f"{w}.{key}", f"directory {str(p)!r} does not exist")
         return p
 
-    processes = r.get(t, "processes", w, int, 0)
-    if processes < 0:
-        raise r.fail(f"{w}.processes", "must be 0 (validate in the serving process) or more")
     return ValidationSettings(
         schema_dir=directory("schema_dir"),
         official_rules_dir=directory("official_rules_dir"),
-        processes=processes,
+        processes=_processes(r, t.get("processes", "auto")),
     )
+
+
+def _processes(r: Reader, value: object) -> int | None:
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise r.fail(
+            "validation.processes",
+            f'must be "auto" (one per spare core), 0 (validate in the serving process) '
+            f"or a positive number of processes, not {value!r}",
+        )
+    return value
 
 
 def _admin(r: Reader, t: dict[str, Any]) -> str:

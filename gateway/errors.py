@@ -148,3 +148,10 @@ class TooManyRequests(GatewayError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retry_after_seconds=retry_after)
         self.retry_after = retry_after
+
+
+class ValidationUnavailable(GatewayError):
+    """The validation processes could not check a document (one died twice)."""
+
+    http_status = 503
+    code = "validation_unavailable"
