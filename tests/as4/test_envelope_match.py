@@ -208,3 +208,17 @@ async def test_every_mismatch_is_named_at_once(receiving: Receiving) -> None:
     for field in ("BR-SBDH-1", "BR-SBDH-2", "PROCESSID"):
         assert field in error.description
     assert await receiving.gw.store.count_documents() == 0
+
+
+async def test_a_document_not_in_utf8_is_refused_naming_its_encoding(
+    receiving: Receiving,
+) -> None:
+    # A sender that copied ISO-8859-1 bytes into its (UTF-8) envelope.
+    text = invoice("INV-LATIN1").decode().replace("Camille Bressand", "Zoë Müller")
+    body = text.replace("<?xml version='1.0' encoding='UTF-8'?>", "", 1).encode("latin-1")
+    signal = await receiving.post(body)
+    (error,) = signal.errors
+    assert error.code == "EBMS:0004" and error.permanent
+    assert error.detail.startswith("unsupported_encoding: ")
+    assert "not UTF-8: byte 0xEB" in error.description
+    assert await receiving.gw.store.count_documents() == 0
