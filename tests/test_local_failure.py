@@ -10,6 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway import config
 from gateway.app import make_app, running
+from gateway.delivery import _failure_reason
+from gateway.errors import TransportError
 from tests.conftest import STRANGER, invoice
 
 # A peer without a pinned certificate: AS4 messages are encrypted to the
@@ -57,9 +59,6 @@ async def test_a_local_packaging_failure_does_not_blame_the_peer(
 
 
 def test_only_the_peers_own_refusal_is_put_on_the_peer() -> None:
-    from gateway.delivery import _failure_reason
-    from gateway.errors import TransportError
-
     refused = TransportError("peer said no", permanent=True, from_peer=True)
     assert _failure_reason(refused) == "refused by the recipient's network"
     assert _failure_reason(TransportError("cannot package", permanent=True)).startswith("not sent")
