@@ -241,7 +241,7 @@ class Delivery(PeerGating):
                 draw=random.random(),  # noqa: S311 - jitter, not security
             )
         if nxt is None:
-            why = "refused by the recipient's network" if exc.permanent else "gave up retrying"
+            why = _failure_reason(exc)
             event = StatusEvent(
                 State.FAILED,
                 now,
@@ -265,3 +265,13 @@ class Delivery(PeerGating):
             log.warning("dispatch.lease_lost", state="attempt_failed")
             return
         log.info("dispatch.retry", attempt=attempts, cause=exc.message)
+
+
+def _failure_reason(exc: TransportError) -> str:
+    """Why a delivery ended, from where it failed: only the peer's own signed
+    refusal is the recipient's network's doing."""
+    if not exc.permanent:
+        return "gave up retrying"
+    if exc.from_peer:
+        return "refused by the recipient's network"
+    return "not sent: a problem on our side"

@@ -116,14 +116,19 @@ class TransportError(GatewayError):
     """A delivery attempt to a peer failed.
 
     ``permanent`` says whether retrying can help: a refused document will be
-    refused again, a timeout may not happen twice.
+    refused again, a timeout may not happen twice. ``from_peer`` says the
+    peer itself refused (a signed error); any other failure arose here or on
+    the way, and its reason must not blame the recipient's network.
     """
 
     code = "transport_error"
 
-    def __init__(self, message: str, *, permanent: bool = False, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, from_peer: bool = False, **details: Any
+    ) -> None:
         super().__init__(message, **details)
         self.permanent = permanent
+        self.from_peer = from_peer
 
 
 class SecurityError(GatewayError):

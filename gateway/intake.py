@@ -22,6 +22,7 @@ import structlog
 from gateway.config import LimitSettings
 from gateway.errors import ValidationUnavailable
 from gateway.validation import check_parsed
+from gateway.validation.encoding import require_utf8
 from gateway.validation.facts import DocumentFacts, extract_facts
 from gateway.validation.parse import classify, parse_xml
 from gateway.validation.report import Finding, ValidationReport
@@ -67,6 +68,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
 def check_document(
     body: bytes, limits: LimitSettings, *, schema_dir: Path | None = None
 ) -> Checked:
+    require_utf8(body)  # what cannot be sent as it is is refused before anything else
     root = parse_xml(body, limits)
     kind = classify(root)
     return Checked(check_parsed(root, kind, schema_dir=schema_dir), extract_facts(root))

@@ -42,6 +42,7 @@ from gateway.model import (
 )
 from gateway.store.base import Store
 from gateway.transport.base import InboundMessage, ReceiveOutcome, Transport
+from gateway.validation import envelope
 from gateway.validation.facts import DocumentFacts
 
 log = structlog.get_logger("gateway.pipeline")
@@ -252,6 +253,7 @@ class Pipeline(Delivery):
                 fatal=checked.report.fatal_ids,
                 errors=list(problems)[:20],
             )
+        self._check_envelope(message, checked)
         recipient = checked.facts.buyer
         if recipient is None or await self.receivable(recipient) is None:
             self.metrics.rejected.labels("inbound", "not_serviced").inc()
@@ -305,6 +307,20 @@ class Pipeline(Delivery):
         if partner is not None and partner.network == self.settings.network.name:
             return partner.document_types or BIS3_DOCUMENT_TYPES
         return None
+
+    def _check_envelope(self, message: InboundMessage, checked: Checked) -> None:
+        """Refuse a document its envelope misdescribes: routing on one and
+        booking the other would deliver it to the wrong party."""
+        mismatches = envelope.envelope_mismatches(
+            sender=message.sender,
+            receiver=message.recipient,
+            document_type=message.document_type,
+            process=message.process,
+            facts=checked.facts,
+        )
+        if mismatches:
+            self.metrics.rejected.labels("inbound", "envelope").inc()
+            raise envelope.refusal(mismatches)
 
     def _inbound_agreement(self, message: InboundMessage, checked: Checked, now: datetime) -> str:
         """The id of the agreement a peer's document arrives under; raises

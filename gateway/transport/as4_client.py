@@ -262,6 +262,7 @@ class As4Transport:
         return TransportError(
             f"peer {peer.name} {what}: {error.code} {error.short_description} {error.detail}",
             permanent=error.permanent,
+            from_peer=True,
             peer=peer.name,
             ebms_code=error.code,
             detail=error.detail,
