@@ -80,6 +80,8 @@ def nets(tmp_path: Path) -> Iterator[tuple[Network, Network, Network]]:
             timeout_seconds=5,
             lease_seconds=10,
             poll_seconds=0.1,
+            # A peer that is down opens its circuit: probe again soon.
+            breaker_open_seconds=1,
         )
     yield a, b, c
     for n in (a, b, c):

@@ -63,6 +63,8 @@ def networks(tmp_path: Path) -> Iterator[tuple[Network, Network]]:
             timeout_seconds=5,
             lease_seconds=10,
             poll_seconds=0.1,
+            # A peer that is down opens its circuit: probe again soon.
+            breaker_open_seconds=1,
         )
     yield alpha, beta
     alpha.stop()
