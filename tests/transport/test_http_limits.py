@@ -51,7 +51,8 @@ def _connect(net: Network, source: str = "127.0.0.1") -> socket.socket:
 
 def _head(path: str, length: int | None, *, token: str = "", ctype: str = "") -> bytes:
     lines = [f"POST {path} HTTP/1.1", "Host: localhost"]
-    lines.append(f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked")
+    chunked = "Transfer-Encoding: chunked"
+    lines.append(f"Content-Length: {length}" if length is not None else chunked)
     lines.append(f"Content-Type: {ctype or 'application/xml'}")
     if token:
         lines.append(f"Authorization: Bearer {token}")
@@ -139,6 +140,13 @@ def test_flood_beyond_the_budget_is_503_and_a_small_request_succeeds_after(
         assert int(headers["retry-after"]) >= 1
         if path != "/as4":
             assert b'"busy"' in body
+    # A chunked body reserves as it arrives, and is refused once it would not fit.
+    sock = _connect(gateway)
+    chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"c" * 64 * 1024)
+    sock.sendall(_head("/api/v1/documents", None, token=gateway.token) + chunk * 16)
+    status, headers, _ = _answer(sock)
+    sock.close()
+    assert status == 503 and "retry-after" in headers
     # The holder finishes: its bytes are returned, and a new document gets in.
     holder.sendall(b"x" * (3 * MIB // 2 - 1000))
     status, _, _ = _answer(holder)
