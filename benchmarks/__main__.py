@@ -7,6 +7,7 @@ from benchmarks import (
     directory,
     large_payload,
     routing,
+    upload_flood,
     validation,
     validation_instructions,
 )
@@ -18,5 +19,6 @@ validation_instructions.main([])
 as4_receive.main([])
 as4_throughput.main([])
 large_payload.main([])
+upload_flood.main([])
 directory.main([])
 routing.main([])
