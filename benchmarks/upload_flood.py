@@ -3,12 +3,14 @@ next to the configured in-flight budget, and /healthz latency meanwhile.
 
 Starts a real `gateway serve` (embedded store) with the given
 `[http] inflight_bytes`, then floods `POST /as4` (unauthenticated bytes, as
-an attacker would send) and then `POST /api/v1/documents` (a sender's
-well-formed XML that is not an invoice) with 40 concurrent 14 MB bodies
-each, while a client asks /healthz every 50 ms. The peak is the process's
-VmHWM (reset once it is idle, through /proc/<pid>/clear_refs) and the
-largest VmRSS sampled every 10 ms; the growth is measured from the idle
-VmRSS. It runs once with the default budget and once with a budget large
+an attacker would send), `POST /api/v1/documents` with a sender's
+well-formed XML that is not an invoice, and the API again with valid
+invoices (an embedded attachment making them 14 MB: parsed, validated and
+stored), with 40 concurrent 14 MB bodies each, while a client asks
+/healthz every 50 ms (from a process of its own). The peak is the
+process's VmHWM (reset once it is idle, through /proc/<pid>/clear_refs)
+and the largest VmRSS sampled every 10 ms; the growth is measured from the
+idle VmRSS. It runs once with the default budget and once with a budget large
 enough to admit the whole flood, so both figures come from one run.
 
 Run: .venv/bin/python -m benchmarks.upload_flood [--mb 14] [--clients 40]
@@ -31,8 +33,11 @@ from pathlib import Path
 import aiohttp
 
 from gateway.config import HttpSettings
+from gateway.model import DocumentKind, ParticipantId
+from gateway.samples import sample_document
 from gateway.scaffold import gln
 from tests.support import Network, make_network
+from tests.validation.docs import attach
 
 SELLER, BUYER = f"0088:{gln('5760000001')}", f"0088:{gln('5760000002')}"
 MIB = 1024 * 1024
@@ -50,6 +55,7 @@ def _status(pid: int) -> dict[str, int]:
 class Flood:
     statuses: Counter[str] = field(default_factory=Counter)
     healthz_ms: list[float] = field(default_factory=list)
+    healthz_failed: int = 0
     peak_rss: int = 0
     seconds: float = 0.0
 
@@ -70,15 +76,17 @@ async def _post(
 # event loop does not add its own delays to the figures.
 _PROBE = """
 import http.client, json, sys, time
-port, out = int(sys.argv[1]), []
+port = int(sys.argv[1])
 while True:
     t0 = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("GET", "/healthz")
-    conn.getresponse().read()
-    conn.close()
-    out.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps(out[-1]), flush=True)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/healthz")
+        ok = conn.getresponse().status == 200
+        conn.close()
+    except OSError:
+        ok = False
+    print(json.dumps((time.perf_counter() - t0) * 1000 if ok else -1), flush=True)
     time.sleep(0.05)
 """
 
@@ -112,11 +120,13 @@ async def _flood(net: Network, path: str, body: bytes, clients: int) -> Flood:
     await asyncio.gather(*watchers)
     probe.terminate()
     out, _ = probe.communicate()
-    flood.healthz_ms = [float(line) for line in out.split()]
+    probes = [float(line) for line in out.split()]
+    flood.healthz_ms = [ms for ms in probes if ms >= 0]
+    flood.healthz_failed = len(probes) - len(flood.healthz_ms)
     return flood
 
 
-def _bodies(mb: int) -> tuple[bytes, bytes]:
+def _bodies(mb: int) -> list[tuple[str, bytes]]:
     size = mb * 1000 * 1000
     junk = b"--b\r\nContent-Type: application/soap+xml\r\n\r\n" + b"A" * (size - 64)
     head = (
@@ -124,7 +134,14 @@ def _bodies(mb: int) -> tuple[bytes, bytes]:
         b'"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:Note>'
     )
     xml = head + b"n" * (size - len(head) - 21) + b"</cbc:Note></Invoice>"
-    return junk, xml
+    invoice = sample_document(
+        DocumentKind.INVOICE, seller=ParticipantId.parse(SELLER), buyer=ParticipantId.parse(BUYER)
+    )
+    return [
+        ("/as4", junk),
+        ("/api/v1/documents", xml),
+        ("/api/v1/documents", attach(invoice, size)),  # valid: validated and stored
+    ]
 
 
 def _run(root: Path, budget: int, mb: int, clients: int) -> list[tuple[str, int, Flood]]:
@@ -135,7 +152,7 @@ def _run(root: Path, budget: int, mb: int, clients: int) -> list[tuple[str, int,
     assert net.proc is not None
     out = []
     try:
-        for path, body in zip(("/as4", "/api/v1/documents"), _bodies(mb), strict=True):
+        for path, body in _bodies(mb):
             time.sleep(1)
             idle = _status(net.proc.pid)["VmRSS"]
             Path(f"/proc/{net.proc.pid}/clear_refs").write_text("5")  # resets VmHWM
@@ -156,17 +173,19 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(tempfile.mkdtemp(prefix="gw-flood-"))
     unbounded = (args.mb + 2) * MIB * args.clients * 2
     for budget in (args.budget_mib * MIB, unbounded):
-        for path, idle, f in _run(root, budget, args.mb, args.clients):
+        for i, (path, idle, f) in enumerate(_run(root, budget, args.mb, args.clients)):
             growth = f.peak_rss - idle
             lat = sorted(f.healthz_ms)
             p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")
             print(
-                f"upload_flood {path} budget={budget / MIB:.0f} MiB: {args.clients} x {args.mb} MB "
+                f"upload_flood {path}{' (invoices)' if i == 2 else ''} "
+                f"budget={budget / MIB:.0f} MiB: {args.clients} x {args.mb} MB "
                 f"in {f.seconds:.1f} s, answers {dict(f.statuses)}; idle {idle / MIB:.0f} MiB, "
                 f"peak {f.peak_rss / MIB:.0f} MiB, growth {growth / MIB:.0f} MiB = "
                 f"{growth / budget:.2f}x budget; /healthz p50 "
                 f"{statistics.median(lat) if lat else float('nan'):.1f} ms p99 {p99:.1f} ms "
-                f"max {max(lat, default=float('nan')):.1f} ms ({len(lat)} probes); "
+                f"max {max(lat, default=float('nan')):.1f} ms ({len(lat)} probes, "
+                f"{f.healthz_failed} failed); "
                 f"machine={platform.machine()}"
             )
 

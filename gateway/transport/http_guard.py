@@ -85,6 +85,7 @@ class _Guarded(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._address = ""
         self._timer: asyncio.TimerHandle | None = None
+        self._tail = b""  # the last bytes seen while waiting, for a split blank line
         self._busy = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -103,6 +104,7 @@ class _Guarded(asyncio.Protocol):
 
     def _arm(self) -> None:
         self._disarm()
+        self._tail = b""
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._guard.http.header_timeout_seconds, self._expired)
 
@@ -131,6 +133,15 @@ class _Guarded(asyncio.Protocol):
             self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._timer is not None:
+            # The blank line ending the headers stops the clock here, not when
+            # the handler starts: a loop that was busy for a while runs the
+            # expired timer before that handler gets its turn.
+            seen = self._tail + data
+            if b"\r\n\r\n" in seen:
+                self._disarm()
+            else:
+                self._tail = seen[-3:]
         if self._inner is not None:
             self._inner.data_received(data)
 
