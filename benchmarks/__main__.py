@@ -4,7 +4,9 @@ from benchmarks import (
     api_accept,
     as4_receive,
     as4_throughput,
+    black_hole,
     directory,
+    healthz_under_load,
     large_payload,
     routing,
     upload_flood,
@@ -20,5 +22,7 @@ as4_receive.main([])
 as4_throughput.main([])
 large_payload.main([])
 upload_flood.main([])
+healthz_under_load.main([])
 directory.main([])
 routing.main([])
+black_hole.main([])

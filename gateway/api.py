@@ -20,7 +20,7 @@ from gateway.errors import (
     UnsupportedMediaType,
 )
 from gateway.model import Direction, status_view
-from gateway.pipeline import Pipeline
+from gateway.pipeline import ALLOW_DUPLICATE, DuplicateInvoice, Pipeline, StoreOutcomeUnknown
 from gateway.store.base import Store
 from gateway.transport import bodies
 
@@ -81,9 +81,21 @@ async def submit(request: web.Request) -> web.Response:
     sender = authenticate(request)
     structlog.contextvars.bind_contextvars(sender=sender.name)
     key = idempotency_key(request)
+    allow_duplicate = _allow_duplicate(request)
     settings = request.app[PIPELINE].settings
     body = await read_xml_body(request, settings.limits.max_document_bytes)
-    result = await request.app[PIPELINE].submit(sender, body, idempotency_key=key)
+    try:
+        result = await request.app[PIPELINE].submit(
+            sender, body, idempotency_key=key, allow_duplicate=allow_duplicate
+        )
+    except (DuplicateInvoice, StoreOutcomeUnknown) as exc:
+        # Both name a document: the client finds it under Location.
+        response = error_response(exc)
+        response.headers["Location"] = str(exc.details["location"])
+        if isinstance(exc, StoreOutcomeUnknown):
+            response.headers["Retry-After"] = "1"
+        log.info("request.refused", path=request.path, error=exc.code, status=exc.http_status)
+        return response
     payload: dict[str, Any] = {
         "id": result.document_id,
         "status": result.state.value,
@@ -95,6 +107,13 @@ async def submit(request: web.Request) -> web.Response:
         payload["errors"] = list(result.errors)
     status = 422 if result.errors else 202
     return web.json_response(payload, status=status, headers={"Location": payload["location"]})
+
+
+def _allow_duplicate(request: web.Request) -> bool:
+    value = request.headers.get(ALLOW_DUPLICATE, "false").strip().lower()
+    if value not in ("true", "false"):
+        raise InputError(f"{ALLOW_DUPLICATE} must be true or false")
+    return value == "true"
 
 
 async def status(request: web.Request) -> web.Response:

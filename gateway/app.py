@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,12 +25,13 @@ from gateway import config as config_mod
 from gateway import log as log_mod
 from gateway.config import Settings
 from gateway.delivery import Clock
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, GatewayError
+from gateway.health import WriteProbe
 from gateway.intake import Checker
 from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.pipeline import Pipeline
 from gateway.store.base import Store
-from gateway.store.factory import make_store
+from gateway.store.factory import make_store, sqlite_file
 from gateway.transport import bodies
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
@@ -64,7 +67,8 @@ async def running(
     first of its workers), so whatever a killed predecessor had leased is
     ours to run again, now.
     """
-    store = make_store(settings.store.url, prefix=settings.store.prefix, sync=settings.store.sync)
+    cfg = settings.store
+    store = make_store(cfg.url, prefix=cfg.prefix, sync=cfg.sync, timeout=cfg.timeout_seconds)
     await store.open()
     if release and settings.store.url.startswith("sqlite:"):
         released = await store.release_leases(None)
@@ -73,7 +77,7 @@ async def running(
     transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics()
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, clock=clock, cache=store)
-    checker = Checker(settings.validation.processes, schema_dir=settings.validation.schema_dir)
+    checker = Checker(settings.validation.pool_size(), schema_dir=settings.validation.schema_dir)
     pipeline = Pipeline(
         settings, store, transport, metrics=metrics, clock=clock, smp=smp, checker=checker
     )
@@ -141,12 +145,18 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     app.add_routes(api.routes())
     app.add_routes(as4_routes(settings, gw.pipeline, clock=clock))
     app.add_routes(smp_routes(settings, gw.pipeline.receivable, clock=clock))
+    # Room for one more document of the largest size, and its copy in the WAL.
+    room = 2 * settings.limits.max_document_bytes
+    probe = WriteProbe(gw.store, clock, room=room, timeout=settings.store.timeout_seconds)
 
     async def healthz(request: web.Request) -> web.Response:
         try:
             depth = await gw.store.outbox_depth()
         except Exception as exc:
             return web.json_response({"status": "unavailable", "store": str(exc)}, status=503)
+        problem = await probe.problem()
+        if problem is not None:
+            return web.json_response({"status": "unavailable", "store": problem}, status=503)
         return web.json_response(
             {"status": "ok", "network": settings.network.name, "outbox": depth}
         )
@@ -154,6 +164,8 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     async def metrics(request: web.Request) -> web.Response:
         with contextlib.suppress(Exception):
             gw.metrics.outbox_depth.set(await gw.store.outbox_depth())
+        for peer in gw.settings.peers:  # every configured peer, not only those used yet
+            gw.pipeline.show_peer(peer.name)
         return web.Response(body=gw.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     async def admin_reload(request: web.Request) -> web.Response:
@@ -181,26 +193,27 @@ async def serve(settings: Settings, *, worker_id: int = 0, workers: int = 1) -> 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(settings, release=worker_id == 0) as gw:
-        loop.add_signal_handler(signal.SIGHUP, reload, gw)
-        runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
-        await runner.setup()
-        net = settings.network
-        # Several worker processes share the port: the kernel spreads connections.
-        site = GuardedSite(
-            runner, net.listen_host, net.listen_port, settings.http, reuse_port=workers > 1
-        )
-        await site.start()
-        log.info(
-            "gateway.listening",
-            network=net.name,
-            url=f"http://{net.listen_host}:{net.listen_port}",
-            store=settings.store.url.split("://")[0],
-            worker=worker_id,
-        )
-        await stop.wait()
-        log.info("gateway.stopping", worker=worker_id)
-        await runner.cleanup()
+    net = settings.network
+    # The port first: a process that cannot serve must not touch the store
+    # (its start releases leases that a running gateway holds).
+    sock = bind(net.listen_host, net.listen_port, reuse_port=workers > 1)
+    with contextlib.closing(sock):
+        async with running(settings, release=worker_id == 0) as gw:
+            loop.add_signal_handler(signal.SIGHUP, reload, gw)
+            runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
+            await runner.setup()
+            site = GuardedSite(runner, net.listen_host, net.listen_port, settings.http, sock=sock)
+            await site.start()
+            log.info(
+                "gateway.listening",
+                network=net.name,
+                url=f"http://{net.listen_host}:{net.listen_port}",
+                store=settings.store.url.split("://")[0],
+                worker=worker_id,
+            )
+            await stop.wait()
+            log.info("gateway.stopping", worker=worker_id)
+            await runner.cleanup()
 
 
 def serve_workers(settings: Settings, workers: int) -> None:
@@ -209,10 +222,18 @@ def serve_workers(settings: Settings, workers: int) -> None:
     The first releases the leases a killed predecessor left; the others
     start once it listens. SIGTERM/SIGINT/SIGHUP are passed on to every
     worker; if one dies, the others are stopped and the exit says so.
+
+    This process holds the embedded store's lock file for its whole life,
+    so a second gateway on the same store stops before it touches anything.
     """
-    if workers <= 1:
-        asyncio.run(serve(settings))
-        return
+    with store_lock(settings):
+        if workers <= 1:
+            asyncio.run(serve(settings))
+        else:
+            _run_workers(settings, workers)
+
+
+def _run_workers(settings: Settings, workers: int) -> None:
     ctx = multiprocessing.get_context("spawn")
     procs = []
     for worker_id in range(workers):
@@ -223,6 +244,8 @@ def serve_workers(settings: Settings, workers: int) -> None:
         procs.append(proc)
         if worker_id == 0:
             _wait_listening(settings, proc)
+            if not proc.is_alive():  # it said why on stderr; start no others
+                raise CannotServe(f"worker 0 exited with code {proc.exitcode} before serving")
 
     def forward(signum: int, _frame: object) -> None:
         for p in procs:
@@ -251,4 +274,61 @@ def _wait_listening(settings: Settings, proc: multiprocessing.process.BaseProces
 def _worker_main(config_path: str, worker_id: int, workers: int) -> None:
     settings = config_mod.load(config_path)
     log_mod.configure(settings.logging.format, settings.logging.level)
-    asyncio.run(serve(settings, worker_id=worker_id, workers=workers))
+    try:
+        asyncio.run(serve(settings, worker_id=worker_id, workers=workers))
+    except GatewayError as exc:
+        print(f"gateway: worker {worker_id}: {exc.message}", file=sys.stderr)
+        sys.exit(1)
+
+
+class CannotServe(GatewayError):
+    """Another process holds the port or the store."""
+
+    code = "cannot_serve"
+
+
+def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A socket bound to ``host:port`` (a port in use fails here); several
+    worker processes of one gateway share it with ``reuse_port``. It listens
+    only once the site starts, after the store is ready: serve_workers takes
+    a connection as the sign that worker 0 has released old leases."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CannotServe(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+@contextlib.contextmanager
+def store_lock(settings: Settings) -> Iterator[None]:
+    """Hold ``<store file>.lock`` (an flock, dropped by the kernel when the
+    process dies) while serving an embedded store. A shared Redis has no
+    lock: several gateways serve it, and each releases only its own leases."""
+    path = sqlite_file(settings.store.url)
+    if path is None:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise CannotServe(
+                f"the store {path} is already served by process {holder}"
+                f" (it holds the lock {lock_path})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

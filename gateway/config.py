@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,9 @@ class StoreSettings:
     url: str  # sqlite:///abs/path.db (sqlite:// + absolute path) or redis://host:port/db
     prefix: str = "gw"  # Redis key prefix, so several networks can share one server
     sync: str = "full"  # SQLite synchronous mode: full | normal
+    # A store that has not answered in this long is an error (503 naming the
+    # document id to look up), not a request hanging until the client gives up.
+    timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ class DeliverySettings:
     poll_seconds: float = 0.5
     timeout_seconds: float = 30.0
     concurrency: int = 8
+    # One peer's share of the slots, and its circuit breaker (gateway/breaker.py).
+    per_peer_concurrency: int = 4
+    breaker_failures: int = 5
+    breaker_open_seconds: float = 30.0
+    connect_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,10 @@ class LimitSettings:
     # Failed authentications per client address, and per token prefix, in
     # any minute before 429 (counted in each serving process).
     auth_failures_per_minute: int = 10
+    # UBL elements carry at most a handful of attributes; namespace
+    # declarations count toward max_attributes only.
+    max_attributes_per_element: int = 64
+    max_attributes: int = 250_000
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,17 @@ class ChannelSettings:
 class ValidationSettings:
     schema_dir: Path | None = None  # own copy of the OASIS UBL 2.1 xsd folder (hash-checked)
     official_rules_dir: Path | None = None  # the official Schematron XSLTs, for --engine
-    processes: int = 0  # validate in this many extra processes (0: in the serving process)
+    # Validate in this many extra processes (0: in the serving process, which
+    # then stops answering while it validates); None ("auto"): see pool_size.
+    processes: int | None = None
+
+    def pool_size(self) -> int:
+        """The validation processes to use: "auto" is one per spare core, at
+        least one, so that validating never holds up the event loop."""
+        if self.processes is not None:
+            return self.processes
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        return max(1, (cores or os.cpu_count() or 1) - 1)
 
 
 @dataclass(frozen=True)

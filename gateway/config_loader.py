@@ -7,6 +7,7 @@ the file's own directory. ``gateway.config`` holds the values read.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -130,14 +131,23 @@ def _validation(r: Reader, t: dict[str, Any]) -> ValidationSettings:
             raise r.fail(f"{w}.{key}", f"directory {str(p)!r} does not exist")
         return p
 
-    processes = r.get(t, "processes", w, int, 0)
-    if processes < 0:
-        raise r.fail(f"{w}.processes", "must be 0 (validate in the serving process) or more")
     return ValidationSettings(
         schema_dir=directory("schema_dir"),
         official_rules_dir=directory("official_rules_dir"),
-        processes=processes,
+        processes=_processes(r, t.get("processes", "auto")),
     )
+
+
+def _processes(r: Reader, value: object) -> int | None:
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise r.fail(
+            "validation.processes",
+            f'must be "auto" (one per spare core), 0 (validate in the serving process) '
+            f"or a positive number of processes, not {value!r}",
+        )
+    return value
 
 
 def _admin(r: Reader, t: dict[str, Any]) -> str:
@@ -341,7 +351,7 @@ def _peers(
 
 def _store(r: Reader, t: dict[str, Any]) -> StoreSettings:
     w = "store"
-    r.unknown_keys(t, w, {"path", "url", "prefix", "sync"})
+    r.unknown_keys(t, w, {"path", "url", "prefix", "sync", "timeout_seconds"})
     if "path" in t and "url" in t:
         raise r.fail(w, "give either path (embedded SQLite) or url (redis://...), not both")
     if "url" in t:
@@ -358,7 +368,10 @@ def _store(r: Reader, t: dict[str, Any]) -> StoreSettings:
     if not prefix or ":" in prefix:
         raise r.fail(f"{w}.prefix", "must be a non-empty string without ':'")
     return StoreSettings(
-        url=url, prefix=prefix, sync=r.choice(t, "sync", w, ("full", "normal"), "full")
+        url=url,
+        prefix=prefix,
+        sync=r.choice(t, "sync", w, ("full", "normal"), "full"),
+        timeout_seconds=r.positive(t, "timeout_seconds", w, float, 5.0),
     )
 
 
@@ -366,7 +379,7 @@ def _delivery(r: Reader, t: dict[str, Any]) -> DeliverySettings:
     w = "delivery"
     d = DeliverySettings()
     r.unknown_keys(t, w, set(DeliverySettings.__dataclass_fields__))
-    floats: dict[str, float] = {
+    floats: dict[str, Any] = {  # Any: mypy would match these to the int fields too
         k: r.positive(t, k, w, float, getattr(d, k))
         for k in (
             "initial_backoff_seconds",
@@ -383,8 +396,34 @@ def _delivery(r: Reader, t: dict[str, Any]) -> DeliverySettings:
         # A lease shorter than one attempt would let a second worker start
         # the same delivery while the first is still waiting for its answer.
         raise r.fail(f"{w}.lease_seconds", "must be longer than timeout_seconds")
-    return DeliverySettings(
-        concurrency=r.positive(t, "concurrency", w, int, d.concurrency), **floats
+    concurrency = r.positive(t, "concurrency", w, int, d.concurrency)
+    return _peer_limits(r, t, dataclasses.replace(d, concurrency=concurrency, **floats))
+
+
+def _peer_limits(r: Reader, t: dict[str, Any], given: DeliverySettings) -> DeliverySettings:
+    """What keeps one slow or dead peer from delaying the others' deliveries."""
+    w = "delivery"
+    d = DeliverySettings()
+    concurrency, timeout = given.concurrency, given.timeout_seconds
+    # A peer that drops connection attempts fails here, not after the whole timeout.
+    connect = r.positive(
+        t, "connect_timeout_seconds", w, float, min(d.connect_timeout_seconds, timeout)
+    )
+    if connect > timeout:
+        raise r.fail(f"{w}.connect_timeout_seconds", "must not exceed timeout_seconds")
+    per_peer = r.positive(
+        t, "per_peer_concurrency", w, int, min(d.per_peer_concurrency, concurrency)
+    )
+    if per_peer > concurrency:
+        raise r.fail(f"{w}.per_peer_concurrency", f"must be at most concurrency ({concurrency})")
+    return dataclasses.replace(
+        given,
+        connect_timeout_seconds=connect,
+        per_peer_concurrency=per_peer,
+        breaker_failures=r.positive(t, "breaker_failures", w, int, d.breaker_failures),
+        breaker_open_seconds=r.positive(
+            t, "breaker_open_seconds", w, float, d.breaker_open_seconds
+        ),
     )
 
 

@@ -31,6 +31,7 @@ from gateway.model import (
     State,
     StatusEvent,
 )
+from gateway.peer_gate import PeerDeferred, PeerGating
 from gateway.store.base import Store
 from gateway.transport.base import OutboundMessage, Transport
 
@@ -39,7 +40,7 @@ log = structlog.get_logger("gateway.delivery")
 Clock = Callable[[], datetime]
 
 
-class Delivery:
+class Delivery(PeerGating):
     settings: Settings
     store: Store
     transport: Transport
@@ -73,6 +74,9 @@ class Delivery:
             )
         try:
             final = await self._deliver(meta, payload, decision, now)
+        except PeerDeferred as wait:
+            await self._deferred(job, meta, wait, owner)
+            return
         except TransportError as exc:
             await self._failed_attempt(job, meta, decision, exc, routed, owner)
             return
@@ -143,7 +147,7 @@ class Delivery:
             peer = self.settings.peer_named(decision.target)
             if peer is None:  # config reloaded between decide and here
                 raise TransportError(f"peer network {decision.target} is no longer configured")
-            receipt = await self.transport.send(peer, self._outbound(meta, payload))
+            receipt = await self.send_gated(peer, self._outbound(meta, payload), now)
             await self.store.put_blob(meta.id, "receipt", receipt.raw)
             await self.store.record_exchange(
                 Exchange(
@@ -169,6 +173,20 @@ class Delivery:
         if decision.prospect:
             await self._record_prospect(meta)
         return StatusEvent(State.FAILED, self.clock(), "no route: " + "; ".join(decision.reasons))
+
+    async def _deferred(
+        self, job: OutboxJob, meta: DocumentMeta, wait: PeerDeferred, owner: str | None
+    ) -> None:
+        """The peer's gate is shut: back to the outbox, not counted as an attempt."""
+        retry, events = await self.defer(job, meta, wait)
+        if retry is None:  # past the give-up deadline
+            if await self.store.finish_job(job, events, owner=owner):
+                self.metrics.failed.labels(RouteKind.PEER.value).inc()
+                log.warning("dispatch.dead_letter", attempts=job.attempts, cause=events[0].reason)
+                return
+        elif await self.store.retry_job(retry, events, owner=owner):
+            return
+        log.warning("dispatch.lease_lost", state="deferred")
 
     async def _record_prospect(self, meta: DocumentMeta) -> None:
         """A company that must receive by network but is in none: one to onboard."""
@@ -223,7 +241,7 @@ class Delivery:
                 draw=random.random(),  # noqa: S311 - jitter, not security
             )
         if nxt is None:
-            why = "refused by the recipient's network" if exc.permanent else "gave up retrying"
+            why = _failure_reason(exc)
             event = StatusEvent(
                 State.FAILED,
                 now,
@@ -247,3 +265,13 @@ class Delivery:
             log.warning("dispatch.lease_lost", state="attempt_failed")
             return
         log.info("dispatch.retry", attempt=attempts, cause=exc.message)
+
+
+def _failure_reason(exc: TransportError) -> str:
+    """Why a delivery ended, from where it failed: only the peer's own signed
+    refusal is the recipient's network's doing."""
+    if not exc.permanent:
+        return "gave up retrying"
+    if exc.from_peer:
+        return "refused by the recipient's network"
+    return "not sent: a problem on our side"

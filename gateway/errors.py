@@ -116,14 +116,19 @@ class TransportError(GatewayError):
     """A delivery attempt to a peer failed.
 
     ``permanent`` says whether retrying can help: a refused document will be
-    refused again, a timeout may not happen twice.
+    refused again, a timeout may not happen twice. ``from_peer`` says the
+    peer itself refused (a signed error); any other failure arose here or on
+    the way, and its reason must not blame the recipient's network.
     """
 
     code = "transport_error"
 
-    def __init__(self, message: str, *, permanent: bool = False, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, from_peer: bool = False, **details: Any
+    ) -> None:
         super().__init__(message, **details)
         self.permanent = permanent
+        self.from_peer = from_peer
 
 
 class SecurityError(GatewayError):
@@ -148,3 +153,10 @@ class TooManyRequests(GatewayError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retry_after_seconds=retry_after)
         self.retry_after = retry_after
+
+
+class ValidationUnavailable(GatewayError):
+    """The validation processes could not check a document (one died twice)."""
+
+    http_status = 503
+    code = "validation_unavailable"

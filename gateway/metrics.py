@@ -52,5 +52,21 @@ class Metrics:
             "gateway_outbox_depth", "Deliveries waiting in the outbox", registry=r
         )
 
+        self.peer_circuit = Gauge(
+            "gateway_peer_circuit_state",
+            "Circuit breaker of a peer network: 0 closed, 1 open, 2 half-open",
+            ["peer"],
+            registry=r,
+        )
+        self.peer_in_flight = Gauge(
+            "gateway_peer_in_flight", "Deliveries in flight to a peer network", ["peer"], registry=r
+        )
+        self.deferred = Counter(
+            "gateway_delivery_deferred",
+            "Deliveries put back without an attempt, the peer being busy or failing",
+            ["peer", "cause"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

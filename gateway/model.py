@@ -99,6 +99,7 @@ class State(enum.StrEnum):
     REJECTED = "rejected"
     ROUTED = "routed"
     ATTEMPT_FAILED = "attempt_failed"
+    DEFERRED = "deferred"  # waiting for a busy or failing peer; not an attempt
     DELIVERED = "delivered"
     PRINTED = "printed"
     FAILED = "failed"
@@ -227,8 +228,9 @@ class AcceptResult:
     """The outcome of storing a new document under an optional idempotency key."""
 
     document_id: str
-    created: bool  # False: the idempotency key was already used; document_id is the original
+    created: bool  # False: one of the keys was already claimed; document_id holds it
     fingerprint_matches: bool = True  # False: same key reused for a different body
+    key: str = ""  # when not created: the claimed key that was found
 
 
 class RouteKind(enum.StrEnum):

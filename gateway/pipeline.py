@@ -20,16 +20,19 @@ from typing import Any
 import structlog
 
 from gateway.agreements import Exchange, refusal
+from gateway.breaker import PeerGates
 from gateway.channels.files import InboxChannel
 from gateway.channels.printing import PdfPrintChannel
 from gateway.config import Sender, Settings
+from gateway.dedup import api_key, inbound_keys, invoice_key
 from gateway.delivery import Clock, Delivery
-from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced
+from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, StoreError
 from gateway.intake import Checked, Checker
 from gateway.lookup import Directory, SmpSource
 from gateway.metrics import Metrics
 from gateway.model import (
     BIS3_DOCUMENT_TYPES,
+    AcceptResult,
     Direction,
     DocumentMeta,
     OutboxJob,
@@ -39,8 +42,12 @@ from gateway.model import (
 )
 from gateway.store.base import Store
 from gateway.transport.base import InboundMessage, ReceiveOutcome, Transport
+from gateway.validation import envelope
+from gateway.validation.facts import DocumentFacts
 
 log = structlog.get_logger("gateway.pipeline")
+
+ALLOW_DUPLICATE = "Allow-Duplicate"  # request header: "true" re-sends a known invoice
 
 
 class AgreementRefused(GatewayError):
@@ -57,6 +64,64 @@ class DocumentRejected(GatewayError):
     http_status = 400
     ebms_code = "EBMS:0004"
     code = "document_rejected"
+
+
+class DuplicateInvoice(GatewayError):
+    """A valid document with this seller, kind, number and issue date was
+    already submitted by this sender."""
+
+    http_status = 409
+    code = "duplicate_invoice"
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__(
+            "this invoice (same seller, number and issue date) was already submitted as "
+            f"document {document_id}; send it with the header '{ALLOW_DUPLICATE}: true' "
+            "if it is a genuine re-send",
+            document_id=document_id,
+            location=f"/api/v1/documents/{document_id}",
+        )
+        self.document_id = document_id
+
+
+class StoreOutcomeUnknown(StoreError):
+    """The store failed or timed out during the write: the document may
+    have landed or not. Its id was chosen before the write, so a GET of
+    its location tells which."""
+
+    def __init__(self, document_id: str) -> None:
+        location = f"/api/v1/documents/{document_id}"
+        super().__init__(
+            "the store did not confirm the write; the document may or may not have been "
+            f"stored: GET {location} before sending it again (404: it was not), "
+            "or send it again with the same Idempotency-Key",
+            document_id=document_id,
+            location=location,
+        )
+        self.document_id = document_id
+        self.location = location
+
+
+@dataclass(frozen=True)
+class _SubmitKeys:
+    idempotency: str | None
+    invoice: str | None
+
+    def all(self) -> list[str]:
+        return [k for k in (self.idempotency, self.invoice) if k is not None]
+
+
+def _submit_keys(
+    sender: str, idempotency_key: str | None, facts: DocumentFacts, *, claim: bool
+) -> _SubmitKeys:
+    """The keys a submission claims. A rejected document claims no invoice
+    key: a corrected document with the same number must go through. A
+    deliberate re-send (Allow-Duplicate) claims none either: the original
+    holds it."""
+    return _SubmitKeys(
+        api_key(sender, idempotency_key) if idempotency_key else None,
+        invoice_key(sender, facts) if claim else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,6 +151,7 @@ class Pipeline(Delivery):
         self.metrics = metrics
         self.clock = clock
         self.wake = wake  # tells the worker there is new work
+        self.gates = PeerGates()  # per-peer slots and circuit breakers, for this process
         self.directory = Directory(lambda: self.settings, store, smp)
         self.checker = checker or Checker()
         self.inbox = InboxChannel(settings.channels.inbox_dir)
@@ -94,10 +160,19 @@ class Pipeline(Delivery):
     # --- outbound: a sender submits ---------------------------------------
 
     async def submit(
-        self, sender: Sender, body: bytes, *, idempotency_key: str | None = None
+        self,
+        sender: Sender,
+        body: bytes,
+        *,
+        idempotency_key: str | None = None,
+        allow_duplicate: bool = False,
     ) -> SubmitResult:
         """Validate and store a sender's document. Raises InputError subclasses
-        for what is not a UBL document at all (nothing is stored then)."""
+        for what is not a UBL document at all (nothing is stored then),
+        DuplicateInvoice for a second valid document with the same seller,
+        kind, number and issue date (unless ``allow_duplicate``), and
+        StoreOutcomeUnknown when the store failed: the id it names tells
+        whether the document landed after all."""
         checked = await self.checker.check(body, self.settings.limits)
         facts = checked.facts
         if sender.participants and (
@@ -125,20 +200,17 @@ class Pipeline(Delivery):
             )
         else:
             job = OutboxJob(str(uuid.uuid4()), doc_id, now, now)
-        key = f"api:{sender.name}:{idempotency_key}" if idempotency_key else None
-        result = await self.store.accept(
-            meta, body, events, idempotency_key=key, fingerprint=meta.sha256, job=job
-        )
+        claim = not problems and not allow_duplicate
+        keys = _submit_keys(sender.name, idempotency_key, facts, claim=claim)
+        try:
+            result = await self.store.accept(
+                meta, body, events, keys=keys.all(), fingerprint=meta.sha256, job=job
+            )
+        except StoreError as exc:
+            log.warning("submit.store_failed", error=exc.message)
+            raise StoreOutcomeUnknown(doc_id) from exc
         if not result.created:
-            if not result.fingerprint_matches:
-                raise IdempotencyConflict(
-                    "this Idempotency-Key was already used for a different document",
-                    document_id=result.document_id,
-                )
-            history = await self.store.history(result.document_id)
-            state = history[-1].state if history else State.RECEIVED
-            log.info("submit.repeat", original=result.document_id)
-            return SubmitResult(result.document_id, False, state)
+            return await self._repeat(result, keys)
         if problems:
             self.metrics.rejected.labels("outbound", "validation").inc()
             log.info("submit.rejected", fatal=checked.report.fatal_ids)
@@ -148,20 +220,30 @@ class Pipeline(Delivery):
         self.wake()
         return SubmitResult(doc_id, True, State.RECEIVED)
 
+    async def _repeat(self, result: AcceptResult, keys: _SubmitKeys) -> SubmitResult:
+        """A submission that found one of its keys already claimed."""
+        if result.key == keys.invoice:
+            log.info("submit.duplicate_invoice", original=result.document_id)
+            raise DuplicateInvoice(result.document_id)
+        if not result.fingerprint_matches:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used for a different document",
+                document_id=result.document_id,
+            )
+        history = await self.store.history(result.document_id)
+        state = history[-1].state if history else State.RECEIVED
+        log.info("submit.repeat", original=result.document_id)
+        return SubmitResult(result.document_id, False, state)
+
     # --- inbound: a peer network delivers ---------------------------------
 
     async def receive(self, message: InboundMessage) -> ReceiveOutcome:
-        # The SBDH InstanceIdentifier is the end-to-end key (a sender may
-        # rebuild its message with a new MessageId); the MessageId stands in
-        # when a transport has no envelope.
-        if message.instance_id:
-            key = f"in:{message.peer}:sbdh:{message.instance_id}"
-        else:
-            key = f"in:{message.peer}:{message.message_id}"
+        keys = inbound_keys(message.peer, message.message_id, message.instance_id)
         structlog.contextvars.bind_contextvars(message_id=message.message_id, peer=message.peer)
-        known = await self.store.find_by_key(key)
-        if known is not None:
-            return await self._duplicate(known)
+        for key in keys:  # a cheap look first; accept below settles any race
+            known = await self.store.find_by_key(key)
+            if known is not None:
+                return await self._duplicate(known)
         checked = await self.checker.check(message.payload, self.settings.limits)
         problems = checked.problems()
         if problems:
@@ -171,6 +253,7 @@ class Pipeline(Delivery):
                 fatal=checked.report.fatal_ids,
                 errors=list(problems)[:20],
             )
+        self._check_envelope(message, checked)
         recipient = checked.facts.buyer
         if recipient is None or await self.receivable(recipient) is None:
             self.metrics.rejected.labels("inbound", "not_serviced").inc()
@@ -196,7 +279,7 @@ class Pipeline(Delivery):
         )
         job = OutboxJob(str(uuid.uuid4()), doc_id, now, now)
         result = await self.store.accept(
-            meta, message.payload, [event], idempotency_key=key, fingerprint=meta.sha256, job=job
+            meta, message.payload, [event], keys=keys, fingerprint=meta.sha256, job=job
         )
         if not result.created:  # a concurrent duplicate won the race
             return await self._duplicate(result.document_id)
@@ -224,6 +307,20 @@ class Pipeline(Delivery):
         if partner is not None and partner.network == self.settings.network.name:
             return partner.document_types or BIS3_DOCUMENT_TYPES
         return None
+
+    def _check_envelope(self, message: InboundMessage, checked: Checked) -> None:
+        """Refuse a document its envelope misdescribes: routing on one and
+        booking the other would deliver it to the wrong party."""
+        mismatches = envelope.envelope_mismatches(
+            sender=message.sender,
+            receiver=message.recipient,
+            document_type=message.document_type,
+            process=message.process,
+            facts=checked.facts,
+        )
+        if mismatches:
+            self.metrics.rejected.labels("inbound", "envelope").inc()
+            raise envelope.refusal(mismatches)
 
     def _inbound_agreement(self, message: InboundMessage, checked: Checked, now: datetime) -> str:
         """The id of the agreement a peer's document arrives under; raises

@@ -166,7 +166,7 @@ inbox_dir = "inbox"
 print_dir = "print"
 
 [validation]
-processes = 0   # validate in N extra processes (one per spare core speeds up a busy gateway)
+processes = "auto"   # validate beside the serving process, one per spare core (0: in it)
 
 [logging]
 format = "auto"   # auto: readable on a terminal, JSON lines otherwise

@@ -54,6 +54,11 @@ def network_dir(tmp_path: Path) -> tuple[Path, str]:
         participants=[SELLER, BUYER],
         now=datetime.now(UTC),
     )
+    # In-process tests validate in the test's own process: a validation
+    # process per test would cost seconds each. tests/test_checker.py and
+    # tests/e2e run the default ("auto").
+    text = made.config.read_text()
+    made.config.write_text(text.replace('processes = "auto"', "processes = 0", 1))
     return made.config, made.token
 
 

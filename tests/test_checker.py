@@ -1,11 +1,19 @@
-"""Validation in a pool of processes gives the same answers as in process."""
+"""Validation in a pool of processes gives the same answers as in process,
+and a validation process that dies does not stop the gateway validating."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import threading
+from pathlib import Path
 
 import pytest
 
 from gateway.config import LimitSettings
-from gateway.errors import HostileXml, NotXml, PayloadTooLarge
+from gateway.errors import HostileXml, NotXml, PayloadTooLarge, ValidationUnavailable
 from gateway.intake import Checker
 from tests.conftest import invoice
 
@@ -33,4 +41,63 @@ async def test_pool_and_in_process_agree() -> None:
             assert raised.value.message  # the reason survives the trip between processes
     finally:
         local.close()
+        pool.close()
+
+
+def _validation_processes() -> list[int]:
+    """This process's children that are pool processes (not the resource tracker)."""
+    pids = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except FileNotFoundError:
+                continue
+            if b"spawn_main" in cmdline:
+                pids.append(int(pid))
+    return pids
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_killed_validation_process_is_replaced() -> None:
+    pool = Checker(1)
+    try:
+        good = invoice("INV-K-1")
+        assert (await pool.check(good, LIMITS)).report.valid
+        victims = _validation_processes()
+        assert victims, "the pool runs a process"
+        _kill(victims)
+        await asyncio.sleep(0.2)  # the pool notices its process is gone
+        assert (await pool.check(good, LIMITS)).report.valid
+        assert not set(victims) & set(_validation_processes())
+    finally:
+        pool.close()
+
+
+async def test_a_document_whose_process_keeps_dying_is_refused_then_all_is_well() -> None:
+    pool = Checker(1)
+    stop = threading.Event()
+
+    def killer() -> None:  # every validation process dies as soon as it starts
+        while not stop.is_set():
+            _kill(_validation_processes())
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        with pytest.raises(ValidationUnavailable, match="stopped twice") as raised:
+            await pool.check(invoice("INV-K-2"), LIMITS)
+        assert raised.value.http_status == 503
+    finally:
+        stop.set()
+        thread.join()
+    try:
+        assert (await pool.check(invoice("INV-K-3"), LIMITS)).report.valid
+    finally:
         pool.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -57,6 +58,24 @@ def test_the_written_config_is_valid(network_dir: tuple[Path, str]) -> None:
             r"^\[logging\]",
             "[limits]\nauth_failures_per_minute = 0\n[logging]",
             "limits.auth_failures_per_minute",
+            "greater than 0",
+        ),
+        (
+            r"^concurrency = 8",
+            "concurrency = 2\nper_peer_concurrency = 3",
+            "delivery.per_peer_concurrency",
+            "at most concurrency (2)",
+        ),
+        (
+            r"^concurrency = 8",
+            "connect_timeout_seconds = 31",
+            "delivery.connect_timeout_seconds",
+            "must not exceed timeout_seconds",
+        ),
+        (
+            r"^concurrency = 8",
+            "breaker_open_seconds = 0",
+            "delivery.breaker_open_seconds",
             "greater than 0",
         ),
         (r"^\[logging\]", "[logging]\ncolour = true", "logging.colour", "unknown key"),
@@ -140,3 +159,44 @@ def test_http_limits_are_checked(
     with pytest.raises(ConfigError) as err:
         config.load(cfg)
     assert (err.value.key, problem in err.value.problem) == (key, True), err.value
+
+
+def test_validation_processes_default_to_one_per_spare_core(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from gateway.scaffold import init_network
+
+    made = init_network(
+        tmp_path / "net", name="n", port=8080, participants=[], now=datetime.now(UTC)
+    )
+    assert 'processes = "auto"' in made.config.read_text()  # what `gateway init` writes
+    cores = len(os.sched_getaffinity(0))
+    assert config.load(made.config).validation.pool_size() == max(1, cores - 1)
+    _edit(made.config, r'^processes = "auto".*', "")  # left out: the same
+    assert config.load(made.config).validation.pool_size() == max(1, cores - 1)
+    for value in (0, 3):
+        _edit(made.config, r"^\[validation\]", f"[validation]\nprocesses = {value}")
+        assert config.load(made.config).validation.pool_size() == value
+        _edit(made.config, r"^processes = \d+\n", "")
+
+
+@pytest.mark.parametrize("value", ["-1", '"many"', "true", "1.5"])
+def test_bad_validation_processes_are_refused(network_dir: tuple[Path, str], value: str) -> None:
+    cfg, _ = network_dir
+    _edit(cfg, r"^processes = .*", f"processes = {value}")
+    with pytest.raises(ConfigError, match=r'validation.processes: must be "auto"') as raised:
+        config.load(cfg)
+    assert str(cfg) in raised.value.message
+    assert value.strip('"') in raised.value.message.lower()
+
+
+def test_attribute_limits_are_read_and_checked(network_dir: tuple[Path, str]) -> None:
+    cfg, _ = network_dir
+    assert config.load(cfg).limits.max_attributes_per_element == 64
+    text = cfg.read_text() + "\n[limits]\nmax_attributes_per_element = 8\nmax_attributes = 900\n"
+    cfg.write_text(text)
+    limits = config.load(cfg).limits
+    assert (limits.max_attributes_per_element, limits.max_attributes) == (8, 900)
+    cfg.write_text(text.replace("max_attributes = 900", "max_attributes = 0"))
+    with pytest.raises(ConfigError, match=r"limits.max_attributes: must be .*greater than 0"):
+        config.load(cfg)

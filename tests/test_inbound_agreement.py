@@ -8,6 +8,7 @@ import pytest
 
 from gateway import config
 from gateway.app import running
+from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS
 from gateway.pipeline import AgreementRefused
 from gateway.transport.base import InboundMessage
 from tests.conftest import BUYER, SELLER, invoice
@@ -40,7 +41,10 @@ id = "AB-1"
 
 def _message(n: int) -> InboundMessage:
     body = invoice(f"INV-IN-{n}")
-    return InboundMessage(f"m{n}@beta", "beta", str(SELLER), str(BUYER), "doc", "proc", body)
+    doctype = BIS3_DOCUMENT_TYPES[0]  # the envelope must describe the invoice it carries
+    return InboundMessage(
+        f"m{n}@beta", "beta", str(SELLER), str(BUYER), doctype, BIS3_PROCESS, body
+    )
 
 
 @pytest.mark.parametrize("case", list(PEER_TERMS))

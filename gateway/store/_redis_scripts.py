@@ -6,33 +6,34 @@ strings: Lua would print a number that large as 1.7e+15 and lose digits, so
 the scripts compare with tonumber() but store the strings they were given.
 """
 
-# KEYS: idem, docs, doc, events, outbox, jobs
-# ARGV: has_key, doc id, fingerprint, meta, payload, job id ('' = none),
-#       job JSON, next_attempt_at, events...
+# KEYS: docs, doc, events, outbox, jobs, then one idem key per claimed key
+# ARGV: doc id, fingerprint, meta, payload, job id ('' = none), job JSON,
+#       next_attempt_at, events...
+# Returns {'dup', doc, fingerprint matches, index of the key in KEYS} when a
+# key is already claimed, so nothing is written.
 ACCEPT = """
-local has_key = ARGV[1] == '1'
-if has_key then
-  local prior = redis.call('HMGET', KEYS[1], 'doc', 'fp')
+for i = 6, #KEYS do
+  local prior = redis.call('HMGET', KEYS[i], 'doc', 'fp')
   if prior[1] then
-    return {'dup', prior[1], prior[2] == ARGV[3] and '1' or '0'}
+    return {'dup', prior[1], prior[2] == ARGV[2] and '1' or '0', i}
   end
 end
-if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then
-  return {'err', 'document ' .. ARGV[2] .. ' is already stored', '0'}
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  return {'err', 'document ' .. ARGV[1] .. ' is already stored', '0', 0}
 end
-local job = ARGV[6]
-if job ~= '' and redis.call('HEXISTS', KEYS[6], job) == 1 then
-  return {'err', 'job ' .. job .. ' is already in the outbox', '0'}
+local job = ARGV[5]
+if job ~= '' and redis.call('HEXISTS', KEYS[5], job) == 1 then
+  return {'err', 'job ' .. job .. ' is already in the outbox', '0', 0}
 end
-redis.call('SADD', KEYS[2], ARGV[2])
-redis.call('HSET', KEYS[3], 'meta', ARGV[4], 'payload', ARGV[5])
-if #ARGV > 8 then redis.call('RPUSH', KEYS[4], unpack(ARGV, 9)) end
-if has_key then redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'fp', ARGV[3]) end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'payload', ARGV[4])
+if #ARGV > 7 then redis.call('RPUSH', KEYS[3], unpack(ARGV, 8)) end
+for i = 6, #KEYS do redis.call('HSET', KEYS[i], 'doc', ARGV[1], 'fp', ARGV[2]) end
 if job ~= '' then
-  redis.call('HSET', KEYS[6], job, ARGV[7])
-  redis.call('ZADD', KEYS[5], ARGV[8], job)
+  redis.call('HSET', KEYS[5], job, ARGV[6])
+  redis.call('ZADD', KEYS[4], ARGV[7], job)
 end
-return {'ok', ARGV[2], '1'}
+return {'ok', ARGV[1], '1', 0}
 """
 
 # KEYS: outbox, leases, owners, jobs; ARGV: now, limit, lease_until, owner.

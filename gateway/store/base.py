@@ -32,14 +32,17 @@ class Store(Protocol):
         idempotency_key: str | None = None,
         fingerprint: str = "",
         job: OutboxJob | None = None,
+        keys: Sequence[str] = (),
     ) -> AcceptResult:
         """Store a new document with its first status events, and optionally
         an outbox job, all at once.
 
-        When ``idempotency_key`` was already used, nothing is written and the
-        result names the original document (``created=False``), with
-        ``fingerprint_matches`` telling whether the earlier request had the
-        same ``fingerprint``.
+        Every key (``idempotency_key``, then ``keys``, in that order) is
+        claimed for the new document in the same atomic write. When any of
+        them was already claimed, nothing is written and the result names
+        the document holding the first such key (``created=False``, ``key``
+        = that key), with ``fingerprint_matches`` telling whether the earlier
+        request had the same ``fingerprint``.
         """
 
     async def get_meta(self, document_id: str) -> DocumentMeta | None: ...
@@ -92,6 +95,10 @@ class Store(Protocol):
 
     async def count_documents(self) -> int: ...
 
+    async def probe_write(self, now: datetime, *, room: int = 0) -> None:
+        """Raise StoreError unless a small write commits now and (where the
+        store can tell) ``room`` more bytes would still fit."""
+
     # -- partner directory -------------------------------------------------
 
     async def put_partners(self, partners: Sequence[Partner]) -> None:
@@ -122,3 +129,9 @@ class Store(Protocol):
 
     async def exchanges(self, month: str) -> list[ExchangeCount]:
         """Documents exchanged in a month (YYYY-MM), by peer, agreement, way and type."""
+
+
+def accept_keys(idempotency_key: str | None, keys: Sequence[str]) -> list[str]:
+    """The keys an ``accept`` claims, in the order they are checked, each once."""
+    ordered = ([] if idempotency_key is None else [idempotency_key]) + list(keys)
+    return list(dict.fromkeys(ordered))

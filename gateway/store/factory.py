@@ -12,20 +12,26 @@ from gateway.store.sqlite import SqliteStore
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
-def make_store(url: str, *, prefix: str = "gw", sync: str = "full") -> Store:
+def make_store(url: str, *, prefix: str = "gw", sync: str = "full", timeout: float = 5.0) -> Store:
     """``sqlite:///abs/path.db`` for the embedded store; ``redis://``,
     ``rediss://`` or ``unix://`` for a shared Redis."""
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if scheme == "sqlite":
-        return SqliteStore(_sqlite_path(url), sync=sync)
+        return SqliteStore(_sqlite_path(url), sync=sync, timeout=timeout)
     if scheme in _REDIS_SCHEMES:
-        return RedisStore(url, prefix=prefix)
+        return RedisStore(url, prefix=prefix, timeout=timeout)
     # Only the scheme is echoed: the rest of a URL may hold a password.
     shown = f"scheme {scheme!r}" if scheme else "a URL without a scheme"
     raise ValueError(
         f"unsupported store URL ({shown}): expected sqlite:///absolute/path.db, "
         "redis://host:port/db, rediss://host:port/db or unix:///path/to/redis.sock"
     )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an embedded store URL; None for Redis."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    return _sqlite_path(url) if scheme == "sqlite" else None
 
 
 def _sqlite_path(url: str) -> Path:

@@ -19,6 +19,7 @@ Layout (all key names come from _Keys):
 * ``{p}:owners``          hash: job id -> lease owner
 * ``{p}:partners``        hash: partner id -> record (_codec.dump_partner)
 * ``{p}:partner_ids``     sorted set of partner ids, all scored 0: ordered by id
+* ``{p}:heartbeat``       string: time of the last write probe (/healthz)
 * ``{p}:cache:{key}``     string: "<expires_at µs>:" + value, with a Redis expiry
 """
 
@@ -55,11 +56,12 @@ from gateway.store._codec import (
     span_micros,
     to_micros,
 )
+from gateway.store.base import accept_keys
 
 _MAX_CONNECTIONS = 64
 _POOL_WAIT_SECONDS = 20.0
 _CONNECT_TIMEOUT_SECONDS = 5.0
-_SOCKET_TIMEOUT_SECONDS = 30.0
+DEFAULT_TIMEOUT_SECONDS = 5.0
 # Cache entries expire by the caller's clock (the stored expires_at); Redis's
 # own expiry, this much later, only reclaims the memory.
 _CACHE_GRACE_MS = 60_000
@@ -75,6 +77,7 @@ class _Keys:
         self.owners = f"{prefix}:owners"
         self.partners = f"{prefix}:partners"
         self.partner_ids = f"{prefix}:partner_ids"
+        self.heartbeat = f"{prefix}:heartbeat"
 
     def doc(self, document_id: str) -> str:
         return f"{self.prefix}:doc:{document_id}"
@@ -135,8 +138,11 @@ def _job(job_id: bytes, score: bytes, data: bytes) -> OutboxJob:
 
 
 class RedisStore:
-    def __init__(self, url: str, *, prefix: str = "gw") -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "gw", timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
         self._url = url
+        self._timeout = timeout
         self._keys = _Keys(prefix)
         self._label = f"redis store {_describe(url)} (prefix {prefix!r})"
         self._client: Redis | None = None
@@ -157,9 +163,10 @@ class RedisStore:
             # No automatic retries: a write script resent after a dropped
             # connection may already have run once.
             retry=Retry(NoBackoff(), 0),
-            socket_connect_timeout=_CONNECT_TIMEOUT_SECONDS,
-            # A hung server becomes a StoreError rather than a hung request.
-            socket_timeout=_SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=min(_CONNECT_TIMEOUT_SECONDS, self._timeout),
+            # A hung server becomes a StoreError soon, not after the client
+            # gave up: the caller can then say which document id to look for.
+            socket_timeout=self._timeout,
         )
         client = Redis.from_pool(pool)
         with self._translate():
@@ -221,36 +228,28 @@ class RedisStore:
         idempotency_key: str | None = None,
         fingerprint: str = "",
         job: OutboxJob | None = None,
+        keys: Sequence[str] = (),
     ) -> AcceptResult:
         if job is not None and job.document_id != meta.id:
             raise ValueError(f"job {job.id!r} is for document {job.document_id!r}, not {meta.id!r}")
         k = self._keys
-        keys = [
-            k.idem(idempotency_key or ""),
-            k.docs,
-            k.doc(meta.id),
-            k.events(meta.id),
-            k.outbox,
-            k.jobs,
-        ]
+        claims = accept_keys(idempotency_key, keys)
+        script_keys = [k.docs, k.doc(meta.id), k.events(meta.id), k.outbox, k.jobs]
+        script_keys += [k.idem(key) for key in claims]
         job_args: list[Any] = ["", "", 0]
         if job is not None:
             job_args = [job.id, _job_json(job), to_micros(job.next_attempt_at)]
-        args: list[Any] = [
-            "1" if idempotency_key is not None else "0",
-            meta.id,
-            fingerprint,
-            dump_meta(meta),
-            payload,
-            *job_args,
-            *dump_events(events),
-        ]
-        outcome, document_id, matches = await self._run("accept", keys, args)
+        args: list[Any] = [meta.id, fingerprint, dump_meta(meta), payload, *job_args]
+        args += dump_events(events)
+        outcome, document_id, matches, index = await self._run("accept", script_keys, args)
         if outcome == b"err":
             raise self._refused(document_id.decode())
-        return AcceptResult(
-            document_id.decode(), created=outcome == b"ok", fingerprint_matches=matches == b"1"
-        )
+        if outcome == b"dup":
+            key = claims[int(index) - 6]  # Lua counts KEYS from 1; claims start at KEYS[6]
+            return AcceptResult(
+                document_id.decode(), created=False, fingerprint_matches=matches == b"1", key=key
+            )
+        return AcceptResult(document_id.decode(), created=True)
 
     async def get_meta(self, document_id: str) -> DocumentMeta | None:
         with self._translate():
@@ -288,6 +287,12 @@ class RedisStore:
     async def count_documents(self) -> int:
         with self._translate():
             return int(await self._redis.scard(self._keys.docs))
+
+    async def probe_write(self, now: datetime, *, room: int = 0) -> None:
+        # A plain SET fails as a document write would: over maxmemory
+        # (noeviction), on a read-only replica, after a failed RDB save.
+        with self._translate():
+            await self._redis.set(self._keys.heartbeat, to_micros(now))
 
     # -- outbox ------------------------------------------------------------
 

@@ -14,6 +14,7 @@ events or blobs for an unknown document) raise StoreError and write nothing.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from gateway.errors import StoreError
 from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
 from gateway.store import _sqlite_directory as dirsql
 from gateway.store import _sqlite_ledger as ledgersql
+from gateway.store import _sqlite_migrate as migration
 from gateway.store._codec import (
     dump_events,
     dump_meta,
@@ -39,14 +41,16 @@ from gateway.store._codec import (
     to_micros,
 )
 from gateway.store._group_commit import GroupCommitWriter, WriterClosed
+from gateway.store.base import accept_keys
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
 
 _SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
 _READERS = 4
-_BUSY_TIMEOUT_MS = 10_000
-_SCHEMA_VERSION = 3  # 2: partners and cache; 3: settlement ledger
+DEFAULT_TIMEOUT_SECONDS = 5.0
+# 2: partners and cache; 3: settlement ledger; 4: unambiguous keys (_sqlite_migrate)
+_SCHEMA_VERSION = migration.VERSION
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -82,18 +86,22 @@ CREATE TABLE IF NOT EXISTS outbox (
     lease_until INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_next_attempt ON outbox (next_attempt_at);
+-- one row, rewritten by the write probe of /healthz
+CREATE TABLE IF NOT EXISTS heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
 """
 
 
-def _connect(path: Path, *, writer: bool, sync: str) -> Conn:
+def _connect(path: Path, *, writer: bool, sync: str, timeout: float) -> Conn:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {max(1, round(timeout * 1000))}")
         if writer:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {_SYNC_MODES[sync]}")
             conn.execute("PRAGMA foreign_keys = ON")
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
             conn.executescript(_SCHEMA + dirsql.SCHEMA + ledgersql.SCHEMA)
+            migration.migrate(conn, version)
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         else:
             conn.execute("PRAGMA query_only = ON")
@@ -125,6 +133,17 @@ def _append_checked(conn: Conn, document_id: str, events: list[str]) -> None:
         _append(conn, document_id, events)
 
 
+def _claimed(conn: Conn, keys: list[str], fingerprint: str) -> AcceptResult | None:
+    """The document holding the first of ``keys`` already claimed, if any."""
+    for key in keys:
+        sql = "SELECT doc_id, fingerprint FROM idempotency WHERE key = ?"
+        prior = conn.execute(sql, (key,)).fetchone()
+        if prior is not None:
+            matches = prior[1] == fingerprint
+            return AcceptResult(prior[0], created=False, fingerprint_matches=matches, key=key)
+    return None
+
+
 def _check_job(meta: DocumentMeta, job: OutboxJob | None) -> None:
     if job is not None and job.document_id != meta.id:
         raise ValueError(f"job {job.id!r} is for document {job.document_id!r}, not {meta.id!r}")
@@ -142,11 +161,14 @@ def _job(row: tuple[Any, ...]) -> OutboxJob:
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, sync: str = "full") -> None:
+    def __init__(
+        self, path: str | Path, *, sync: str = "full", timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
         if sync not in _SYNC_MODES:
             raise ValueError(f"sync must be one of {sorted(_SYNC_MODES)}, not {sync!r}")
         self._path = Path(path)
         self._sync = sync
+        self._timeout = timeout
         self._writer: GroupCommitWriter | None = None
         self._readers: ThreadPoolExecutor | None = None
         self._local = threading.local()
@@ -167,7 +189,7 @@ class SqliteStore:
 
     def _open_writer(self) -> Conn:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        return _connect(self._path, writer=True, sync=self._sync)
+        return _connect(self._path, writer=True, sync=self._sync, timeout=self._timeout)
 
     async def close(self) -> None:
         writer, readers = self._writer, self._readers
@@ -208,7 +230,7 @@ class SqliteStore:
     def _with_reader(self, fn: Callable[[Conn], T]) -> T:
         conn: Conn | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self._path, writer=False, sync=self._sync)
+            conn = _connect(self._path, writer=False, sync=self._sync, timeout=self._timeout)
             self._local.conn = conn
             with self._reader_lock:
                 self._reader_conns.append(conn)
@@ -232,34 +254,29 @@ class SqliteStore:
         idempotency_key: str | None = None,
         fingerprint: str = "",
         job: OutboxJob | None = None,
+        keys: Sequence[str] = (),
     ) -> AcceptResult:
         _check_job(meta, job)
         meta_json, event_json = dump_meta(meta), dump_events(events)
+        claims = accept_keys(idempotency_key, keys)
         job_row = None
         if job is not None:
             created, due = to_micros(job.created_at), to_micros(job.next_attempt_at)
             job_row = (job.id, job.document_id, created, due, job.attempts)
 
         def run(conn: Conn) -> AcceptResult:
-            if idempotency_key is not None:
-                prior = conn.execute(
-                    "SELECT doc_id, fingerprint FROM idempotency WHERE key = ?",
-                    (idempotency_key,),
-                ).fetchone()
-                if prior is not None:
-                    return AcceptResult(
-                        prior[0], created=False, fingerprint_matches=prior[1] == fingerprint
-                    )
+            prior = _claimed(conn, claims, fingerprint)
+            if prior is not None:
+                return prior
             conn.execute(
                 "INSERT INTO documents (id, meta, payload) VALUES (?, ?, ?)",
                 (meta.id, meta_json, payload),
             )
             _append(conn, meta.id, event_json, after=0)  # a new document has no events yet
-            if idempotency_key is not None:
-                conn.execute(
-                    "INSERT INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
-                    (idempotency_key, meta.id, fingerprint),
-                )
+            conn.executemany(
+                "INSERT INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
+                [(key, meta.id, fingerprint) for key in claims],
+            )
             if job_row is not None:
                 conn.execute(
                     "INSERT INTO outbox (job_id, doc_id, created_at, next_attempt_at, attempts)"
@@ -314,6 +331,19 @@ class SqliteStore:
 
     async def count_documents(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM documents"))
+
+    async def probe_write(self, now: datetime, *, room: int = 0) -> None:
+        # The row fits in a page the file already has, so a full disk may
+        # not stop it: free space is checked as well.
+        at = to_micros(now)
+        sql = "INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)"
+        await self._write(lambda conn: conn.execute(sql, (at,)).rowcount)
+        try:
+            free = await asyncio.to_thread(_free_bytes, self._path.parent)
+        except OSError as exc:
+            raise self._error(exc) from exc
+        if free < room:
+            raise self._error(OSError(f"only {free} bytes free on its disk, {room} needed"))
 
     # -- outbox ------------------------------------------------------------
 
@@ -425,6 +455,11 @@ class SqliteStore:
 
     async def exchanges(self, month: str) -> list[ExchangeCount]:
         return await self._read(lambda conn: ledgersql.counts(conn, month))
+
+
+def _free_bytes(directory: Path) -> int:
+    stat = os.statvfs(directory)
+    return stat.f_bavail * stat.f_frsize
 
 
 def _lease_lost(conn: Conn, job_id: str, owner: str | None) -> bool:

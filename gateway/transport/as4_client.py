@@ -67,8 +67,11 @@ class As4Transport:
         self._revocation = RevocationChecker(
             self._cas, timeout=settings.network.revocation_timeout_seconds
         )
+        total = timeout if timeout is not None else settings.delivery.timeout_seconds
+        # A peer that drops connection attempts is given up on at connect,
+        # so it costs its deliveries (and their slots) seconds, not the whole timeout.
         self._timeout = aiohttp.ClientTimeout(
-            total=timeout if timeout is not None else settings.delivery.timeout_seconds
+            total=total, sock_connect=min(settings.delivery.connect_timeout_seconds, total)
         )
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
@@ -232,6 +235,8 @@ class As4Transport:
                 peer.endpoint, data=_stream(request), headers=headers, allow_redirects=False
             ) as resp:
                 return resp.status, resp.headers.get("Content-Type", ""), await _read_capped(resp)
+        except aiohttp.ConnectionTimeoutError:
+            reason = f"no connection within {self._timeout.sock_connect} s"
         except TimeoutError:
             reason = f"no answer within {self._timeout.total} s"
         except aiohttp.ClientError as exc:
@@ -241,6 +246,7 @@ class As4Transport:
             f"cannot reach peer {peer.name} at {peer.endpoint}: {reason}",
             permanent=False,
             peer=peer.name,
+            unreachable=True,  # the peer's fault, as far as we can tell (circuit breaker)
         )
 
     def _refusal(self, peer: Peer, request: Request, signal: receipt.Signal) -> TransportError:
@@ -256,6 +262,7 @@ class As4Transport:
         return TransportError(
             f"peer {peer.name} {what}: {error.code} {error.short_description} {error.detail}",
             permanent=error.permanent,
+            from_peer=True,
             peer=peer.name,
             ebms_code=error.code,
             detail=error.detail,

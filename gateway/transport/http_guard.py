@@ -14,6 +14,7 @@ The body has its own timeout, where it is read (``bodies.read_body``).
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import Counter
 
 import structlog
@@ -177,9 +178,11 @@ class GuardedSite(web.BaseSite):
         http: HttpSettings,
         *,
         reuse_port: bool = False,
+        sock: socket.socket | None = None,
     ) -> None:
         super().__init__(runner)
         self._host, self._port, self._reuse_port = host, port, reuse_port
+        self._sock = sock  # bound beforehand (app.bind), so a busy port fails first
         assert runner.server is not None
         self.guard = ConnectionGuard(runner.server, http)
 
@@ -196,6 +199,11 @@ class GuardedSite(web.BaseSite):
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
+        if self._sock is not None:
+            self._server = await loop.create_server(
+                self.guard.protocol, sock=self._sock, backlog=self._backlog
+            )
+            return
         self._server = await loop.create_server(
             self.guard.protocol,
             self._host,

@@ -269,6 +269,7 @@ async def test_refusals_are_signed_errors(
     with pytest.raises(TransportError, match=words) as caught:
         await net.alpha.transport.send(net.alpha.peer("beta"), _message())
     assert caught.value.permanent is permanent
+    assert caught.value.from_peer, "a signed refusal is the peer's, and may say so"
     assert caught.value.details["ebms_code"] == "EBMS:0004"
 
 
@@ -317,7 +318,7 @@ async def test_unreachable_peer_is_transient(networks: Factory) -> None:
     gone = replace(net.alpha.peer("beta"), endpoint="http://127.0.0.1:9/as4")
     with pytest.raises(TransportError, match="cannot reach") as caught:
         await net.alpha.transport.send(gone, _message())
-    assert not caught.value.permanent
+    assert not caught.value.permanent and not caught.value.from_peer
 
 
 async def test_a_larger_document_streams_through(networks: Factory) -> None:

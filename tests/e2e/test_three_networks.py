@@ -70,8 +70,9 @@ def nets(tmp_path: Path) -> Iterator[tuple[Network, Network, Network]]:
         f"{C_BUYER},Gamma Buyer SA,gamma,,network,,,FR\n"
     )
     gateway_cli("partners", "import", str(partners), "--config", str(a.config))
-    # Beta validates in a process pool: the AS4 receive path through it.
-    b.config.write_text(b.config.read_text().replace("processes = 0", "processes = 1", 1))
+    # Alpha validates in the serving process, the others in their pools (the
+    # default): both paths, through the API and the AS4 receive path.
+    a.config.write_text(a.config.read_text().replace('processes = "auto"', "processes = 0", 1))
     for n in (a, b, c):
         n.set_delivery(
             initial_backoff_seconds=0.2,

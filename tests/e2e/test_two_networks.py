@@ -261,7 +261,7 @@ def test_a_fifty_megabyte_invoice_crosses_to_the_peer(networks: tuple[Network, N
         n.config.write_text(text + "\n[limits]\nmax_document_bytes = 67108864\n")
     # 50 MB is sealed, sent and checked within one request: the fixture's 5 s
     # timeout (there to make retries quick) is too short on a busy machine.
-    alpha.set_delivery(timeout_seconds=120)
+    alpha.set_delivery(timeout_seconds=120, lease_seconds=240)
     beta.start()
     alpha.start()
     body = attach(invoice(ALPHA_SELLER, BETA_BUYER, "INV-BIG-1"), 50 * 1024 * 1024)

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from gateway.dedup import api_key, inbound_keys
+from gateway.errors import StoreError
 from gateway.store.sqlite import SqliteStore
-from tests.store.builders import T0, event
+from tests.store.builders import T0, event, meta, payload
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,5 +66,66 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             T0, limit=100, lease=timedelta(seconds=30), owner="after-crash"
         )
         assert len(claimed) == 50
+    finally:
+        await store.close()
+
+
+async def test_write_probe_fails_when_another_connection_holds_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "gw.db", timeout=0.2)
+    await store.open()
+    hog = sqlite3.connect(tmp_path / "gw.db", isolation_level=None)
+    try:
+        await store.probe_write(T0)
+        hog.execute("BEGIN IMMEDIATE")  # e.g. a stuck backup or sqlite3 shell
+
+        with pytest.raises(StoreError, match="locked"):
+            await store.probe_write(T0)
+        assert await store.count_documents() == 0, "reads still work: only a write tells"
+    finally:
+        hog.close()
+        await store.close()
+
+
+async def test_write_probe_fails_when_the_disk_has_no_room_for_a_document(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "gw.db")
+    await store.open()
+    try:
+        with pytest.raises(StoreError, match="bytes free on its disk"):
+            await store.probe_write(T0, room=2**62)  # more than any disk holds
+    finally:
+        await store.close()
+
+
+async def test_keys_stored_before_version_4_are_found_under_their_new_form(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "gw.db"
+    store = SqliteStore(path)
+    await store.open()
+    sent, received = payload(), payload()
+    by_sender = meta(sent)  # origin "acme"
+    by_peer = replace(meta(received), origin="beta:eu", message_id="m-1@beta")
+    await store.accept(by_sender, sent, [event()], idempotency_key="api:acme:k:1", fingerprint="f")
+    await store.accept(by_peer, received, [event()], idempotency_key="in:beta:eu:sbdh:i-1")
+    await store.close()
+    with sqlite3.connect(path) as conn:  # as a version 3 store left them
+        conn.execute("PRAGMA user_version = 3")
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert await store.find_by_key(api_key("acme", "k:1")) == by_sender.id
+        assert await store.find_by_key(api_key("acme:k", "1")) is None
+        for key in inbound_keys("beta:eu", "m-1@beta", "i-1"):
+            assert await store.find_by_key(key) == by_peer.id
+        assert await store.find_by_key("api:acme:k:1") is None
+        again = await store.accept(
+            meta(sent), sent, [], keys=[api_key("acme", "k:1")], fingerprint="f"
+        )
+        assert (again.created, again.document_id) == (False, by_sender.id)
     finally:
         await store.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
+import string
 
 from gateway.model import DocumentKind
 from gateway.samples import sample_bytes
@@ -94,3 +96,18 @@ def attach(document: bytes, size: int) -> bytes:
 def replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
     assert data.count(old) >= 1, f"{old!r} not in the document"
     return data.replace(old, new, 1)
+
+
+def attributes(count: int, *, names: int = 4) -> bytes:
+    """``count`` distinct attributes ' aaaa=""', ' aaab=""', ... (short names)."""
+    letters = string.ascii_letters.encode()
+    spelled = itertools.islice(itertools.product(letters, repeat=names), count)
+    return b"".join(b' %s=""' % bytes(name) for name in spelled)
+
+
+def many_attributes(count: int) -> bytes:
+    """The sample invoice with ``count`` attributes on one element (8 MB for
+    a million: the document of issue #9)."""
+    return replace_once(
+        sample_bytes(DocumentKind.INVOICE), b"<cbc:Note>", b"<cbc:Note" + attributes(count) + b">"
+    )

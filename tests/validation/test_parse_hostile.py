@@ -21,6 +21,7 @@ from gateway.model import DocumentKind
 from gateway.samples import sample_bytes
 from gateway.validation import classify, parse_xml, validate
 from gateway.validation.parse import LIBXML2_MAX_DEPTH
+from tests.support import corpus_examples
 from tests.validation import docs
 
 LIMITS = LimitSettings()
@@ -310,3 +311,53 @@ def test_large_text_nodes_parse_but_depth_is_still_limited() -> None:
     deep = b"<a>" + b"y" * 11_000_000 + b"<b>" * 300 + b"</b>" * 300 + b"</a>"
     with pytest.raises(HostileXml, match="deeper than 256"):
         parse_xml(deep, big)
+
+
+def _spread(elements: int, each: int) -> bytes:
+    """A root with ``elements`` children of ``each`` attributes."""
+    child = b"<b" + docs.attributes(each) + b"/>"
+    return b"<a>" + child * elements + b"</a>"
+
+
+@pytest.mark.parametrize("encode", [lambda d: d, docs.utf16], ids=["utf8", "utf16"])
+@pytest.mark.parametrize("limit", [1, 5, 64])
+def test_attribute_limits_are_exact_at_the_boundary(
+    encode: Callable[[bytes], bytes], limit: int
+) -> None:
+    header = b'<?xml version="1.0" encoding="UTF-8"?>'
+    per_element = LimitSettings(max_attributes_per_element=limit)
+    in_all = LimitSettings(max_attributes=limit)
+    parse_xml(encode(header + _spread(3, limit)), per_element)
+    parse_xml(encode(header + _spread(limit, 1)), in_all)
+    with pytest.raises(HostileXml, match=rf"with {limit + 1} attributes.*= {limit} \(<b> at"):
+        parse_xml(encode(header + _spread(3, limit + 1)), per_element)
+    with pytest.raises(HostileXml, match=rf"more than {limit} attributes .*{limit + 1} counted"):
+        parse_xml(encode(header + _spread(limit + 1, 1)), in_all)
+
+
+def test_namespace_declarations_count_toward_the_total_only() -> None:
+    declarations = b"".join(b' xmlns:n%d="urn:x:%d"' % (i, i) for i in range(10))
+    data = b"<a" + declarations + b' k="v"/>'
+    parse_xml(data, LimitSettings(max_attributes_per_element=1, max_attributes=11))
+    with pytest.raises(HostileXml, match=r"limits\.max_attributes; 11 counted"):
+        parse_xml(data, LimitSettings(max_attributes=10))
+
+
+def test_equals_signs_in_text_and_values_are_not_attributes() -> None:
+    # The byte-count shortcut sees 201 "=" here; the exact count sees 1 attribute.
+    data = b'<a k="' + b"=" * 100 + b'">' + b"x=y " * 100 + b"</a>"
+    assert parse_xml(data, LimitSettings(max_attributes_per_element=1, max_attributes=1)).tag == "a"
+
+
+def test_a_million_attributes_are_refused_while_parsing() -> None:
+    data = docs.many_attributes(1_000_000)  # 8 MB, as in issue #9
+    with pytest.raises(HostileXml, match="an element with 1000000 attributes"):
+        parse_xml(data, LIMITS)
+    flood = _spread(400_000, 3)  # 1.2 million attributes on small elements
+    with pytest.raises(HostileXml, match=r"more than 250000 attributes .*25000[1-3] counted"):
+        parse_xml(flood, LimitSettings(max_document_bytes=20_000_000))
+
+
+def test_the_default_limits_accept_every_corpus_example() -> None:
+    for path in corpus_examples():
+        parse_xml(path.read_bytes(), LimitSettings(max_document_bytes=64 * 1024 * 1024))

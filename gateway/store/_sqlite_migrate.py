@@ -1,0 +1,58 @@
+"""Schema version 4: the keys documents were accepted under take their
+unambiguous form (gateway.dedup), so that a retry of a request made before
+the upgrade still finds its document.
+
+Before, keys were ``api:{sender}:{key}``, ``in:{peer}:sbdh:{instance}`` and
+``in:{peer}:{message id}``: ambiguous when a name holds ``:``, which is why
+they changed. Each row names its document, and the document its sender or
+peer (``origin``), which tells where the name ends.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from gateway.dedup import api_key, inbound_keys
+
+VERSION = 4
+
+
+def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
+    if key.startswith(f"api:{origin}:"):
+        return [api_key(origin, key[len(f"api:{origin}:") :])]
+    if key.startswith(f"in:{origin}:sbdh:"):
+        # The MessageId key is new: the stored message id gives it.
+        return inbound_keys(origin, message_id, key[len(f"in:{origin}:sbdh:") :])
+    if key.startswith(f"in:{origin}:"):
+        return inbound_keys(origin, key[len(f"in:{origin}:") :], "")
+    return None  # not a key of the old forms
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a store of an earlier schema ``version`` up to VERSION, in one
+    transaction (a store that has never been opened has nothing to move)."""
+    if version == 0 or version >= VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rows = conn.execute(
+            "SELECT i.key, i.doc_id, i.fingerprint, d.meta FROM idempotency i"
+            " JOIN documents d ON d.id = i.doc_id"
+            " WHERE i.key LIKE 'api:%' OR i.key LIKE 'in:%'"
+        ).fetchall()
+        for key, doc_id, fingerprint, meta in rows:
+            fields = json.loads(meta)
+            new = _new_keys(key, fields.get("origin", ""), fields.get("message_id", ""))
+            if new is None:
+                continue
+            conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
+                [(k, doc_id, fingerprint) for k in new],
+            )
+        conn.execute(f"PRAGMA user_version = {VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,111 @@
+"""The Store contract for documents accepted under several keys at once
+(a message's MessageId and InstanceIdentifier, an Idempotency-Key and an
+invoice's business identity), and for the write probe of /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.errors import StoreError
+from gateway.store.base import Store
+from tests.store.builders import T0, event, job, meta, payload
+
+
+async def test_every_key_is_claimed_with_the_document(store: Store) -> None:
+    body = payload()
+    m = meta(body)
+
+    result = await store.accept(m, body, [event()], keys=["msg:1", "sbdh:1"], job=job(m.id))
+
+    assert result.created
+    assert await store.find_by_key("msg:1") == m.id
+    assert await store.find_by_key("sbdh:1") == m.id
+
+
+@pytest.mark.parametrize("shared", ["msg:1", "sbdh:1"])
+async def test_a_hit_on_any_key_returns_the_original_and_writes_nothing(
+    store: Store, shared: str
+) -> None:
+    body = payload()
+    original = meta(body)
+    await store.accept(original, body, [event()], keys=["msg:1", "sbdh:1"], fingerprint="f")
+    other_body = payload()
+    again = meta(other_body)
+    other = "sbdh:2" if shared == "msg:1" else "msg:2"
+
+    result = await store.accept(
+        again, other_body, [event()], keys=[other, shared], fingerprint="f", job=job(again.id)
+    )
+
+    assert (result.document_id, result.created, result.key) == (original.id, False, shared)
+    assert result.fingerprint_matches
+    assert await store.get_meta(again.id) is None
+    assert await store.find_by_key(other) is None, "a refused accept claims no key"
+    assert await store.count_documents() == 1
+    assert await store.outbox_depth() == 0
+
+
+async def test_the_first_claimed_key_in_order_is_reported(store: Store) -> None:
+    first_body, second_body = payload(), payload()
+    first, second = meta(first_body), meta(second_body)
+    await store.accept(first, first_body, [event()], keys=["idem:1"], fingerprint="a")
+    await store.accept(second, second_body, [event()], keys=["inv:1"], fingerprint="b")
+    body = payload()
+
+    result = await store.accept(
+        meta(body), body, [], idempotency_key="idem:1", keys=["inv:1"], fingerprint="c"
+    )
+
+    assert (result.document_id, result.key, result.fingerprint_matches) == (
+        first.id,
+        "idem:1",
+        False,
+    )
+
+
+async def test_concurrent_accepts_sharing_one_of_their_keys_make_one_document(
+    store: Store,
+) -> None:
+    bodies = [payload() for _ in range(40)]
+    metas = [meta(b) for b in bodies]
+
+    results = await asyncio.gather(
+        *(
+            # Each has a key of its own and one in common, in either order.
+            store.accept(
+                m, b, [event()], keys=[f"own:{n}", "common"][:: 1 if n % 2 else -1], job=job(m.id)
+            )
+            for n, (m, b) in enumerate(zip(metas, bodies, strict=True))
+        )
+    )
+
+    winners = [r for r in results if r.created]
+    assert len(winners) == 1
+    assert {r.document_id for r in results} == {winners[0].document_id}
+    assert await store.count_documents() == 1
+    assert await store.outbox_depth() == 1
+    losers = {f"own:{n}" for n, r in enumerate(results) if not r.created}
+    assert all([await store.find_by_key(k) is None for k in losers])
+
+
+async def test_a_key_given_twice_is_claimed_once(store: Store) -> None:
+    body = payload()
+    m = meta(body)
+
+    result = await store.accept(m, body, [event()], idempotency_key="k", keys=["k", "k"])
+
+    assert result.created and await store.find_by_key("k") == m.id
+
+
+async def test_write_probe_passes_on_a_healthy_store(store: Store) -> None:
+    await store.probe_write(T0)
+    await store.probe_write(T0, room=1024)
+
+
+async def test_write_probe_on_a_closed_store_fails(store: Store) -> None:
+    await store.close()
+
+    with pytest.raises(StoreError):
+        await store.probe_write(T0)
