@@ -9,6 +9,7 @@ from benchmarks import (
     healthz_under_load,
     large_payload,
     routing,
+    upload_flood,
     validation,
     validation_instructions,
 )
@@ -20,6 +21,7 @@ validation_instructions.main([])
 as4_receive.main([])
 as4_throughput.main([])
 large_payload.main([])
+upload_flood.main([])
 healthz_under_load.main([])
 directory.main([])
 routing.main([])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import Any
 
@@ -21,6 +22,7 @@ from gateway.errors import (
 from gateway.model import Direction, status_view
 from gateway.pipeline import ALLOW_DUPLICATE, DuplicateInvoice, Pipeline, StoreOutcomeUnknown
 from gateway.store.base import Store
+from gateway.transport import bodies
 
 log = structlog.get_logger("gateway.api")
 
@@ -58,16 +60,21 @@ async def read_xml_body(request: web.Request, limit: int) -> bytes:
     ctype = request.content_type
     if ctype not in XML_TYPES and not ctype.endswith("+xml"):
         raise UnsupportedMediaType(f"Content-Type must be application/xml; got {ctype or '(none)'}")
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"document is larger than the limit of {limit} bytes", limit=limit)
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(65536):
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge(
-                f"document is larger than the limit of {limit} bytes", limit=limit
-            )
-    return bytes(body)
+    try:
+        return await bodies.read_body(request, limit)
+    except bodies.BodyTooLarge:
+        raise PayloadTooLarge(
+            f"document is larger than the limit of {limit} bytes", limit=limit
+        ) from None
+    except bodies.BudgetFull as exc:
+        message = "the gateway is receiving too much at once; retry later"
+        raise web.HTTPServiceUnavailable(
+            headers={"Retry-After": str(exc.retry_after)},
+            text=json.dumps({"error": "busy", "message": message}),
+            content_type="application/json",
+        ) from None
+    except bodies.BodyTimeout as exc:
+        raise web.HTTPRequestTimeout(text=f"{exc}\n") from None
 
 
 async def submit(request: web.Request) -> web.Response:

@@ -32,8 +32,10 @@ from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.pipeline import Pipeline
 from gateway.store.base import Store
 from gateway.store.factory import make_store, sqlite_file
+from gateway.transport import bodies
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
+from gateway.transport.http_guard import GuardedSite
 from gateway.transport.smp_client import SmpClient
 from gateway.transport.smp_server import smp_routes
 from gateway.worker import Worker
@@ -114,6 +116,7 @@ def reload(gw: Gateway) -> tuple[bool, str]:
             ("network", old.network, new.network),
             ("store", old.store, new.store),
             ("channels", old.channels, new.channels),
+            ("http", old.http, new.http),
         )
         if a != b
     ]
@@ -131,13 +134,14 @@ def reload(gw: Gateway) -> tuple[bool, str]:
 def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     settings = gw.settings
     app = web.Application(
-        middlewares=[api.errors_middleware],
+        middlewares=[bodies.budget_middleware, api.errors_middleware],
         # Bodies are streamed with our own limit; this only bounds aiohttp's buffer.
         client_max_size=settings.limits.max_document_bytes + 1024 * 1024,
     )
     app[api.PIPELINE] = gw.pipeline
     app[api.STORE] = gw.store
     app[edge.GUARD] = edge.AuthGuard(lambda: gw.settings.limits.auth_failures_per_minute)
+    app[bodies.BUDGET] = bodies.InflightBudget(settings.http)
     app.add_routes(api.routes())
     app.add_routes(as4_routes(settings, gw.pipeline, clock=clock))
     app.add_routes(smp_routes(settings, gw.pipeline.receivable, clock=clock))
@@ -198,7 +202,7 @@ async def serve(settings: Settings, *, worker_id: int = 0, workers: int = 1) -> 
             loop.add_signal_handler(signal.SIGHUP, reload, gw)
             runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
             await runner.setup()
-            site = web.SockSite(runner, sock)
+            site = GuardedSite(runner, net.listen_host, net.listen_port, settings.http, sock=sock)
             await site.start()
             log.info(
                 "gateway.listening",

@@ -116,6 +116,19 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """Bounds on what clients of POST /as4 and POST /api/v1/documents may hold."""
+
+    inflight_bytes: int = 64 * 1024 * 1024  # request bodies admitted at once, all requests
+    inflight_wait_seconds: float = 2.0  # wait for room in that budget, then 503 + Retry-After
+    spool_threshold_bytes: int = 1024 * 1024  # a body past this waits in a temp file
+    spool_dir: Path | None = None  # where; None: the system's temp dir
+    header_timeout_seconds: float = 10.0  # a request's headers must arrive within this
+    body_timeout_seconds: float = 120.0  # and its body within this, once the headers are in
+    max_connections_per_address: int = 100  # open connections per client IP, per process
+
+
+@dataclass(frozen=True)
 class ChannelSettings:
     inbox_dir: Path  # portal downloads and network inboxes of our participants
     print_dir: Path  # print batches
@@ -160,6 +173,7 @@ class Settings:
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
     warnings: tuple[str, ...] = ()  # "key: problem" lines accepted but worth an admin's look
+    http: HttpSettings = field(default_factory=HttpSettings)
 
     def participant(self, pid: ParticipantId) -> Participant | None:
         return self._participants_by_id.get(pid)

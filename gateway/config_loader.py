@@ -19,6 +19,7 @@ from gateway.config import (
     RECEPTION_CHOICES,
     ChannelSettings,
     DeliverySettings,
+    HttpSettings,
     LimitSettings,
     LogSettings,
     NetworkSettings,
@@ -73,6 +74,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
             "mandates",
             "admin",
             "validation",
+            "http",
         },
     )
     network = _network(r, r.table(data, "network", "", required=True))
@@ -94,6 +96,25 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
         validation=_validation(r, r.table(data, "validation", "", required=False)),
         admin_token_sha256=_admin(r, r.table(data, "admin", "", required=False)),
         warnings=check_peers(r, peers, network),
+        http=_http(r, r.table(data, "http", "", required=False)),
+    )
+
+
+def _http(r: Reader, t: dict[str, Any]) -> HttpSettings:
+    w, d = "http", HttpSettings()
+    r.unknown_keys(t, w, set(HttpSettings.__dataclass_fields__))
+    spool_dir = None
+    if "spool_dir" in t:
+        spool_dir = Path(r.get(t, "spool_dir", w, str))
+        spool_dir = spool_dir if spool_dir.is_absolute() else r.base / spool_dir
+        if not spool_dir.is_dir():
+            raise r.fail(f"{w}.spool_dir", f"directory {str(spool_dir)!r} does not exist")
+    ints = ("inflight_bytes", "spool_threshold_bytes", "max_connections_per_address")
+    floats = ("inflight_wait_seconds", "header_timeout_seconds", "body_timeout_seconds")
+    return HttpSettings(
+        spool_dir=spool_dir,
+        **{k: r.positive(t, k, w, int, getattr(d, k)) for k in ints},
+        **{k: r.positive(t, k, w, float, getattr(d, k)) for k in floats},
     )
 
 

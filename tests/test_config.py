@@ -141,6 +141,26 @@ def test_revocation_mode_is_read_and_checked(network_dir: tuple[Path, str]) -> N
     assert err.value.key == "network.revocation" and "off, soft, hard" in err.value.problem
 
 
+@pytest.mark.parametrize(
+    ("line", "key", "problem"),
+    [
+        ("inflight_bytes = 0", "http.inflight_bytes", "greater than 0"),
+        ('body_timeout_seconds = "60"', "http.body_timeout_seconds", "must be a number"),
+        ('spool_dir = "no/such/dir"', "http.spool_dir", "does not exist"),
+        ("max_connections = 5", "http.max_connections", "unknown key"),
+    ],
+)
+def test_http_limits_are_checked(
+    network_dir: tuple[Path, str], line: str, key: str, problem: str
+) -> None:
+    cfg, _ = network_dir
+    with open(cfg, "a", encoding="utf-8") as fh:
+        fh.write(f"\n[http]\n{line}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(cfg)
+    assert (err.value.key, problem in err.value.problem) == (key, True), err.value
+
+
 def test_validation_processes_default_to_one_per_spare_core(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 

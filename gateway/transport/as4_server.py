@@ -16,7 +16,6 @@ the Receiver) and the SBDH InstanceIdentifier (here, see InstanceRegistry).
 from __future__ import annotations
 
 import asyncio
-import io
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -31,6 +30,7 @@ from gateway.certs import check_peer_certificate
 from gateway.config import Settings
 from gateway.edge import client_went_away
 from gateway.errors import GatewayError, PayloadTooLarge, SecurityError
+from gateway.transport import bodies
 from gateway.transport.as4_client import OFFLOAD_BYTES
 from gateway.transport.base import InboundMessage, Receiver
 from gateway.transport.credentials import PinnedCertificates, load_identity, load_trust_anchors
@@ -39,7 +39,6 @@ from gateway.transport.revocation import RevocationChecker
 log = structlog.get_logger("gateway.transport.as4_server")
 
 PATH = "/as4"
-_CHUNK = 64 * 1024
 # Room for MIME headers and the SOAP envelope, and for base64 transfer
 # encoding (4/3), which some senders use for the attachment.
 _OVERHEAD = 1024 * 1024
@@ -74,6 +73,8 @@ class _As4Handler:
         try:
             body = await _read_body(request, self._body_limit())
             return await self._exchange(ctype, body)
+        except web.HTTPException:
+            raise  # busy or too slow: answered before the sender is known, unsigned
         except GatewayError as exc:
             return self._error(exc, ctype, body)
         except Exception as exc:
@@ -183,14 +184,17 @@ class _As4Handler:
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to exceed ``limit``. Written
-    into one growing buffer whose bytes are handed over, not copied."""
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise PayloadTooLarge(f"the message is {declared} bytes; the limit is {limit}")
-    out = io.BytesIO()
-    async for chunk in request.content.iter_chunked(_CHUNK):
-        if out.tell() + len(chunk) > limit:
-            raise PayloadTooLarge(f"the message is larger than the limit of {limit} bytes")
-        out.write(chunk)
-    return out.getvalue()
+    """The body, refused as soon as it is known to exceed ``limit``. A full
+    budget gets a plain 503: the sender is not known yet, and an anonymous
+    flood must not cost us a signature per request."""
+    try:
+        return await bodies.read_body(request, limit)
+    except bodies.BodyTooLarge as exc:
+        size = f"{exc.declared} bytes" if exc.declared is not None else "larger than the limit"
+        raise PayloadTooLarge(f"the message is {size}; the limit is {limit}") from None
+    except bodies.BudgetFull as exc:
+        raise web.HTTPServiceUnavailable(
+            headers={"Retry-After": str(exc.retry_after)}, text="busy; retry later\n"
+        ) from None
+    except bodies.BodyTimeout as exc:
+        raise web.HTTPRequestTimeout(text=f"{exc}\n") from None
