@@ -142,6 +142,10 @@ def one_run(root: Path, variant: Variant, name: str, body: bytes) -> dict[str, f
     if variant.processes is not None:
         text = net.config.read_text().replace('processes = "auto"', variant.processes, 1)
         net.config.write_text(text)
+    if variant.src is not None:  # keys the code before the fix does not know
+        lines = net.config.read_text().splitlines()
+        kept = [ln for ln in lines if not ln.startswith("environment =")]
+        net.config.write_text("\n".join(kept) + "\n")
     _start(net, variant.src)
     assert net.proc is not None
     try:

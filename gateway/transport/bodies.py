@@ -1,8 +1,8 @@
 """Request bodies under a global budget: ``POST /as4`` and the sender API.
 
-A request reserves its body's bytes in one budget shared by every request
-of the process (the declared Content-Length before reading anything, a
-chunked body chunk by chunk) and keeps them until its response is done, so
+A request reserves its body's bytes, times HELD_COPIES, in one budget
+shared by every request of the process (the declared Content-Length before
+reading anything, a chunked body chunk by chunk) and keeps them until its response is done, so
 the bytes a handler holds while it validates and stores are counted too.
 When the budget is full a request waits briefly and is then refused
 (BudgetFull; each route answers its own 503). A body past the spool
@@ -28,6 +28,12 @@ from gateway.config import HttpSettings
 log = structlog.get_logger("gateway.transport.bodies")
 
 _CHUNK = 64 * 1024
+# A document being checked and stored is held about three times over by the
+# serving process: the body, the copy pickled to the validation process and
+# the copy handed to the store (benchmarks/upload_flood.py measured 2.5x the
+# budget with valid invoices when a byte reserved one). Each body byte
+# reserves this many, so the budget bounds memory, not bytes on the wire.
+HELD_COPIES = 3
 
 
 class BudgetFull(Exception):
@@ -157,7 +163,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if reservation is None:
         reservation = request[_RESERVATION] = Reservation(budget)
     if declared is not None:
-        await reservation.grow(declared)
+        await reservation.grow(declared * HELD_COPIES)
     spool = _Spool(http)
     try:
         async with asyncio.timeout(http.body_timeout_seconds):
@@ -165,7 +171,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                 if spool.size + len(chunk) > limit:
                     raise BodyTooLarge(limit, declared)
                 if declared is None or spool.size + len(chunk) > declared:
-                    await reservation.grow(len(chunk))
+                    await reservation.grow(len(chunk) * HELD_COPIES)
                 spool.write(chunk)
         return spool.getvalue()
     except TimeoutError:
