@@ -222,10 +222,19 @@ def cmd_send(args: argparse.Namespace) -> int:
     headers = {"Content-Type": "application/xml"}
     if args.idempotency_key:
         headers["Idempotency-Key"] = args.idempotency_key
+    if args.allow_duplicate:
+        headers["Allow-Duplicate"] = "true"
     try:
         code, answer = _http("POST", f"{url}/api/v1/documents", token, body, headers)
     except OSError as exc:
         return _fail(f"cannot reach {url}: {exc}")
+    first = answer.get("details", {}).get("document_id") if code == 409 else None
+    if first:
+        return _fail(
+            f"not sent again: this invoice (same seller, number and issue date) is document "
+            f"{first}; see it with `gateway status {first}`, or add --allow-duplicate if "
+            "this is a genuine re-send"
+        )
     if code not in (202, 422):
         return _fail(f"refused ({code}): {answer.get('message', answer)}")
     if args.wait and code == 202:
@@ -352,6 +361,11 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send", help="submit a UBL invoice or credit note to a running gateway")
     p.add_argument("file", help="UBL 2.1 Invoice or CreditNote XML file")
     p.add_argument("--idempotency-key", help="makes a retried send return the same id")
+    p.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="send an invoice already submitted (same seller, number, issue date) once more",
+    )
     p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for a final status")
     _client_options(p)
     p.set_defaults(func=cmd_send)

@@ -39,6 +39,15 @@ def test_serve_script_then_send_sample_reaches_final_state(tmp_path: Path) -> No
         assert answer["status"] == "delivered" and answer["final"]
         again = gateway_cli("status", answer["id"], "--config", str(cfg))
         assert "delivered" in again.stdout and "routed" in again.stdout
+        # The same invoice a second time is a duplicate: refused, naming the first
+        # document and the flag that sends it anyway.
+        twice = gateway_cli("send", str(sample), "--config", str(cfg), check=False)
+        assert twice.returncode != 0
+        assert answer["id"] in twice.stderr and "--allow-duplicate" in twice.stderr
+        resent = gateway_cli(
+            "send", str(sample), "--config", str(cfg), "--allow-duplicate", "--json"
+        )
+        assert json.loads(resent.stdout)["id"] != answer["id"]
     finally:
         proc.terminate()
         proc.wait(20)
