@@ -23,6 +23,10 @@ from gateway.model import InvalidIdentifier, ParticipantId, status_view
 DEFAULT_CONFIG = os.environ.get("GATEWAY_CONFIG", "gateway.toml")
 
 
+# `send --wait` that ends before the document reached a final state.
+WAIT_TIMED_OUT = 3
+
+
 def _fail(message: str, code: int = 2) -> int:
     print(f"gateway: {message}", file=sys.stderr)
     return code
@@ -240,6 +244,13 @@ def cmd_send(args: argparse.Namespace) -> int:
     if args.wait and code == 202:
         answer = _wait(url, token, answer["id"], args.wait)
     print(json.dumps(answer, indent=2) if args.json else _summary(answer))
+    if args.wait and code == 202 and not answer.get("final"):
+        print(
+            f"gateway: still {answer.get('status')} after {args.wait:g} s, not final yet; "
+            f"follow it with: gateway status {answer.get('id')}",
+            file=sys.stderr,
+        )
+        return WAIT_TIMED_OUT
     return 0 if code == 202 and answer.get("status") not in ("rejected", "failed") else 1
 
 
@@ -253,7 +264,8 @@ def _wait(url: str, token: str, doc_id: str, seconds: float) -> dict[str, Any]:
 
 
 def _summary(answer: dict[str, Any]) -> str:
-    lines = [f"{answer.get('id')}: {answer.get('status')}"]
+    # The id alone on its line, so that a double click copies nothing else.
+    lines = [str(answer.get("id")), f"  status: {answer.get('status')}"]
     for e in answer.get("history", []):
         lines.append(f"  {e['at']}  {e['state']:<15} {e.get('reason', '')}")
     for e in answer.get("errors", []):
@@ -262,6 +274,7 @@ def _summary(answer: dict[str, Any]) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    args.id = args.id.rstrip(":")  # copied from an `ID: state` line of an older version
     if args.local:
         import asyncio  # only this command runs a loop: keeps `gateway validate` quick to start
 
@@ -366,7 +379,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send an invoice already submitted (same seller, number, issue date) once more",
     )
-    p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for a final status")
+    p.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help=f"wait for a final status (exit {WAIT_TIMED_OUT} if there is none by then)",
+    )
     _client_options(p)
     p.set_defaults(func=cmd_send)
 

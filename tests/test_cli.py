@@ -37,7 +37,8 @@ def test_serve_script_then_send_sample_reaches_final_state(tmp_path: Path) -> No
         out = gateway_cli("send", str(sample), "--config", str(cfg), "--wait", "20", "--json")
         answer = json.loads(out.stdout)
         assert answer["status"] == "delivered" and answer["final"]
-        again = gateway_cli("status", answer["id"], "--config", str(cfg))
+        again = gateway_cli("status", answer["id"] + ":", "--config", str(cfg))
+        assert again.stdout.splitlines()[0] == answer["id"]  # the id alone, to copy
         assert "delivered" in again.stdout and "routed" in again.stdout
         # The same invoice a second time is a duplicate: refused, naming the first
         # document and the flag that sends it anyway.

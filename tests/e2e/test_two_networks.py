@@ -140,12 +140,22 @@ def test_peer_down_then_up_is_retried_until_delivered(networks: tuple[Network, N
     while "attempt_failed" not in [e["state"] for e in alpha.status(answer["id"])["history"]]:
         assert time.monotonic() < deadline, "no failed attempt recorded while beta was down"
         time.sleep(0.1)
+    # `send --wait` that ends before a final state says so, with an exit code of its own.
+    second = alpha.directory / "INV-R-2.xml"
+    second.write_bytes(invoice(ALPHA_SELLER, BETA_BUYER, "INV-R-2"))
+    waited = gateway_cli(
+        "send", str(second), "--config", str(alpha.config), "--wait", "1", check=False
+    )
+    assert waited.returncode == 3, waited.stderr
+    assert "not final yet" in waited.stderr and "gateway status" in waited.stderr
+    second_id = waited.stdout.splitlines()[0]
     beta.start()
+    assert alpha.wait_final(second_id)["status"] == "delivered"
     final = alpha.wait_final(answer["id"])
     assert final["status"] == "delivered"
     failed = [e for e in final["history"] if e["state"] == "attempt_failed"]
     assert failed and "cause" in failed[0]["details"]
-    assert len(beta.wait_inbox(1)) == 1
+    assert len(beta.wait_inbox(2)) == 2
 
 
 def test_kill_minus_9_with_pending_deliveries_delivers_each_exactly_once(
