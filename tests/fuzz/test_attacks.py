@@ -31,17 +31,7 @@ REGRESSIONS = Path(__file__).parent / "regressions"
 
 
 def _read(body: bytes) -> inbound.Received:
-    k = seeds.keys()
-    ctype, _ = seeds.signed_request()
-    return inbound.read_request(
-        ctype,
-        body,
-        key=k.receiver_key,
-        cert=k.receiver[1],
-        party_id=seeds.RECEIVER_AP,
-        trust=k.trust(),
-        max_document_bytes=targets.LIMITS.max_document_bytes,
-    )
+    return targets.read_signed(seeds.signed_request()[0], body)
 
 
 def _with_signer_certificate(edit: Callable[[bytearray, int], None]) -> bytes:
