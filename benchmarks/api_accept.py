@@ -25,9 +25,9 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks import _wrk
+from gateway.cli.scaffold import gln
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 
 WORKERS = 1
 VALIDATORS = 0

@@ -32,10 +32,10 @@ from as4.peppol import (
 from as4.profiles.peppol.document_identifier import BusdoxDocidQnsDocumentIdentifier
 from as4.profiles.peppol.message import PeppolAS4MessageBuilderArgs
 
-from gateway import certs
 from gateway.as4 import inbound, outbound, receipt, sbdh
 from gateway.model import BIS3_CUSTOMIZATION, BIS3_PROCESS, DocumentKind, ParticipantId
 from gateway.model import document_type_id as doctype_id
+from gateway.pki import certificates as certs
 from gateway.samples import sample_document
 
 ALPHA, BETA = "POP000101", "POP000202"

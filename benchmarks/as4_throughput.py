@@ -31,10 +31,10 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks import _wrk
-from gateway import config
+from gateway.cli.scaffold import gln
+from gateway.config import loader
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.base import OutboundMessage
 
@@ -106,7 +106,7 @@ def _networks(root: Path) -> tuple[Path, Path, int]:
 
 
 async def _build(alpha_cfg: Path, n: int) -> list[tuple[dict[str, str], bytes]]:
-    settings = config.load(alpha_cfg)
+    settings = loader.load(alpha_cfg)
     peer = settings.peers[0]
     transport = As4Transport(settings)
     cert = transport._peer_certificate(peer)

@@ -19,12 +19,12 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway import config
 from gateway import log as log_mod
-from gateway.app import running
+from gateway.cli.scaffold import gln, init_network
+from gateway.config import loader
 from gateway.model import DocumentKind, ParticipantId, State
 from gateway.samples import sample_document
-from gateway.scaffold import gln, init_network
+from gateway.server.app import running
 
 SELLER = ParticipantId("0088", gln("5930000001"))
 BUYER = ParticipantId("0088", gln("5930000002"))
@@ -76,7 +76,7 @@ participants = ["{FAR}"]
 async def _case(root: Path, hole_docs: int, per_peer: int, failures: int) -> list[float]:
     hole = Hole()
     port = await hole.start()
-    settings = config.load(_config(root, port, per_peer, failures))
+    settings = loader.load(_config(root, port, per_peer, failures))
     sender = settings.senders[0]
     async with running(settings) as gw:
         for i in range(hole_docs):

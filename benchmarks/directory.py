@@ -30,8 +30,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from gateway import identifiers as ids
-from gateway.directory import DEFAULT_DOCUMENT_TYPES, FIELDS, import_file, read_rows
+from gateway.directory.partner_files import FIELDS, import_file, read_rows
+from gateway.model import DEFAULT_DOCUMENT_TYPES
+from gateway.model import identifiers as ids
 from gateway.store.base import Store
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore

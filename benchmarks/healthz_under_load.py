@@ -37,8 +37,8 @@ from types import ModuleType
 
 import aiohttp
 
-from gateway.config import LimitSettings
-from gateway.scaffold import gln
+from gateway.cli.scaffold import gln
+from gateway.config.settings import LimitSettings
 from gateway.validation.parse import parse_xml
 from tests.support import CORPUS, Network, make_network
 from tests.validation import docs
@@ -216,7 +216,7 @@ def _in_turns(
 
 def parse_speed(before_src: Path, rounds: int, folder: Path) -> None:
     """The parser, and the whole check, before and after, in turns per document."""
-    from gateway.intake import check_document
+    from gateway.service.intake import check_document
     from gateway.validation import check_parsed
     from gateway.validation.facts import extract_facts
     from gateway.validation.parse import classify

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from gateway.cli.scaffold import gln
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 from tests.support import Network, make_network
 from tests.validation.docs import attach
 

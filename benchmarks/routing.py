@@ -13,12 +13,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from gateway import config
-from gateway.agreements import Agreement, Mandate
-from gateway.config import Participant, Peer
-from gateway.model import Direction, ParticipantId
-from gateway.routing import Facts, Location, decide
-from gateway.scaffold import gln, init_network
+from gateway.cli.scaffold import gln, init_network
+from gateway.config import loader
+from gateway.config.settings import Participant, Peer
+from gateway.core.routing import Facts, Location, decide
+from gateway.model import Agreement, Direction, Mandate, ParticipantId
 
 N = 100_000
 
@@ -28,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     made = init_network(
         directory / "n", name="bench", port=8080, participants=[], now=datetime.now(UTC)
     )
-    s = config.load(made.config)
+    s = loader.load(made.config)
     own = tuple(Participant(ParticipantId("0088", gln(f"58{i:08d}")), f"P{i}") for i in range(200))
     peers = tuple(
         Peer(f"peer{i}", f"PP{i}", f"http://127.0.0.1:9/{i}", None, (), Agreement(id=f"A{i}"))

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import aiohttp
 
-from gateway.config import HttpSettings
+from gateway.cli.scaffold import gln
+from gateway.config.settings import HttpSettings
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 from tests.support import Network, make_network
 from tests.validation.docs import attach
 

@@ -245,7 +245,7 @@ def sample_path_invoice() -> Path:
 _MEMORY_PROBE = r"""
 import gc, json, resource, sys, tracemalloc
 from pathlib import Path
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.model import DocumentKind
 from gateway.samples import sample_bytes
 from gateway.validation import load_schemas, validate

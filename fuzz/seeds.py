@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway import certs
 from gateway.as4 import mime, outbound, sbdh
 from gateway.model import (
     BIS3_CUSTOMIZATION,
@@ -25,6 +24,7 @@ from gateway.model import (
     ParticipantId,
     document_type_id,
 )
+from gateway.pki import certificates as certs
 from gateway.samples import sample_document
 
 SENDER_AP = "POP000101"

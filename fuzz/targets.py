@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from fuzz import seeds
 from gateway.as4 import inbound, mime, sbdh
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import GatewayError
-from gateway.intake import check_document
+from gateway.service.intake import check_document
 
 # Small limits keep each run short; the readers' logic does not depend on them.
 LIMITS = LimitSettings(max_document_bytes=2 * 1024 * 1024, max_depth=64, max_elements=20_000)

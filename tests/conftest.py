@@ -10,12 +10,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import settings
 
-from gateway import config
 from gateway import log as gateway_log
-from gateway.app import Gateway, make_app, running
+from gateway.cli.scaffold import gln, init_network
+from gateway.config import loader
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln, init_network
+from gateway.server.app import Gateway, make_app, running
 from tests import logwatch
 
 # No per-example deadline: the machine is shared and its speed swings; a slow
@@ -65,7 +65,7 @@ def network_dir(tmp_path: Path) -> tuple[Path, str]:
 @pytest.fixture
 async def api(network_dir: tuple[Path, str]) -> AsyncIterator[Api]:
     cfg, token = network_dir
-    settings = config.load(cfg)
+    settings = loader.load(cfg)
     async with running(settings) as gw:
         client = TestClient(TestServer(make_app(gw)))
         await client.start_server()

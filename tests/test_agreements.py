@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway import config
-from gateway.agreements import Fees, fees_due
-from gateway.app import make_app, running
-from gateway.config import hash_token
+from gateway.config import loader
+from gateway.config.settings import hash_token
+from gateway.core.agreements import fees_due
+from gateway.model import Fees
+from gateway.server.app import make_app, running
 from tests import logwatch
 from tests.support import gateway_cli
 
@@ -60,7 +61,7 @@ def test_add_from_peer_info_then_check(two_configs: tuple[Path, Path]) -> None:
         "--max-document-bytes",
         "5000000",
     )
-    s = config.load(cfg)
+    s = loader.load(cfg)
     beta = s.peer_named("beta")
     assert beta is not None and beta.provider_id == "PBETA"
     assert beta.endpoint == "http://127.0.0.1:9102/as4"
@@ -127,7 +128,7 @@ async def test_reload_applies_a_valid_file_and_keeps_the_old_one_otherwise(
     cfg, info = two_configs
     cfg.write_text(cfg.read_text() + f'\n[admin]\ntoken_sha256 = "{hash_token(ADMIN)}"\n')
     good = {"Authorization": f"Bearer {ADMIN}"}
-    async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
         assert (await client.post("/admin/reload")).status == 401
         assert (
             await client.post("/admin/reload", headers={"Authorization": "Bearer x"})

@@ -7,12 +7,13 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway import config, routing
-from gateway.agreements import Agreement, Mandate
-from gateway.backoff import next_attempt
-from gateway.config import DeliverySettings, Peer
-from gateway.model import Direction, RouteKind
-from gateway.routing import Facts, Location
+from gateway.config import loader
+from gateway.config import settings as config
+from gateway.config.settings import DeliverySettings, Peer
+from gateway.core import routing
+from gateway.core.backoff import next_attempt
+from gateway.core.routing import Facts, Location
+from gateway.model import Agreement, Direction, Mandate, RouteKind
 from tests.conftest import STRANGER
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -51,7 +52,7 @@ MANDATE = Mandate("FR", "domestic-b2b", date(2026, 9, 1), "CGI art. 289 bis")
 
 
 def _settings(cfg: Path, agreement: Agreement | None = None) -> config.Settings:
-    s = config.load(cfg)
+    s = loader.load(cfg)
     peers = ()
     if agreement is not None:
         peers = (Peer("beta", "PBETA", "http://127.0.0.1:9/as4", None, (STRANGER,), agreement),)

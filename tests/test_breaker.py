@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.breaker import Circuit, Limits, Outcome, PeerGates, Refusal
+from gateway.core.breaker import Circuit, Limits, Outcome, PeerGates, Refusal
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LIMITS = Limits(concurrency=2, failures=3, open_seconds=30)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import HostileXml, NotXml, PayloadTooLarge, ValidationUnavailable
-from gateway.intake import Checker
+from gateway.service.intake import Checker
 from tests.conftest import invoice
 
 LIMITS = LimitSettings(max_document_bytes=100_000)

@@ -155,7 +155,7 @@ def test_validate_takes_the_official_rules_dir_from_the_config(
 
 
 def test_certs_issues_dev_certificates_from_one_ca(tmp_path: Path) -> None:
-    from gateway.certs import check_peer_certificate, load_certificate
+    from gateway.pki.certificates import check_peer_certificate, load_certificate
 
     gateway_cli("certs", str(tmp_path / "one"), "--ap-id", "POP000001")
     gateway_cli(

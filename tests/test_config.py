@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import config
+from gateway.config import loader
 from gateway.errors import ConfigError
 from tests.support import gateway_cli
 
@@ -21,7 +21,7 @@ def _edit(cfg: Path, old: str, new: str) -> None:
 
 def test_the_written_config_is_valid(network_dir: tuple[Path, str]) -> None:
     cfg, token = network_dir
-    s = config.load(cfg)
+    s = loader.load(cfg)
     assert s.network.name == "testnet"
     assert len(s.participants) == 2
     assert s.sender_for_token(token) is not None
@@ -89,7 +89,7 @@ def test_broken_config_names_file_key_and_problem(
     cfg, _ = network_dir
     _edit(cfg, old, new)
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == key
     assert problem in err.value.problem
     # The CLI says the same on one line, exit 2, and no traceback.
@@ -109,9 +109,9 @@ def test_serve_refuses_a_broken_config_before_starting(network_dir: tuple[Path, 
 
 def test_missing_file_and_peer_problems(network_dir: tuple[Path, str], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
-        config.load(tmp_path / "nope.toml")
+        loader.load(tmp_path / "nope.toml")
     cfg, _ = network_dir
-    s = config.load(cfg)
+    s = loader.load(cfg)
     own = str(s.participants[0].id)
     cfg.write_text(
         cfg.read_text()
@@ -124,20 +124,20 @@ participants = ["{own}"]
 """
     )
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "peers[0].participants[0]"
     assert "own participants" in err.value.problem
 
 
 def test_revocation_mode_is_read_and_checked(network_dir: tuple[Path, str]) -> None:
     cfg, _ = network_dir
-    assert config.load(cfg).network.revocation == "soft"
+    assert loader.load(cfg).network.revocation == "soft"
     _edit(cfg, r"^\[network\]", '[network]\nrevocation = "hard"\nrevocation_timeout_seconds = 2')
-    s = config.load(cfg)
+    s = loader.load(cfg)
     assert (s.network.revocation, s.network.revocation_timeout_seconds) == ("hard", 2.0)
     _edit(cfg, r'^revocation = "hard"', 'revocation = "strict"')
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "network.revocation" and "off, soft, hard" in err.value.problem
 
 
@@ -157,26 +157,26 @@ def test_http_limits_are_checked(
     with open(cfg, "a", encoding="utf-8") as fh:
         fh.write(f"\n[http]\n{line}\n")
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert (err.value.key, problem in err.value.problem) == (key, True), err.value
 
 
 def test_validation_processes_default_to_one_per_spare_core(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from gateway.scaffold import init_network
+    from gateway.cli.scaffold import init_network
 
     made = init_network(
         tmp_path / "net", name="n", port=8080, participants=[], now=datetime.now(UTC)
     )
     assert 'processes = "auto"' in made.config.read_text()  # what `gateway init` writes
     cores = len(os.sched_getaffinity(0))
-    assert config.load(made.config).validation.pool_size() == max(1, cores - 1)
+    assert loader.load(made.config).validation.pool_size() == max(1, cores - 1)
     _edit(made.config, r'^processes = "auto".*', "")  # left out: the same
-    assert config.load(made.config).validation.pool_size() == max(1, cores - 1)
+    assert loader.load(made.config).validation.pool_size() == max(1, cores - 1)
     for value in (0, 3):
         _edit(made.config, r"^\[validation\]", f"[validation]\nprocesses = {value}")
-        assert config.load(made.config).validation.pool_size() == value
+        assert loader.load(made.config).validation.pool_size() == value
         _edit(made.config, r"^processes = \d+\n", "")
 
 
@@ -185,18 +185,18 @@ def test_bad_validation_processes_are_refused(network_dir: tuple[Path, str], val
     cfg, _ = network_dir
     _edit(cfg, r"^processes = .*", f"processes = {value}")
     with pytest.raises(ConfigError, match=r'validation.processes: must be "auto"') as raised:
-        config.load(cfg)
+        loader.load(cfg)
     assert str(cfg) in raised.value.message
     assert value.strip('"') in raised.value.message.lower()
 
 
 def test_attribute_limits_are_read_and_checked(network_dir: tuple[Path, str]) -> None:
     cfg, _ = network_dir
-    assert config.load(cfg).limits.max_attributes_per_element == 64
+    assert loader.load(cfg).limits.max_attributes_per_element == 64
     text = cfg.read_text() + "\n[limits]\nmax_attributes_per_element = 8\nmax_attributes = 900\n"
     cfg.write_text(text)
-    limits = config.load(cfg).limits
+    limits = loader.load(cfg).limits
     assert (limits.max_attributes_per_element, limits.max_attributes) == (8, 900)
     cfg.write_text(text.replace("max_attributes = 900", "max_attributes = 0"))
     with pytest.raises(ConfigError, match=r"limits.max_attributes: must be .*greater than 0"):
-        config.load(cfg)
+        loader.load(cfg)

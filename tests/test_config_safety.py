@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from gateway import config
+from gateway.cli.scaffold import gln
+from gateway.config import loader
 from gateway.errors import ConfigError
-from gateway.identifiers import check
 from gateway.model import ParticipantId
-from gateway.scaffold import gln
+from gateway.model.identifiers import check
 from tests.support import gateway_cli, make_network
 
 BAD_GLN = "0088:5790000435006"  # gln("5790000435") ends in 5
@@ -85,7 +85,7 @@ def test_production_refuses_insecure_peer_endpoints(
     _production(cfg)
     _add_peer(cfg, endpoint)
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "peers[0].endpoint"
     assert address in err.value.problem and why in err.value.problem
     assert "peers[0].allow_insecure = true" in err.value.problem
@@ -97,7 +97,7 @@ def test_production_checks_the_smp_url_too(network_dir: tuple[Path, str]) -> Non
     _production(cfg)
     _add_peer(cfg, "https://93.184.216.34/as4", 'smp_url = "https://192.168.0.2/smp"')
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "peers[0].smp_url"
     assert "192.168.0.2 is a private address" in err.value.problem
 
@@ -107,7 +107,7 @@ def test_absent_environment_means_production(network_dir: tuple[Path, str]) -> N
     _set(cfg, r'^environment = "development"\n', "")
     _add_peer(cfg, "http://127.0.0.1:9/as4")
     with pytest.raises(ConfigError, match="refused in production") as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "peers[0].endpoint"
 
 
@@ -118,7 +118,7 @@ def test_production_accepts_public_https_and_does_not_resolve_names(
     _production(cfg)
     # .invalid never resolves: the name is taken as the admin wrote it.
     _add_peer(cfg, "https://ap.beta.invalid/as4", 'smp_url = "https://93.184.216.34/smp"')
-    s = config.load(cfg)
+    s = loader.load(cfg)
     assert s.network.environment == "production"
     assert s.peers[0].endpoint == "https://ap.beta.invalid/as4" and s.warnings == ()
 
@@ -127,7 +127,7 @@ def test_allow_insecure_accepts_the_peer_with_a_warning(network_dir: tuple[Path,
     cfg, _ = network_dir
     _production(cfg)
     _add_peer(cfg, "http://127.0.0.1:9/as4", "allow_insecure = true")
-    s = config.load(cfg)
+    s = loader.load(cfg)
     assert s.peers[0].allow_insecure
     assert len(s.warnings) == 1 and s.warnings[0].startswith("peers[0].endpoint: ")
     out = gateway_cli("config", "check", str(cfg))
@@ -140,7 +140,7 @@ def test_development_accepts_loopback_peers_silently(network_dir: tuple[Path, st
     cfg, _ = network_dir
     assert 'environment = "development"' in cfg.read_text()  # what `gateway init` writes
     _add_peer(cfg, "http://127.0.0.1:9/as4")
-    s = config.load(cfg)
+    s = loader.load(cfg)
     assert s.network.environment == "development" and s.warnings == ()
     assert gateway_cli("config", "check", str(cfg)).stderr == ""
 
@@ -158,7 +158,7 @@ def test_bad_environment_values(
     cfg, _ = network_dir
     _set(cfg, old, new)
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == key and problem in err.value.problem
 
 
@@ -166,7 +166,7 @@ def test_a_malformed_ipv6_endpoint_is_a_config_error(network_dir: tuple[Path, st
     cfg, _ = network_dir
     _add_peer(cfg, "https://[::1/as4")
     with pytest.raises(ConfigError) as err:  # urllib raises ValueError on it
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "peers[0].endpoint" and "http(s) URL" in err.value.problem
 
 
@@ -174,7 +174,7 @@ def test_allow_insecure_must_be_true_or_false(network_dir: tuple[Path, str]) -> 
     cfg, _ = network_dir
     _add_peer(cfg, "https://ap.beta.example/as4", 'allow_insecure = "yes"')
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "peers[0].allow_insecure"
 
 
@@ -184,7 +184,7 @@ def test_a_private_key_pinned_as_a_peer_certificate_is_refused(
     cfg, _ = network_dir
     _add_peer(cfg, "http://127.0.0.1:9/as4", 'certificate = "certs/ap.key"')
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == "peers[0].certificate"
     assert "'PRIVATE KEY' block" in err.value.problem
 
@@ -217,7 +217,7 @@ def test_config_check_refuses_a_participant_id_failing_its_scheme(
         _set(cfg, r"^participants = \[\]", f'participants = ["{bad}"]')
         key = "peers[0].participants[0]"
     with pytest.raises(ConfigError) as err:
-        config.load(cfg)
+        loader.load(cfg)
     assert err.value.key == key and problem in err.value.problem
     _refused_in_one_line(cfg, key, bad, problem)
 

@@ -12,17 +12,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway.cli_partners import main as partners_cli
-from gateway.directory import (
-    DEFAULT_DOCUMENT_TYPES,
-    BadRow,
-    Partner,
-    PartnerFileError,
-    import_file,
-    read_rows,
-)
-from gateway.model import ParticipantId
-from gateway.scaffold import gln, init_network
+from gateway.cli.partners import main as partners_cli
+from gateway.cli.scaffold import gln, init_network
+from gateway.directory.partner_files import BadRow, PartnerFileError, import_file, read_rows
+from gateway.model import DEFAULT_DOCUMENT_TYPES, ParticipantId, Partner
 from gateway.store.sqlite import SqliteStore
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -15,11 +15,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from gateway import config
-from gateway.app import Gateway, make_app, running
 from gateway.as4 import outbound, sbdh
-from gateway.certs import write_dev_pki
-from gateway.scaffold import hash_token
+from gateway.cli.scaffold import hash_token
+from gateway.config import loader
+from gateway.pki.certificates import write_dev_pki
+from gateway.server.app import Gateway, make_app, running
 from tests.as4.helpers import DOCTYPE, PROCESS
 from tests.conftest import BUYER, SELLER, invoice
 
@@ -75,7 +75,7 @@ id = "AB-1"
 direction = "both"
 """
     )
-    settings = config.load(cfg)
+    settings = loader.load(cfg)
     key = load_pem_private_key(beta.key.read_bytes(), None)
     assert isinstance(key, rsa.RSAPrivateKey)
     cert = x509.load_pem_x509_certificate(beta.certificate.read_bytes())

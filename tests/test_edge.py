@@ -15,9 +15,9 @@ import pytest
 import structlog
 from aiohttp import web
 
-from gateway import config
-from gateway.app import Gateway, make_app, running
-from gateway.config import hash_token
+from gateway.config import loader
+from gateway.config.settings import hash_token
+from gateway.server.app import Gateway, make_app, running
 from tests import logwatch
 from tests.conftest import invoice
 from tests.support import free_port
@@ -39,7 +39,7 @@ async def edge(network_dir: tuple[Path, str]) -> AsyncIterator[Edge]:
     would cancel handlers whose client hangs up, which serve does not)."""
     cfg, token = network_dir
     cfg.write_text(cfg.read_text() + f'\n[admin]\ntoken_sha256 = "{hash_token(ADMIN)}"\n')
-    async with running(config.load(cfg)) as gw:
+    async with running(loader.load(cfg)) as gw:
         runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
         await runner.setup()
         port = free_port()

@@ -18,8 +18,8 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway import config
-from gateway.app import make_app, running
+from gateway.config import loader
+from gateway.server.app import make_app, running
 from gateway.store.base import Store
 from tests.conftest import invoice
 from tests.support import free_port
@@ -60,7 +60,7 @@ async def frozen_api(
     text = cfg.read_text().replace("[store]", "[store]\ntimeout_seconds = 1", 1)
     text = text.replace('path = "store.db"', f'url = "redis://127.0.0.1:{port}/0"')
     cfg.write_text(text)
-    settings = config.load(cfg)
+    settings = loader.load(cfg)
     assert settings.store.url.startswith("redis://") and settings.store.timeout_seconds == 1
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     async with running(settings) as gw:

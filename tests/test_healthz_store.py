@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway import config
-from gateway.app import make_app, running
+from gateway.config import loader
+from gateway.server.app import make_app, running
 from gateway.store.factory import sqlite_file
 
 
@@ -18,7 +18,7 @@ async def test_healthz_is_503_while_another_process_holds_the_sqlite_write_lock(
 ) -> None:
     cfg, _ = network_dir
     cfg.write_text(cfg.read_text().replace("[store]", "[store]\ntimeout_seconds = 0.3", 1))
-    settings = config.load(cfg)
+    settings = loader.load(cfg)
     path = sqlite_file(settings.store.url)
     assert path is not None
     async with running(settings) as gw:

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gateway import identifiers as ids
-from gateway.identifiers import check
 from gateway.model import ParticipantId
+from gateway.model import identifiers as ids
+from gateway.model.identifiers import check
 
 
 def digits(n: int) -> st.SearchStrategy[str]:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway import config
-from gateway.app import running
+from gateway.config import loader
+from gateway.config import settings as config
 from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS
-from gateway.pipeline import AgreementRefused
+from gateway.server.app import running
+from gateway.service.pipeline import AgreementRefused
 from gateway.transport.base import InboundMessage
 from tests.conftest import BUYER, SELLER, invoice
 
@@ -36,7 +37,7 @@ id = "AB-1"
 {terms}
 """
     )
-    return config.load(cfg)
+    return loader.load(cfg)
 
 
 def _message(n: int) -> InboundMessage:

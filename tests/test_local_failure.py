@@ -8,10 +8,10 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway import config
-from gateway.app import make_app, running
-from gateway.delivery import _failure_reason
+from gateway.config import loader
 from gateway.errors import TransportError
+from gateway.server.app import make_app, running
+from gateway.service.delivery import _failure_reason
 from tests.conftest import STRANGER, invoice
 
 # A peer without a pinned certificate: AS4 messages are encrypted to the
@@ -33,7 +33,7 @@ async def test_a_local_packaging_failure_does_not_blame_the_peer(
 ) -> None:
     cfg, token = network_dir
     cfg.write_text(cfg.read_text() + PEER_WITHOUT_CERTIFICATE)
-    async with running(config.load(cfg)) as gw:
+    async with running(loader.load(cfg)) as gw:
         client = TestClient(TestServer(make_app(gw)))
         await client.start_server()
         try:

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway import config
-from gateway.app import make_app, running
+from gateway.config import loader
+from gateway.server.app import make_app, running
 from tests.conftest import STRANGER, invoice
 from tests.support import free_port
 
@@ -62,7 +62,7 @@ async def test_open_circuit_defers_without_attempts_until_the_give_up_deadline(
         breaker_open_seconds=600,
     )
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-    async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
         first = await client.post(
             "/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers
         )
@@ -114,7 +114,7 @@ async def test_a_problem_on_our_side_does_not_open_the_peers_circuit(
         breaker_failures=1,
     )
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-    async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
         resp = await client.post("/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers)
         status = await _final(client, (await resp.json())["id"], headers)
         metrics = await (await client.get("/metrics")).text()
@@ -144,7 +144,7 @@ async def test_a_peer_that_drops_connection_attempts_fails_at_the_connect_timeou
     )
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     try:
-        async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+        async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
             resp = await client.post(
                 "/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.ratelimit import FailureLimiter
+from gateway.core.ratelimit import FailureLimiter
 
 
 def test_a_key_is_blocked_after_limit_failures_until_the_oldest_leaves_the_minute() -> None:

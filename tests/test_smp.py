@@ -16,17 +16,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from gateway import smp
-from gateway.certs import (
-    DevPki,
-    KeyPair,
-    check_peer_certificate,
-    create_dev_ca,
-    generate_key,
-    issue_ap_certificate,
-    write_dev_pki,
-)
-from gateway.config import (
+from gateway.config.settings import (
     ChannelSettings,
     DeliverySettings,
     LimitSettings,
@@ -36,6 +26,8 @@ from gateway.config import (
     Settings,
     StoreSettings,
 )
+from gateway.directory import smp
+from gateway.directory.smp import Found, LookupFailed, NotRegistered
 from gateway.errors import HostileXml, SecurityError
 from gateway.model import (
     BIS3_CUSTOMIZATION,
@@ -45,7 +37,15 @@ from gateway.model import (
     ParticipantId,
     document_type_id,
 )
-from gateway.smp import Found, LookupFailed, NotRegistered
+from gateway.pki.certificates import (
+    DevPki,
+    KeyPair,
+    check_peer_certificate,
+    create_dev_ca,
+    generate_key,
+    issue_ap_certificate,
+    write_dev_pki,
+)
 from gateway.transport.credentials import load_identity
 from gateway.transport.smp_client import SmpClient, in_service, smp_base
 from gateway.transport.smp_server import smp_routes

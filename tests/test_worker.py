@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway import config
-from gateway.app import make_app, running
+from gateway.config import loader
+from gateway.server.app import make_app, running
 from tests.conftest import STRANGER, invoice
 from tests.support import free_port
 
@@ -44,7 +44,7 @@ async def test_failing_deliveries_are_retried_then_dead_lettered(
         poll_seconds=0.02,
     )
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-    async with running(config.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
         resp = await client.post("/api/v1/documents", data=invoice(buyer=STRANGER), headers=headers)
         doc_id = (await resp.json())["id"]
         for _ in range(300):

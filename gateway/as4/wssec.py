@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
-from gateway import certs
 from gateway.as4 import ns
 from gateway.as4.errors import FailedAuthentication, FailedDecryption, PolicyNoncompliance
 from gateway.as4.ns import DS, WSSE, WSSE11, WSU, XENC, XENC11, q, sub
+from gateway.pki import certificates as certs
 
 # Our wsu:Id values: fixed, unique within one envelope, and valid NCNames.
 ID_SIGNER = "id-signer-token"

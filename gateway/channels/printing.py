@@ -26,7 +26,7 @@ from pathlib import Path
 
 from gateway.channels.files import Delivered
 from gateway.channels.render import read_document, recipient_of, render_pdf
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.validation.parse import parse_xml
 
 MANIFEST = "manifest.csv"

@@ -1,17 +1,12 @@
 """The wording and number formats of a printed invoice: code lists turned into
-words a reader knows, amounts with two decimals, and the label/value rows of
-the page's blocks. Pure; English, like the rest of the gateway's output.
+words a reader knows, amounts with two decimals. Pure; English, like the rest
+of the gateway's output. The label/value rows of the page's blocks are in
+``print_rows``.
 """
 
 from __future__ import annotations
 
 from decimal import Context, Decimal, InvalidOperation
-from typing import TYPE_CHECKING
-
-from gateway.model import DocumentKind
-
-if TYPE_CHECKING:  # the model imports this module for its code lists
-    from gateway.channels.printmodel import Party, PrintDocument
 
 # Amounts this long are not amounts; the reader shows them as missing.
 MAX_DIGITS = 40
@@ -107,80 +102,3 @@ def iban(value: str) -> str:
     if len(compact) > 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
         return value
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
-
-
-def _present(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in rows if v]
-
-
-def identity_rows(party: Party) -> list[tuple[str, str]]:
-    """The seller's identifiers for the letterhead."""
-    legal = party.legal_name if party.legal_name != party.name else ""
-    return _present(
-        [
-            ("VAT id", party.vat_id),
-            ("Company", legal),
-            ("Reg. no.", party.company_id),
-            ("Contact", party.contact),
-        ]
-    )
-
-
-def return_address(party: Party) -> str:
-    """The one-line sender address shown small above the recipient."""
-    return " · ".join(filter(None, (party.name, *party.address)))
-
-
-def info_rows(doc: PrintDocument) -> list[tuple[str, str]]:
-    """The block beside the address: dates and references."""
-    return _present(
-        [
-            ("Date", doc.issue_date),
-            ("Due date", doc.due_date),
-            ("Corrects", ", ".join(doc.corrects)),
-            ("Order ref.", doc.order_reference),
-            ("Your ref.", doc.buyer_reference),
-            ("Delivery", doc.delivery_date),
-            ("Period", doc.period),
-            ("Customer", doc.buyer.legal_name or doc.buyer.name),
-            ("Customer VAT id", doc.buyer.vat_id),
-            ("Currency", doc.currency),
-        ]
-    )
-
-
-def total_rows(doc: PrintDocument) -> list[tuple[str, Decimal | None]]:
-    """The totals, from the sum of the lines to the amount due (always last)."""
-    t = doc.totals
-    rows = [
-        ("Sum of line net amounts", t.line_net),
-        ("Allowances", t.allowances),
-        ("Charges", t.charges),
-        ("Total without VAT", t.tax_exclusive),
-        ("VAT", t.vat),
-        ("Total with VAT", t.tax_inclusive),
-        ("Paid in advance", t.prepaid),
-        ("Rounding", t.rounding),
-    ]
-    # Zero allowances or prepayments are noise; a zero VAT is information.
-    kept = [(k, v) for k, v in rows if v is not None and (v or k in ("VAT", "Total with VAT"))]
-    due = "Amount credited" if doc.kind is DocumentKind.CREDIT_NOTE else "Amount due"
-    return [*kept, (due, t.payable)]
-
-
-def payment_rows(doc: PrintDocument) -> list[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
-    for p in doc.payments:
-        rows += [
-            ("Payment by", p.means),
-            ("IBAN", iban(p.iban)),
-            ("BIC", p.bic),
-            ("Account holder", p.account_name),
-            ("Payment reference", p.reference),
-            ("Mandate", p.mandate),
-            ("Debited account", iban(p.debited)),
-        ]
-    if doc.kind is DocumentKind.INVOICE:
-        rows.append(("Due date", doc.due_date))
-    rows.append(("Terms", doc.payment_terms))
-    return _present(rows)

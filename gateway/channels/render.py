@@ -40,27 +40,22 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from gateway.channels.printfonts import Fonts, font_covers, load_fonts
-from gateway.channels.printmodel import (
+from gateway.channels.print_layout import (
     Line,
     PrintDocument,
     Recipient,
     read_document,
     recipient_of,
 )
-from gateway.channels.printwords import (
-    country_name,
+from gateway.channels.print_rows import (
     identity_rows,
     info_rows,
-    money,
-    number,
     payment_rows,
-    percent,
     return_address,
     total_rows,
-    unit_name,
-    vat_label,
 )
+from gateway.channels.printfonts import Fonts, font_covers, load_fonts
+from gateway.channels.printwords import country_name, money, number, percent, unit_name, vat_label
 
 __all__ = [
     "ADDRESS_FIELD",

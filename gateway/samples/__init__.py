@@ -11,7 +11,7 @@ import importlib.resources
 
 from lxml import etree
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.model import DocumentKind, ParticipantId
 from gateway.validation.facts import BUYER_PARTY, NAMESPACES, SELLER_PARTY
 from gateway.validation.parse import parse_xml

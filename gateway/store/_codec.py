@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.directory import Partner
-from gateway.model import DocumentMeta, StatusEvent
+from gateway.model import DocumentMeta, Partner, StatusEvent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from gateway.directory import Partner
+from gateway.model import Partner
 from gateway.store._codec import partner_from_row, partner_row
 
 # Multi-valued columns are encoded by _codec.dump_values. A rowid table on

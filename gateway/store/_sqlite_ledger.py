@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from gateway.agreements import Exchange, ExchangeCount
+from gateway.model import Exchange, ExchangeCount
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (

@@ -1,5 +1,5 @@
 """Schema version 4: the keys documents were accepted under take their
-unambiguous form (gateway.dedup), so that a retry of a request made before
+unambiguous form (gateway.core.dedup), so that a retry of a request made before
 the upgrade still finds its document.
 
 Before, keys were ``api:{sender}:{key}``, ``in:{peer}:sbdh:{instance}`` and
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from gateway.dedup import api_key, inbound_keys
+from gateway.core.dedup import api_key, inbound_keys
 
 VERSION = 4
 

@@ -12,9 +12,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from gateway.agreements import Exchange, ExchangeCount
-from gateway.directory import Partner
-from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
+from gateway.model import (
+    AcceptResult,
+    DocumentMeta,
+    Exchange,
+    ExchangeCount,
+    OutboxJob,
+    Partner,
+    StatusEvent,
+)
 
 
 class Store(Protocol):

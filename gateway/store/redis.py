@@ -39,10 +39,16 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
-from gateway.agreements import Exchange, ExchangeCount
-from gateway.directory import Partner
 from gateway.errors import StoreError
-from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
+from gateway.model import (
+    AcceptResult,
+    DocumentMeta,
+    Exchange,
+    ExchangeCount,
+    OutboxJob,
+    Partner,
+    StatusEvent,
+)
 from gateway.store import _redis_scripts as scripts
 from gateway.store._codec import (
     dump_events,

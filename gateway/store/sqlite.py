@@ -23,10 +23,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gateway.agreements import Exchange, ExchangeCount
-from gateway.directory import Partner
 from gateway.errors import StoreError
-from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
+from gateway.model import (
+    AcceptResult,
+    DocumentMeta,
+    Exchange,
+    ExchangeCount,
+    OutboxJob,
+    Partner,
+    StatusEvent,
+)
 from gateway.store import _sqlite_directory as dirsql
 from gateway.store import _sqlite_ledger as ledgersql
 from gateway.store import _sqlite_migrate as migration

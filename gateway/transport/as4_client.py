@@ -26,13 +26,13 @@ from cryptography import x509
 
 from gateway.as4 import outbound, receipt, sbdh
 from gateway.as4.outbound import Request
-from gateway.certs import check_peer_certificate
-from gateway.config import Peer, Settings
+from gateway.config.settings import Peer, Settings
 from gateway.errors import GatewayError, SecurityError, TransportError
 from gateway.model import ParticipantId
+from gateway.pki.certificates import check_peer_certificate
 from gateway.transport.base import OutboundMessage, Receipt
 from gateway.transport.credentials import PinnedCertificates, load_identity, load_trust_anchors
-from gateway.transport.revocation import RevocationChecker
+from gateway.transport.revocation_client import RevocationChecker
 
 log = structlog.get_logger("gateway.transport.as4_client")
 

@@ -26,15 +26,15 @@ from cryptography import x509
 
 from gateway.as4 import inbound, receipt
 from gateway.as4.inbound import Received
-from gateway.certs import check_peer_certificate
-from gateway.config import Settings
-from gateway.edge import client_went_away
+from gateway.config.settings import Settings
 from gateway.errors import GatewayError, PayloadTooLarge, SecurityError
+from gateway.pki.certificates import check_peer_certificate
 from gateway.transport import bodies
 from gateway.transport.as4_client import OFFLOAD_BYTES
 from gateway.transport.base import InboundMessage, Receiver
 from gateway.transport.credentials import PinnedCertificates, load_identity, load_trust_anchors
-from gateway.transport.revocation import RevocationChecker
+from gateway.transport.http_guard import client_went_away
+from gateway.transport.revocation_client import RevocationChecker
 
 log = structlog.get_logger("gateway.transport.as4_server")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gateway.config import Peer, Settings
+from gateway.config.settings import Peer, Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from typing import IO
 import structlog
 from aiohttp import web
 
-from gateway.config import HttpSettings
+from gateway.config.settings import HttpSettings
 
 log = structlog.get_logger("gateway.transport.bodies")
 

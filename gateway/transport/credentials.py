@@ -10,9 +10,9 @@ from pathlib import Path
 
 from cryptography import x509
 
-from gateway.certs import KeyPair, load_certificates, load_key_pair
-from gateway.config import NetworkSettings, Peer
+from gateway.config.settings import NetworkSettings, Peer
 from gateway.errors import SecurityError
+from gateway.pki.certificates import KeyPair, load_certificates, load_key_pair
 
 
 def _read(path: Path) -> bytes:

@@ -21,7 +21,7 @@ import structlog
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from gateway.config import HttpSettings
+from gateway.config.settings import HttpSettings
 
 log = structlog.get_logger("gateway.transport.http_guard")
 
@@ -212,3 +212,11 @@ class GuardedSite(web.BaseSite):
             reuse_address=True,
             reuse_port=self._reuse_port,
         )
+
+
+def client_went_away(request: web.Request, exc: BaseException) -> bool:
+    """Whether ``exc`` only says that the client closed the connection (an
+    aborted upload): nobody is left to answer, and nothing went wrong here."""
+    transport = request.transport
+    gone = transport is None or transport.is_closing()
+    return gone and isinstance(exc, ConnectionError)

@@ -1,7 +1,7 @@
 """Asking a peer network's SMP where one of its participants receives a
 document type, with answers cached in the store for a while.
 
-Every outcome is a value (``gateway.smp``): ``Found``; ``NotRegistered``
+Every outcome is a value (``gateway.directory.smp``): ``Found``; ``NotRegistered``
 when the SMP says so (HTTP 404, or signed metadata without an AS4 endpoint),
 which is final and never retried; ``LookupFailed`` for everything that
 only means "could not ask" (timeout, refused connection, 5xx, a bad or
@@ -25,11 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from yarl import URL
 
-from gateway.certs import check_peer_certificate
-from gateway.config import Peer, Settings
-from gateway.errors import GatewayError
-from gateway.model import ParticipantId
-from gateway.smp import (
+from gateway.config.settings import Peer, Settings
+from gateway.directory.smp import (
     SMP_LIMITS,
     Endpoint,
     Found,
@@ -40,6 +37,9 @@ from gateway.smp import (
     parse_signed_service_metadata,
     service_url,
 )
+from gateway.errors import GatewayError
+from gateway.model import ParticipantId
+from gateway.pki.certificates import check_peer_certificate
 from gateway.transport.credentials import PinnedCertificates, load_trust_anchors
 
 log = structlog.get_logger("gateway.transport.smp_client")

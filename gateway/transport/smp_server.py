@@ -4,7 +4,7 @@
 participant is not one of ours. ``GET /smp/{participant}/services/{doctype}``:
 the SignedServiceMetadata naming our AS4 endpoint and certificate, signed
 with our key (200), or 404. A segment that is no identifier at all is a 400.
-Every spelling clients use is accepted (see ``gateway.smp``).
+Every spelling clients use is accepted (see ``gateway.directory.smp``).
 
 Signing is the costly part, so signed answers are kept per (participant,
 document type) for ``memo_seconds``; membership is asked of the directory on
@@ -21,14 +21,14 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from aiohttp import web
 
-from gateway.config import Settings
-from gateway.model import BIS3_PROCESS, InvalidIdentifier, ParticipantId
-from gateway.smp import (
+from gateway.config.settings import Settings
+from gateway.directory.smp import (
     parse_doctype_segment,
     parse_participant_segment,
     service_group_xml,
     signed_service_metadata_xml,
 )
+from gateway.model import BIS3_PROCESS, InvalidIdentifier, ParticipantId
 from gateway.transport.credentials import load_identity
 from gateway.transport.smp_client import SMP_PATH
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import InputError
 from gateway.model import DocumentKind
 from gateway.validation.facts import DocumentFacts, extract_facts

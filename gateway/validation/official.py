@@ -33,7 +33,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import GatewayError, InputError
 from gateway.model import DocumentKind
 from gateway.validation.parse import classify, parse_xml

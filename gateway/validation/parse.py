@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import HostileXml, InputError, NotXml, PayloadTooLarge, UnknownDocument
 from gateway.model import UBL_CREDITNOTE_NS, UBL_INVOICE_NS, DocumentKind
 

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway import certs
 from gateway.as4 import inbound, outbound, sbdh
 from gateway.as4.inbound import Received
 from gateway.as4.outbound import Request
 from gateway.model import BIS3_CUSTOMIZATION, BIS3_PROCESS, DocumentKind, ParticipantId
 from gateway.model import document_type_id as _doctype
+from gateway.pki import certificates as certs
 from gateway.samples import sample_document
 
 NOW = datetime.now(UTC).replace(microsecond=0)

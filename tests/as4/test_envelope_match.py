@@ -18,10 +18,11 @@ from aiohttp.test_utils import TestServer
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway import certs, config
-from gateway.app import Gateway, make_app, running
 from gateway.as4 import outbound, receipt, sbdh
+from gateway.config import loader
 from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS
+from gateway.pki import certificates as certs
+from gateway.server.app import Gateway, make_app, running
 from tests.conftest import BUYER, SELLER, STRANGER, invoice
 
 PEER_ID = "PBETA"
@@ -118,7 +119,7 @@ direction = "both"
 async def receiving(network_dir: tuple[Path, str]) -> AsyncIterator[Receiving]:
     cfg, _ = network_dir
     peer_key, peer_cert = _add_peer(cfg)
-    settings = config.load(cfg)
+    settings = loader.load(cfg)
     ours = certs.load_certificate(settings.network.certificate.read_bytes())
     async with running(settings) as gw:
         server = TestServer(make_app(gw))

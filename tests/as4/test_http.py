@@ -18,10 +18,8 @@ from as4.peppol import PeppolAS4Profile, create_peppol_external_party, create_pe
 from as4.profiles.peppol.document_identifier import BusdoxDocidQnsDocumentIdentifier
 from as4.profiles.peppol.message import PeppolAS4MessageBuilderArgs
 
-from gateway import certs
 from gateway.as4 import outbound, receipt
-from gateway.certs import DevPki, write_dev_pki
-from gateway.config import (
+from gateway.config.settings import (
     ChannelSettings,
     DeliverySettings,
     LimitSettings,
@@ -32,6 +30,8 @@ from gateway.config import (
     StoreSettings,
 )
 from gateway.errors import GatewayError, NotServiced, StoreError, TransportError
+from gateway.pki import certificates as certs
+from gateway.pki.certificates import DevPki, write_dev_pki
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
 from gateway.transport.base import InboundMessage, OutboundMessage, ReceiveOutcome

@@ -24,9 +24,9 @@ from as4.profiles.peppol.document_identifier import BusdoxDocidQnsDocumentIdenti
 from as4.profiles.peppol.message import PeppolAS4MessageBuilderArgs
 from lxml import etree
 
-from gateway import certs
 from gateway.as4 import inbound, receipt
 from gateway.errors import GatewayError
+from gateway.pki import certificates as certs
 from tests.as4.helpers import (
     ALPHA,
     BETA,

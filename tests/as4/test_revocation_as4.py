@@ -14,11 +14,11 @@ import pytest
 from cryptography import x509
 from structlog.testing import capture_logs
 
-from gateway import certs
 from gateway.as4 import outbound, receipt
-from gateway.certs import DevPki, KeyPair
-from gateway.config import Peer
+from gateway.config.settings import Peer
 from gateway.errors import TransportError
+from gateway.pki import certificates as certs
+from gateway.pki.certificates import DevPki, KeyPair
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
 from tests.as4.helpers import ALPHA, BETA, Pki, envelope, invoice, user_message

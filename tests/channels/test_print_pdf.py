@@ -27,7 +27,7 @@ from gateway.channels.render import (
     recipient_of,
     render_pdf,
 )
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
 from gateway.validation.facts import BUYER_PARTY, NAMESPACES, SELLER_PARTY

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from gateway.cli.scaffold import gln
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 from tests.support import Network, http, make_network
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.scaffold import gln
+from gateway.cli.scaffold import gln
 from tests.support import Network, make_network
 from tests.validation import docs
 

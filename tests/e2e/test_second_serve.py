@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.scaffold import gln
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 from tests.support import Network, make_network
 
 pytestmark = pytest.mark.slow

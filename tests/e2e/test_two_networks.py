@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from gateway.cli.scaffold import gln
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 from tests.support import Network, as_foreign_consumer, free_port, gateway_cli, make_network
 
 pytestmark = pytest.mark.slow

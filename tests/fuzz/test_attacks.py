@@ -25,7 +25,7 @@ from gateway.as4.errors import (
     PolicyNoncompliance,
 )
 from gateway.errors import GatewayError, HostileXml, NotXml, PayloadTooLarge
-from gateway.intake import check_document
+from gateway.service.intake import check_document
 
 REGRESSIONS = Path(__file__).parent / "regressions"
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz import seeds, targets
-from gateway import config
+from gateway.config import loader
 from tests.support import Network, make_network
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,7 +102,7 @@ def gateway_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Networ
 
 def _stored(net: Network) -> int:
     """Documents in the running gateway's SQLite store, read beside it (WAL)."""
-    url = config.load(net.config).store.url
+    url = loader.load(net.config).store.url
     path = url.removeprefix("sqlite://")
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         return int(db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])

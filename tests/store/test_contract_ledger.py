@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.agreements import Exchange, ExchangeCount
+from gateway.model import Exchange, ExchangeCount
 from gateway.store.base import Store
 from tests.store.conftest import Backend
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from gateway.directory import Partner
-from gateway.model import ParticipantId
-from gateway.scaffold import gln
+from gateway.cli.scaffold import gln
+from gateway.model import ParticipantId, Partner
 from gateway.store.base import Store
 from tests.store.builders import T0
 

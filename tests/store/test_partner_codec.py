@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.directory import Partner
+from gateway.model import Partner
 from gateway.store._codec import (
     dump_partner,
     dump_values,

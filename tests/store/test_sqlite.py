@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.dedup import api_key, inbound_keys
+from gateway.core.dedup import api_key, inbound_keys
 from gateway.errors import StoreError
 from gateway.store.sqlite import SqliteStore
 from tests.store.builders import T0, event, meta, payload

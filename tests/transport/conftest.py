@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.certs import KeyPair, create_dev_ca, issue_ap_certificate
+from gateway.pki.certificates import KeyPair, create_dev_ca, issue_ap_certificate
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ALPHA = "PALPHA001"

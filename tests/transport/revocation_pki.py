@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from gateway.certs import KeyPair, generate_key
+from gateway.pki.certificates import KeyPair, generate_key
 from tests.support import free_port
 
 

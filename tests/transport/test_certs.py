@@ -10,7 +10,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.certs import (
+from gateway.errors import SecurityError
+from gateway.pki.certificates import (
     KeyPair,
     certificate_pem,
     check_key_matches,
@@ -26,7 +27,6 @@ from gateway.certs import (
     load_private_key,
     write_dev_pki,
 )
-from gateway.errors import SecurityError
 
 from .conftest import ALPHA, BETA, NOW
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.scaffold import gln
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
-from gateway.scaffold import gln
 from tests.support import Network, make_network
 
 SELLER, BUYER = f"0088:{gln('5740000001')}", f"0088:{gln('5740000002')}"

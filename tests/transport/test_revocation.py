@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 
-from gateway import revocation
-from gateway.certs import KeyPair
-from gateway.revocation import RevocationUnavailable
+from gateway.pki import revocation
+from gateway.pki.certificates import KeyPair
+from gateway.pki.revocation import RevocationUnavailable
 
 from .conftest import ALPHA, NOW
 from .revocation_pki import build_crl, build_ocsp, issue

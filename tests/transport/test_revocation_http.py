@@ -10,9 +10,9 @@ import pytest
 from cryptography import x509
 from structlog.testing import capture_logs
 
-from gateway.certs import KeyPair, create_dev_ca
 from gateway.errors import SecurityError
-from gateway.transport.revocation import RevocationChecker
+from gateway.pki.certificates import KeyPair, create_dev_ca
+from gateway.transport.revocation_client import RevocationChecker
 
 from .revocation_pki import Responder, dead_url, issue
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.validation import validate
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "einvoice-corpus"

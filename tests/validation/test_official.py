@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from gateway import cli
+from gateway.cli import main as cli
 from gateway.validation import official
 from gateway.validation.report import Finding, ValidationReport
 from tests.support import CORPUS

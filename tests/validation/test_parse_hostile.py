@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import HostileXml, InputError, NotXml, PayloadTooLarge, UnknownDocument
 from gateway.model import DocumentKind
 from gateway.samples import sample_bytes

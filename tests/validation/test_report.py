@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import HostileXml, InputError, NotXml, PayloadTooLarge, UnknownDocument
 from gateway.model import DocumentKind
 from gateway.validation import Finding, ValidationReport, validate

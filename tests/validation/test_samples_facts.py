@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from lxml import etree
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.errors import UnknownDocument
 from gateway.model import (
     BIS3_CUSTOMIZATION,

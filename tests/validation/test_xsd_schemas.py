@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import LimitSettings
+from gateway.config.settings import LimitSettings
 from gateway.model import DocumentKind
 from gateway.samples import sample_bytes
 from gateway.validation import SchemaError, classify, parse_xml, validate, validate_schema, xsd

@@ -1,0 +1,174 @@
+"""``gateway init``: a complete, commented configuration for a new network,
+with development certificates, a sender token and a sample invoice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gateway.config.settings import hash_token
+from gateway.model import DocumentKind, ParticipantId
+from gateway.pki.certificates import write_dev_pki
+from gateway.samples import sample_document
+
+TOKEN_FILE = "sender.token"  # noqa: S105 - a file name, not a secret
+
+
+def gln(prefix: str) -> str:
+    """A 13-digit GLN with its GS1 check digit (for demo participant ids)."""
+    body = prefix.ljust(12, "0")[:12]
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    config: Path
+    token: str
+    sample: Path
+    participants: tuple[ParticipantId, ...]
+
+
+def provider_id_for(name: str) -> str:
+    letters = "".join(c for c in name.upper() if c.isalnum())[:8] or "GW"
+    return f"P{letters}"
+
+
+def init_network(
+    directory: Path,
+    *,
+    name: str,
+    port: int,
+    participants: list[ParticipantId],
+    now: datetime,
+    host: str = "127.0.0.1",
+    provider_id: str | None = None,
+    ca_dir: Path | None = None,
+    store: str | None = None,
+) -> Scaffold:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "gateway.toml"
+    if config.exists():
+        raise FileExistsError(f"{config} already exists; remove it or choose another directory")
+    ap_id = provider_id or provider_id_for(name)
+    write_dev_pki(directory / "certs", ap_id, now=now, ca_dir=ca_dir)
+    if not participants:
+        seed = str(int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**6).rjust(6, "0")
+        participants = [
+            ParticipantId("0088", gln("57" + seed + "1")),
+            ParticipantId("0088", gln("57" + seed + "2")),
+        ]
+    token = secrets.token_urlsafe(32)
+    token_path = directory / TOKEN_FILE
+    token_path.write_text(token + "\n", encoding="utf-8")
+    os.chmod(token_path, 0o600)
+    base_url = f"http://{host}:{port}"
+    config.write_text(
+        _render(name, ap_id, base_url, host, port, participants, hash_token(token), store),
+        encoding="utf-8",
+    )
+    buyer = participants[1] if len(participants) > 1 else participants[0]
+    sample = directory / "sample-invoice.xml"
+    sample.write_bytes(sample_document(DocumentKind.INVOICE, seller=participants[0], buyer=buyer))
+    return Scaffold(config, token, sample, tuple(participants))
+
+
+def _render(
+    name: str,
+    ap_id: str,
+    base_url: str,
+    host: str,
+    port: int,
+    participants: list[ParticipantId],
+    token_sha256: str,
+    store: str | None,
+) -> str:
+    parts = []
+    for i, pid in enumerate(participants, 1):
+        parts.append(
+            f"""[[participants]]
+id = "{pid}"
+name = "{name} participant {i}"
+email = "billing{i}@{name.lower()}.example"
+reception = "network"     # network | portal | paper
+country = "FR"
+address = ["{i} rue de l'Exemple", "75001 Paris"]
+"""
+        )
+    store_line = (
+        f'url = "{store}"' if store else 'path = "store.db"          # embedded SQLite file'
+    )
+    return f"""# gateway.toml for network {name!r}, written by `gateway init`.
+# Every key is documented in docs/configuration.md.
+# The certificates in certs/ are DEVELOPMENT certificates: never use them in production.
+
+[network]
+name = "{name}"
+provider_id = "{ap_id}"            # our access point id: the CN of certs/ap.pem
+base_url = "{base_url}"   # how peers and senders reach us
+listen_host = "{host}"
+listen_port = {port}
+key = "certs/ap.key"
+certificate = "certs/ap.pem"
+ca_certificates = ["certs/ca.pem"]  # CAs we trust for peers' certificates
+# development accepts peers on plain http and loopback or private addresses;
+# production (the default when absent) refuses them: set it with real certificates.
+environment = "development"
+
+{chr(10).join(parts)}
+[[senders]]
+name = "{name}-erp"
+# The token itself is in sender.token; only its SHA-256 is kept here.
+token_sha256 = "{token_sha256}"
+participants = ["{participants[0]}"]   # sellers this token may send for
+
+# A peer network, once you have its `gateway info --json`:
+# [[peers]]
+# name = "beta"
+# provider_id = "PBETA"
+# endpoint = "http://127.0.0.1:8082/as4"
+# certificate = "peers/beta.pem"
+# participants = ["0088:..."]
+# [peers.agreement]
+# direction = "both"
+
+# Where network delivery is legally required: paper is refused for these flows.
+[[mandates]]
+country = "FR"
+scope = "domestic-b2b"
+from = 2026-09-01
+reference = "France: e-invoicing reception mandate"
+
+[[mandates]]
+country = "BE"
+scope = "domestic-b2b"
+from = 2026-01-01
+reference = "Belgium: B2B e-invoicing mandate"
+
+[store]
+{store_line}
+
+[delivery]
+initial_backoff_seconds = 2
+max_backoff_seconds = 300
+give_up_after_seconds = 86400
+lease_seconds = 60
+timeout_seconds = 30
+concurrency = 8
+
+[channels]
+inbox_dir = "inbox"
+print_dir = "print"
+
+[validation]
+processes = "auto"   # validate beside the serving process, one per spare core (0: in it)
+
+[logging]
+format = "auto"   # auto: readable on a terminal, JSON lines otherwise
+level = "info"
+"""

@@ -1,0 +1,79 @@
+"""The shared vocabulary: frozen values that every layer passes around.
+
+Nothing here does I/O. Times are timezone-aware UTC datetimes passed in by
+the caller, so the core stays deterministic under test. The values live in
+small modules by subject; this package names them all, so a caller writes
+``from gateway.model import ParticipantId, Partner``.
+"""
+
+from gateway.model.agreements import (
+    DIRECTIONS,
+    PAYERS,
+    Agreement,
+    Due,
+    Exchange,
+    ExchangeCount,
+    Fees,
+    Mandate,
+)
+from gateway.model.documents import (
+    AcceptResult,
+    Direction,
+    DocumentMeta,
+    OutboxJob,
+    RouteDecision,
+    RouteKind,
+    State,
+    StatusEvent,
+    status_view,
+)
+from gateway.model.ids import (
+    BIS3_CUSTOMIZATION,
+    BIS3_DOCUMENT_TYPES,
+    BIS3_PROCESS,
+    DOCTYPE_SCHEME,
+    PARTICIPANT_SCHEME,
+    PROCESS_SCHEME,
+    UBL_CREDITNOTE_NS,
+    UBL_INVOICE_NS,
+    DocumentKind,
+    InvalidIdentifier,
+    ParticipantId,
+    document_type_id,
+)
+from gateway.model.partners import DEFAULT_DOCUMENT_TYPES, RECEPTIONS, Partner
+
+__all__ = [
+    "BIS3_CUSTOMIZATION",
+    "BIS3_DOCUMENT_TYPES",
+    "BIS3_PROCESS",
+    "DEFAULT_DOCUMENT_TYPES",
+    "DIRECTIONS",
+    "DOCTYPE_SCHEME",
+    "PARTICIPANT_SCHEME",
+    "PAYERS",
+    "PROCESS_SCHEME",
+    "RECEPTIONS",
+    "UBL_CREDITNOTE_NS",
+    "UBL_INVOICE_NS",
+    "AcceptResult",
+    "Agreement",
+    "Direction",
+    "DocumentKind",
+    "DocumentMeta",
+    "Due",
+    "Exchange",
+    "ExchangeCount",
+    "Fees",
+    "InvalidIdentifier",
+    "Mandate",
+    "OutboxJob",
+    "ParticipantId",
+    "Partner",
+    "RouteDecision",
+    "RouteKind",
+    "State",
+    "StatusEvent",
+    "document_type_id",
+    "status_view",
+]
