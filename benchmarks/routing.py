@@ -16,7 +16,7 @@ from pathlib import Path
 from gateway.cli.scaffold import gln, init_network
 from gateway.config import loader
 from gateway.config.settings import Participant, Peer
-from gateway.core.routing import Facts, Location, decide
+from gateway.core.routing import Location, RouteFacts, decide
 from gateway.model import Agreement, Direction, Mandate, ParticipantId
 
 N = 100_000
@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         Mandate("BE", "domestic-b2b", date(2026, 1, 1)),
     )
     s = replace(s, participants=own, peers=peers, mandates=mandates)
-    facts = Facts("urn:doc", 8000, seller_country="FR", buyer_country="FR", buyer_is_business=True)
+    facts = RouteFacts(
+        "urn:doc", 8000, seller_country="FR", buyer_country="FR", buyer_is_business=True
+    )
     consumer = replace(facts, buyer_is_business=False, buyer_country="GB")
     cases = {
         "own participant": (own[150].id, Location("bench", "configuration", "network"), facts),

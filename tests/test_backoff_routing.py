@@ -12,7 +12,7 @@ from gateway.config import settings as config
 from gateway.config.settings import DeliverySettings, Peer
 from gateway.core import routing
 from gateway.core.backoff import next_attempt
-from gateway.core.routing import Facts, Location
+from gateway.core.routing import Location, RouteFacts
 from gateway.model import Agreement, Direction, Mandate, RouteKind
 from tests.conftest import STRANGER
 
@@ -47,7 +47,7 @@ def test_backoff_grows_then_gives_up() -> None:
 
 OURS = "testnet"
 TODAY = date(2026, 11, 29)
-FR_B2B = Facts("doc", 5000, seller_country="FR", buyer_country="FR", buyer_is_business=True)
+FR_B2B = RouteFacts("doc", 5000, seller_country="FR", buyer_country="FR", buyer_is_business=True)
 MANDATE = Mandate("FR", "domestic-b2b", date(2026, 9, 1), "CGI art. 289 bis")
 
 
@@ -60,7 +60,7 @@ def _settings(cfg: Path, agreement: Agreement | None = None) -> config.Settings:
 
 
 def _decide(
-    s: config.Settings, where: Location, facts: Facts = FR_B2B, today: date = TODAY
+    s: config.Settings, where: Location, facts: RouteFacts = FR_B2B, today: date = TODAY
 ) -> routing.RouteDecision:
     return routing.decide(
         s,

@@ -232,7 +232,7 @@ def cmd_agreements_add(args: argparse.Namespace) -> int:
 
 async def _locate(settings: Settings, pid: Any, document_type: str) -> Any:
     """Ask what the running gateway would ask: configuration, directory, peers' SMPs."""
-    from gateway.directory.lookup import Directory
+    from gateway.directory.lookup import Locator
     from gateway.store.factory import make_store
     from gateway.transport.smp_client import SmpClient
 
@@ -241,7 +241,7 @@ async def _locate(settings: Settings, pid: Any, document_type: str) -> Any:
     await store.open()
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, cache=store)
     try:
-        return await Directory(lambda: settings, store, smp).locate(pid, document_type)
+        return await Locator(lambda: settings, store, smp).locate(pid, document_type)
     finally:
         await smp.close()
         await store.close()
@@ -366,7 +366,7 @@ def cmd_settlement(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from gateway.core.routing import Facts, decide
+    from gateway.core.routing import RouteFacts, decide
     from gateway.model import Direction
     from gateway.service.intake import check_document
 
@@ -384,7 +384,7 @@ def cmd_route(args: argparse.Namespace) -> int:
         settings,
         recipient=facts.buyer,
         location=location,
-        facts=Facts(
+        facts=RouteFacts(
             document_type=facts.document_type,
             size=len(body),
             signed=facts.signed,

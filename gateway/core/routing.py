@@ -27,7 +27,7 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
-class Facts:
+class RouteFacts:
     """The facts of a document that routing depends on."""
 
     document_type: str
@@ -43,7 +43,7 @@ def decide(
     *,
     recipient: ParticipantId,
     location: Location,
-    facts: Facts,
+    facts: RouteFacts,
     direction: Direction,
     today: date,
 ) -> RouteDecision:
@@ -61,7 +61,7 @@ def decide(
 
 
 def _own(
-    settings: Settings, recipient: ParticipantId, where: Location, facts: Facts, today: date
+    settings: Settings, recipient: ParticipantId, where: Location, facts: RouteFacts, today: date
 ) -> RouteDecision:
     reasons = [
         f"{recipient} is a participant of this network ({settings.network.name}), "
@@ -82,7 +82,7 @@ def _own(
 
 
 def _peer(
-    settings: Settings, recipient: ParticipantId, where: Location, facts: Facts, today: date
+    settings: Settings, recipient: ParticipantId, where: Location, facts: RouteFacts, today: date
 ) -> RouteDecision:
     network = where.network or ""
     found = f"{recipient} belongs to network {network}, known from the {where.source}"
@@ -107,7 +107,7 @@ def _peer(
 
 
 def _nowhere(
-    settings: Settings, recipient: ParticipantId, where: Location, facts: Facts, today: date
+    settings: Settings, recipient: ParticipantId, where: Location, facts: RouteFacts, today: date
 ) -> RouteDecision:
     found = f"{recipient} is in no known network ({where.source})"
     mandate = _mandate(settings, facts, today)
@@ -121,7 +121,7 @@ def _nowhere(
     return RouteDecision(RouteKind.PRINT, "paper", (found, _paper_reason(facts)))
 
 
-def _mandate(settings: Settings, facts: Facts, today: date) -> str:
+def _mandate(settings: Settings, facts: RouteFacts, today: date) -> str:
     m = mandate_for(
         settings.mandates,
         seller_country=facts.seller_country,
@@ -138,7 +138,7 @@ def _mandate(settings: Settings, facts: Facts, today: date) -> str:
     )
 
 
-def _paper_reason(facts: Facts) -> str:
+def _paper_reason(facts: RouteFacts) -> str:
     if not facts.buyer_is_business:
         return "paper is allowed: the buyer is not a registered business"
     if facts.seller_country != facts.buyer_country:

@@ -27,7 +27,9 @@ class SmpSource(Protocol):
     async def lookup(self, peer: Peer, pid: ParticipantId, doctype: str) -> LookupResult: ...
 
 
-class Directory:
+class Locator:
+    """Finds the network of a recipient: our settings, then our directory, then peer SMPs."""
+
     def __init__(
         self,
         settings: Callable[[], Settings],

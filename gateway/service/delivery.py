@@ -17,7 +17,7 @@ from gateway.channels.files import InboxChannel
 from gateway.channels.printing import PdfPrintChannel
 from gateway.config.settings import Settings
 from gateway.core import backoff, routing
-from gateway.directory.lookup import Directory
+from gateway.directory.lookup import Locator
 from gateway.errors import TransportError
 from gateway.metrics import Metrics
 from gateway.model import (
@@ -46,7 +46,7 @@ class Delivery(PeerGating):
     transport: Transport
     metrics: Metrics
     clock: Clock
-    directory: Directory
+    directory: Locator
     inbox: InboxChannel
     printer: PdfPrintChannel
 
@@ -101,7 +101,7 @@ class Delivery(PeerGating):
             self.settings,
             recipient=pid,
             location=await self.directory.locate(pid, meta.document_type),
-            facts=routing.Facts(
+            facts=routing.RouteFacts(
                 document_type=meta.document_type,
                 size=meta.size,
                 signed=meta.signed,

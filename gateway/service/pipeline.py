@@ -25,7 +25,7 @@ from gateway.config.settings import Sender, Settings
 from gateway.core.agreements import refusal
 from gateway.core.breaker import PeerGates
 from gateway.core.dedup import api_key, inbound_keys, invoice_key
-from gateway.directory.lookup import Directory, SmpSource
+from gateway.directory.lookup import Locator, SmpSource
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, StoreError
 from gateway.metrics import Metrics
 from gateway.model import (
@@ -153,7 +153,7 @@ class Pipeline(Delivery):
         self.clock = clock
         self.wake = wake  # tells the worker there is new work
         self.gates = PeerGates()  # per-peer slots and circuit breakers, for this process
-        self.directory = Directory(lambda: self.settings, store, smp)
+        self.directory = Locator(lambda: self.settings, store, smp)
         self.checker = checker or Checker()
         self.inbox = InboxChannel(settings.channels.inbox_dir)
         self.printer = PdfPrintChannel(settings.channels.print_dir, limits=settings.limits)

@@ -31,6 +31,7 @@ from gateway.errors import GatewayError, SecurityError, TransportError
 from gateway.model import ParticipantId
 from gateway.pki.certificates import check_peer_certificate
 from gateway.transport.base import OutboundMessage, Receipt
+from gateway.transport.bodies import OFFLOAD_BYTES
 from gateway.transport.credentials import PinnedCertificates, load_identity, load_trust_anchors
 from gateway.transport.revocation_client import RevocationChecker
 
@@ -38,9 +39,6 @@ log = structlog.get_logger("gateway.transport.as4_client")
 
 # A receipt or error signal is a few kilobytes; anything far larger is not one.
 MAX_ANSWER_BYTES = 1024 * 1024
-# Above this, building or reading a message runs in a worker thread so the
-# event loop keeps serving while a large payload is compressed or hashed.
-OFFLOAD_BYTES = 256 * 1024
 _REMEMBERED_ATTEMPTS = 10_000
 _SELLER_COUNTRY = re.compile(
     rb"<(?:\w+:)?Country>\s*<(?:\w+:)?IdentificationCode[^>]*>\s*([A-Za-z]{2})\s*<"

@@ -9,8 +9,9 @@ stored or acknowledged), hands the document to the Receiver and
 answers with a signed receipt, or with a signed ebMS error for any
 GatewayError. A duplicate is answered with the receipt sent the first time.
 
-Duplicates are eliminated on both keys Peppol names: the ebMS MessageId (by
-the Receiver) and the SBDH InstanceIdentifier (here, see InstanceRegistry).
+Duplicates are eliminated on both keys Peppol names, the ebMS MessageId and
+the SBDH InstanceIdentifier, by the Receiver (``Pipeline.receive``, with the
+keys of ``gateway.core.dedup``), in the same store write as the document.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from gateway.config.settings import Settings
 from gateway.errors import GatewayError, PayloadTooLarge, SecurityError
 from gateway.pki.certificates import check_peer_certificate
 from gateway.transport import bodies
-from gateway.transport.as4_client import OFFLOAD_BYTES
 from gateway.transport.base import InboundMessage, Receiver
+from gateway.transport.bodies import OFFLOAD_BYTES
 from gateway.transport.credentials import PinnedCertificates, load_identity, load_trust_anchors
 from gateway.transport.http_guard import client_went_away
 from gateway.transport.revocation_client import RevocationChecker

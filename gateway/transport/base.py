@@ -1,7 +1,6 @@
-"""The transport seam between networks.
-
-The spine ships a stand-in (a signed HTTP POST, ``exchange.py``); the AS4
-issue replaces it behind the same two sides:
+"""The transport seam between networks: the values and the two sides that
+``service`` sees, whatever carries the documents (today the Peppol AS4 profile,
+``as4_client`` and ``as4_server``):
 
 * sending: ``Transport.send(peer, message) -> Receipt`` (raises TransportError);
 * receiving: the server adapter turns a request into an ``InboundMessage``,

@@ -219,3 +219,8 @@ class _Spool:
             self._file.close()
             self._file = None
         self._memory = bytearray()
+
+
+# Above this, building or reading a message runs in a worker thread so the
+# event loop keeps serving while a large payload is compressed or hashed.
+OFFLOAD_BYTES = 256 * 1024

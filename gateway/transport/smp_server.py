@@ -34,14 +34,14 @@ from gateway.transport.smp_client import SMP_PATH
 
 log = structlog.get_logger("gateway.transport.smp_server")
 
-Directory = Callable[[ParticipantId], Awaitable[tuple[str, ...] | None]]
+DocumentTypesOf = Callable[[ParticipantId], Awaitable[tuple[str, ...] | None]]
 
 CONTENT_TYPE = "application/xml"
 
 
 def smp_routes(
     settings: Settings,
-    directory: Directory,
+    directory: DocumentTypesOf,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     memo_seconds: float = 300.0,
@@ -61,7 +61,7 @@ class _SmpHandler:
     def __init__(
         self,
         settings: Settings,
-        directory: Directory,
+        directory: DocumentTypesOf,
         clock: Callable[[], datetime],
         memo_seconds: float,
         memo_entries: int,
