@@ -16,8 +16,8 @@ from pathlib import Path
 from gateway.cli.scaffold import gln, init_network
 from gateway.config import loader
 from gateway.config.settings import Participant, Peer
-from gateway.core.routing import Location, RouteFacts, decide
 from gateway.model import Agreement, Direction, Mandate, ParticipantId
+from gateway.routing.decision import Location, RouteFacts, decide
 
 N = 100_000
 

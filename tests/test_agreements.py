@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import loader
 from gateway.config.settings import hash_token
-from gateway.core.agreements import fees_due
 from gateway.model import Fees
+from gateway.routing.agreements import fees_due
 from gateway.server.app import make_app, running
 from tests import logwatch
 from tests.support import gateway_cli

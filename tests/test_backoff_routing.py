@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from gateway.config import loader
 from gateway.config import settings as config
 from gateway.config.settings import DeliverySettings, Peer
-from gateway.core import routing
 from gateway.core.backoff import next_attempt
-from gateway.core.routing import Location, RouteFacts
 from gateway.model import Agreement, Direction, Mandate, RouteKind
+from gateway.routing import decision as routing
+from gateway.routing.decision import Location, RouteFacts
 from tests.conftest import STRANGER
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The per-peer gate (gateway/breaker.py): slots and circuit breaker, with made-up times."""
+"""The per-peer gate (gateway/core/breaker.py): slots and circuit breaker, with made-up times."""
 
 from __future__ import annotations
 

@@ -294,7 +294,7 @@ def settlement(settings: Settings, month: str, counts: list[Any]) -> list[dict[s
     """Per agreement: documents by way and type, the fees due each way, the balance."""
     from decimal import Decimal
 
-    from gateway.core.agreements import fees_due
+    from gateway.routing.agreements import fees_due
 
     out = []
     agreements = {(c.peer, c.agreement) for c in counts}
@@ -366,8 +366,8 @@ def cmd_settlement(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from gateway.core.routing import RouteFacts, decide
     from gateway.model import Direction
+    from gateway.routing.decision import RouteFacts, decide
     from gateway.service.intake import check_document
 
     settings = config_mod.load(args.config)

@@ -32,7 +32,7 @@ class NetworkSettings:
     ca_certificates: tuple[Path, ...]  # trust anchors for peers' certificates
     workers: int = 1  # processes serving the port (one per core is a good start)
     # Peers' certificates against their CRL/OCSP: off | soft (an unreachable
-    # responder is tolerated) | hard (it is not). See transport/revocation.py.
+    # responder is tolerated) | hard (it is not). See transport/revocation_client.py.
     revocation: str = "soft"
     revocation_timeout_seconds: float = 5.0
     # production refuses peers on plain http or non-public addresses (config_safety)
@@ -93,7 +93,7 @@ class DeliverySettings:
     poll_seconds: float = 0.5
     timeout_seconds: float = 30.0
     concurrency: int = 8
-    # One peer's share of the slots, and its circuit breaker (gateway/breaker.py).
+    # One peer's share of the slots, and its circuit breaker (gateway/core/breaker.py).
     per_peer_concurrency: int = 4
     breaker_failures: int = 5
     breaker_open_seconds: float = 30.0

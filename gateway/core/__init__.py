@@ -1,6 +1,7 @@
-"""The pure core's decisions.
+"""The pure policies the service applies around each document.
 
-Routing, agreements, retries, circuit breakers, rate limits and duplicate
-keys. Values in, values out: no I/O, no clock reads (time is passed in), no
-logging.
+Retries (``backoff``), per-peer circuit breakers (``breaker``), failed-login
+limits (``ratelimit``) and the keys a document is known by for duplicate
+elimination (``dedup``). Values in, values out: no I/O, no clock reads
+(time is passed in), no logging.
 """

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from gateway.config.settings import Peer, Settings
-from gateway.core.routing import Location
 from gateway.directory.smp import Found, LookupFailed, LookupResult
 from gateway.errors import TransportError
 from gateway.model import ParticipantId, Partner
+from gateway.routing.decision import Location
 
 
 class PartnerSource(Protocol):

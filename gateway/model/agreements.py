@@ -2,7 +2,7 @@
 
 What admins write under ``[[agreements]]`` (direction, document types,
 validity, fees) and the traffic counted under it. The decisions made with
-these terms (is a document covered, what is due) are in ``gateway.core.agreements``.
+these terms (is a document covered, what is due) are in ``gateway.routing.agreements``.
 """
 
 from __future__ import annotations

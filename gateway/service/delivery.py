@@ -16,7 +16,7 @@ import structlog
 from gateway.channels.files import InboxChannel
 from gateway.channels.printing import PdfPrintChannel
 from gateway.config.settings import Settings
-from gateway.core import backoff, routing
+from gateway.core import backoff
 from gateway.directory.lookup import Locator
 from gateway.errors import TransportError
 from gateway.metrics import Metrics
@@ -31,6 +31,7 @@ from gateway.model import (
     State,
     StatusEvent,
 )
+from gateway.routing import decision as routing
 from gateway.service.peer_gate import PeerDeferred, PeerGating
 from gateway.store.base import Store
 from gateway.transport.base import OutboundMessage, Transport

@@ -22,7 +22,6 @@ import structlog
 from gateway.channels.files import InboxChannel
 from gateway.channels.printing import PdfPrintChannel
 from gateway.config.settings import Sender, Settings
-from gateway.core.agreements import refusal
 from gateway.core.breaker import PeerGates
 from gateway.core.dedup import api_key, inbound_keys, invoice_key
 from gateway.directory.lookup import Locator, SmpSource
@@ -39,6 +38,7 @@ from gateway.model import (
     State,
     StatusEvent,
 )
+from gateway.routing.agreements import refusal
 from gateway.service.delivery import Clock, Delivery
 from gateway.service.intake import Checked, Checker
 from gateway.store.base import Store

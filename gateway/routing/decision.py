@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from gateway.config.settings import Settings
-from gateway.core.agreements import mandate_for, refusal
 from gateway.model import Direction, ParticipantId, RouteDecision, RouteKind
+from gateway.routing.agreements import mandate_for, refusal
 
 
 @dataclass(frozen=True, slots=True)
