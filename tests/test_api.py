@@ -75,8 +75,8 @@ async def test_bad_tokens_are_refused_and_store_nothing(
 async def test_bad_bodies_get_clear_errors_and_leave_no_trace(
     api: Api, body: bytes, ctype: str, status: int, code: str
 ) -> None:
-    """Empty, non-XML, malformed, hostile (entity) or unknown XML bodies get 400 and a JSON body
-    get 415, each with an error code and message; nothing is stored or queued."""
+    """Empty, non-XML, malformed, hostile (entity) or unknown XML bodies get 400, and a JSON body
+    gets 415, each with an error code and message; nothing is stored or queued."""
     headers = {**api.auth(), "Content-Type": ctype}
     resp = await api.client.post("/api/v1/documents", data=body, headers=headers)
     assert resp.status == status

@@ -194,8 +194,9 @@ def test_same_input_gives_the_same_bytes_and_the_given_creation_date() -> None:
 
 
 def test_odd_and_hostile_text_is_drawn_readably() -> None:
-    """Non-Latin text, markup-like text, control characters and very long words are printed as
-    written (or folded by the fallback font), cut with an ellipsis, and the total still shows."""
+    """Non-Latin, markup-like and very long text prints readably: as written (or folded by the
+    fallback font), long names cut with an ellipsis, the note's subject code dropped, and the
+    total still shown."""
     root = _root()
     huge = "Aktiengesellschaft" * 60  # one 1080-character word
     _set(root, f"{BUYER_PARTY}/cac:PartyName/cbc:Name", "Ελλάδα Ltd <b>&amp; \u202e" + huge)
