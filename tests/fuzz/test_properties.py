@@ -54,18 +54,24 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
 @FAST
 @given(mutated(seeds.multipart()[1]))
 def test_mime_reader_refuses_damaged_multiparts_with_an_ebms_error_only(data: bytes) -> None:
+    """A valid multipart damaged by random edits is either read or refused with a GatewayError
+    (an ebMS error at the edge); no other exception escapes."""
     targets.mime_reader(data)
 
 
 @FAST
 @given(st.binary(max_size=2000))
 def test_mime_reader_refuses_arbitrary_bytes_with_an_ebms_error_only(data: bytes) -> None:
+    """Arbitrary bytes as a multipart (and as its Content-Type) are read or refused with a
+    GatewayError; no other exception escapes."""
     targets.mime_reader(data)
 
 
 @FAST
 @given(mutated(seeds.sbdh_envelope()))
 def test_sbdh_reader_refuses_damaged_envelopes_with_an_ebms_error_only(data: bytes) -> None:
+    """A damaged SBDH envelope is refused with a GatewayError, or read into an XML document with
+    a receiver and a document type."""
     targets.sbdh_reader(data)
 
 
@@ -74,12 +80,16 @@ def test_sbdh_reader_refuses_damaged_envelopes_with_an_ebms_error_only(data: byt
 def test_a_changed_signed_message_is_refused_or_yields_exactly_what_was_signed(
     data: bytes,
 ) -> None:
+    """A signed AS4 message damaged by random edits is refused with a GatewayError, or read as
+    the very document, SBDH and ebMS header that were signed."""
     targets.signed_message(data)
 
 
 @SLOW
 @given(mutated(seeds.invoice()))
 def test_document_reader_refuses_damaged_invoices_with_an_input_error_only(data: bytes) -> None:
+    """A damaged invoice through the intake checks is accepted or refused with a GatewayError; no
+    other exception escapes."""
     targets.document_reader(data)
 
 
@@ -117,8 +127,8 @@ def _stored(net: Network) -> int:
 def test_the_sender_api_answers_damaged_bodies_with_a_client_error_never_500(
     gateway_process: Network, body: bytes
 ) -> None:
-    """Only a 202 or a 422 leaves a document in the store; any other answer
-    leaves nothing, and none is a 500."""
+    """A running gateway answers damaged invoices with 202, 422 (both stored, with an id) or a
+    4xx error code (nothing stored), never a 500."""
     before = _stored(gateway_process)
     status, answer = gateway_process.submit(body)
     # 403: the damage took the seller away, which this sender may not send
@@ -130,8 +140,8 @@ def test_the_sender_api_answers_damaged_bodies_with_a_client_error_never_500(
 
 
 def test_seeds_are_valid_so_mutations_start_deep() -> None:
-    """The seeds pass every reader: the fuzzing starts from a message each
-    reader accepts, not from noise the first check throws out."""
+    """Each fuzz target's seed goes through its reader without a broken promise (the test does
+    not tell a seed that is read from one refused with a GatewayError)."""
     for name, target in targets.TARGETS.items():
         for seed in targets.seed_inputs(name):
             target(seed)

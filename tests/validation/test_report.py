@@ -16,6 +16,8 @@ XSD = Finding("UBL-XSD", FATAL, "Element 'x': not expected.", "/*/x, line 3")
 
 
 def test_json_shape_is_exact() -> None:
+    """A report's JSON has exactly file, valid, schema_valid, sorted unique fatal ids, warnings
+    and every finding with id, flag, message and location."""
     report = ValidationReport(
         kind=DocumentKind.INVOICE,
         schema_valid=True,
@@ -44,6 +46,8 @@ def test_json_shape_is_exact() -> None:
 
 
 def test_valid_means_schema_valid_and_no_fatal() -> None:
+    """A report is valid only when schema-valid without fatal findings; warnings keep it valid,
+    and adding findings returns a new report."""
     clean = ValidationReport(DocumentKind.INVOICE, True)
     assert clean.valid and clean.fatal_ids == [] and clean.warning_ids == []
     warned = clean.with_findings([Finding("UBL-CR-679", WARNING, "m", "")])
@@ -55,6 +59,7 @@ def test_valid_means_schema_valid_and_no_fatal() -> None:
 
 
 def test_flags_are_fatal_or_warning() -> None:
+    """A finding flagged other than fatal or warning is refused."""
     with pytest.raises(ValueError, match="flag"):
         Finding("X", "error", "m", "")  # type: ignore[arg-type]
 
@@ -69,6 +74,8 @@ def test_flags_are_fatal_or_warning() -> None:
     ],
 )
 def test_refusals_become_one_fatal_finding(error: InputError, rule: str) -> None:
+    """A refused document (malformed, hostile, too large, unknown root) becomes an invalid report
+    with one fatal finding carrying the refusal's message."""
     report = ValidationReport.refused(error)
     assert report.kind is None and not report.schema_valid and not report.valid
     assert report.fatal_ids == [rule]
@@ -88,6 +95,8 @@ def test_refusals_become_one_fatal_finding(error: InputError, rule: str) -> None
 def test_validate_reports_refusals_with_the_exception_for_http(
     data: bytes, limits: LimitSettings, rule: str, status: int, location: str
 ) -> None:
+    """Validating a refused document reports one fatal finding with its location and keeps the
+    refusal, whose HTTP status is 400 or 413."""
     report, _root, facts = validate(data, limits)
     assert facts is None
     assert report.fatal_ids == [rule]
