@@ -521,9 +521,11 @@ async def test_answers_are_cached_until_their_ttl(net: Net) -> None:
 
 
 async def test_an_unreadable_cache_entry_is_asked_afresh(net: Net) -> None:
-    """A corrupt cache entry does not break the lookup: it still finds the endpoint (the test
-    does not check that the SMP was asked again)."""
+    """A corrupt cache entry does not break the lookup: the SMP is asked again and the
+    endpoint found."""
     await net.client.lookup(net.peer, BUYER, INVOICE)
+    asked = len(net.asked)
     for key in net.cache.entries:
         net.cache.entries[key] = (NOW + timedelta(days=1), b"{not json")
     assert isinstance(await net.client.lookup(net.peer, BUYER, INVOICE), Found)
+    assert net.asked[asked:] == [BUYER]
