@@ -27,6 +27,8 @@ class AcceptOptions(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class Acceptance:
+    """An accept ready to write: checked, encoded, its keys in order."""
+
     document_id: str
     meta: str  # JSON (_codec.dump_meta)
     payload: bytes
