@@ -23,7 +23,7 @@ from gateway.model import InvalidIdentifier, ParticipantId
 if TYPE_CHECKING:  # the store (and redis) is imported only by commands that use it
     from gateway.directory.partner_files import ImportReport
     from gateway.model import Partner
-    from gateway.store.base import Store
+    from gateway.store.base import PartnerStore
 
 T = TypeVar("T")
 DEFAULT_CONFIG = os.environ.get("GATEWAY_CONFIG", "gateway.toml")
@@ -35,7 +35,7 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _with_store(config_path: str, work: Callable[[Store], Awaitable[T]]) -> T:
+def _with_store(config_path: str, work: Callable[[PartnerStore], Awaitable[T]]) -> T:
     """Open the configured store, run ``work`` on it, close it."""
     settings = config_mod.load(config_path)
     st = settings.store
@@ -100,7 +100,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return _fail("--limit must be at least 1")
     after = _pid(args.after) if args.after else ""
 
-    async def work(store: Store) -> tuple[int, list[Partner]]:
+    async def work(store: PartnerStore) -> tuple[int, list[Partner]]:
         return await store.count_partners(), await store.list_partners(
             after=after, limit=args.limit
         )

@@ -33,6 +33,7 @@ partners = st.builds(
 
 @given(values)
 def test_values_round_trip(vals: tuple[str, ...]) -> None:
+    """Any tuple of strings, separators and markers included, reads back as written."""
     assert load_values(dump_values(vals)) == vals
 
 

@@ -1,0 +1,56 @@
+"""The StoreLifecycle contract, run against every implementation (see
+conftest): what is stored outlives the store object, a closed store refuses
+work, and the write probe of /healthz."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.errors import StoreError
+from gateway.model import State
+from gateway.store.base import Store
+from tests.store.builders import LEASE, T0, Backend, event, put
+
+
+async def test_everything_is_there_for_a_new_instance(backend: Backend) -> None:
+    first = await backend.open_store()
+    doc, j = await put(first, key="k")
+    await first.put_blob(doc, "receipt", b"signed")
+    await first.append_events(doc, [event(State.ROUTED)])
+    await first.close()
+
+    second = await backend.open_store()
+
+    assert await second.get_payload(doc) is not None
+    assert await second.history(doc) == [event(), event(State.ROUTED)]
+    assert await second.get_blob(doc, "receipt") == b"signed"
+    assert await second.find_by_key("k") == doc
+    assert await second.claim_due(T0, limit=5, lease=LEASE, owner="a") == [j]
+
+
+async def test_open_twice_is_harmless(store: Store) -> None:
+    await store.open()
+    doc, _ = await put(store)
+
+    assert await store.get_meta(doc) is not None
+
+
+async def test_closed_store_refuses_work(backend: Backend) -> None:
+    store = backend.make()
+    await store.open()
+    await store.close()
+
+    with pytest.raises(StoreError, match="not open"):
+        await put(store)
+
+
+async def test_write_probe_passes_on_a_healthy_store(store: Store) -> None:
+    await store.probe_write(T0)
+    await store.probe_write(T0, room=1024)
+
+
+async def test_write_probe_on_a_closed_store_fails(store: Store) -> None:
+    await store.close()
+
+    with pytest.raises(StoreError):
+        await store.probe_write(T0)
