@@ -16,6 +16,8 @@ from tests.store.builders import MINUTE, T0, event, job, meta, payload, put
 
 
 async def test_accept_then_read_back_meta_payload_and_history(store: Store) -> None:
+    """An accepted document reads back with the same meta, payload and history; accept reports it
+    created, and it is counted once with its one job in the outbox."""
     body = payload(seed="INV-42")
     m = meta(body)
     events = [event(State.RECEIVED), event(State.ROUTED, T0 + MINUTE, "to peer")]
@@ -31,6 +33,8 @@ async def test_accept_then_read_back_meta_payload_and_history(store: Store) -> N
 
 
 async def test_unknown_document_reads_as_absent(store: Store) -> None:
+    """On an empty store an unknown id has no meta, payload, history or blob, an unknown key finds
+    nothing, and no document is counted."""
     assert await store.get_meta("nope") is None
     assert await store.get_payload("nope") is None
     assert await store.history("nope") == []
@@ -50,6 +54,8 @@ async def test_large_payload_round_trips(store: Store) -> None:
 
 
 async def test_concurrent_accepts_all_land(store: Store) -> None:
+    """200 accepts at once all succeed: each is created, all 200 documents and jobs are counted, and
+    sampled payloads read back intact."""
     bodies = [payload() for _ in range(200)]
     metas = [meta(b) for b in bodies]
 
@@ -72,6 +78,8 @@ async def test_concurrent_accepts_all_land(store: Store) -> None:
 
 
 async def test_accept_with_a_taken_job_id_stores_nothing(store: Store) -> None:
+    """An accept whose job id is already taken fails with StoreError and leaves no meta, payload,
+    history, key or job behind; its key stays free, so a retry with a new job succeeds."""
     _, taken = await put(store)
     assert taken is not None
     body = payload()
@@ -93,6 +101,8 @@ async def test_accept_with_a_taken_job_id_stores_nothing(store: Store) -> None:
 
 
 async def test_accept_with_a_taken_document_id_leaves_original_intact(store: Store) -> None:
+    """An accept reusing a stored document's id fails with StoreError: the original payload and
+    history are unchanged, the new key is not claimed and the count stays at one."""
     original_body = payload()
     m = meta(original_body)
     await store.accept(m, original_body, [event()])
@@ -110,6 +120,8 @@ async def test_accept_with_a_taken_document_id_leaves_original_intact(store: Sto
 
 
 async def test_a_failing_accept_does_not_spoil_concurrent_ones(store: Store) -> None:
+    """One accept failing (its job id taken) among 30 concurrent good ones: all 30 are created with
+    their jobs and payloads, and the failed document is not stored."""
     _, taken = await put(store)
     assert taken is not None
     bad_body = payload()
@@ -136,6 +148,8 @@ async def test_a_failing_accept_does_not_spoil_concurrent_ones(store: Store) -> 
 
 
 async def test_history_keeps_append_order(store: Store) -> None:
+    """History lists events in the order they were appended, not by their timestamps; appending an
+    empty list changes nothing."""
     doc, _ = await put(store)
     routed = event(State.ROUTED, T0 + MINUTE)
     failed = event(State.ATTEMPT_FAILED, T0 + 2 * MINUTE)
@@ -150,6 +164,8 @@ async def test_history_keeps_append_order(store: Store) -> None:
 
 
 async def test_events_for_unknown_document_are_refused(store: Store) -> None:
+    """Appending events to a document that does not exist fails with StoreError and records no
+    history for it."""
     with pytest.raises(StoreError):
         await store.append_events("ghost", [event()])
 
@@ -157,6 +173,8 @@ async def test_events_for_unknown_document_are_refused(store: Store) -> None:
 
 
 async def test_blobs_are_kept_per_document_and_name(store: Store) -> None:
+    """Blobs are kept per document and name: putting a name again replaces its blob, an unknown name
+    reads as None, and another document does not see them."""
     doc, _ = await put(store)
     other, _ = await put(store)
     receipt = bytes(range(256)) * 4
@@ -172,6 +190,7 @@ async def test_blobs_are_kept_per_document_and_name(store: Store) -> None:
 
 
 async def test_blob_for_unknown_document_is_refused(store: Store) -> None:
+    """A blob put for a document that does not exist fails with StoreError and is not stored."""
     with pytest.raises(StoreError):
         await store.put_blob("ghost", "receipt", b"r")
 

@@ -15,6 +15,8 @@ from tests.store.builders import event, job, meta, payload, put
 
 
 async def test_repeated_key_returns_original_and_writes_nothing(store: Store) -> None:
+    """A second accept under a taken key returns the original document, not created, and stores
+    nothing: no meta, history or job for the newcomer, and the key still finds the original."""
     original, _ = await put(store, key="k1")
     body = payload()
     again = meta(body)
@@ -32,6 +34,8 @@ async def test_repeated_key_returns_original_and_writes_nothing(store: Store) ->
 
 
 async def test_repeated_key_tells_whether_fingerprint_matches(store: Store) -> None:
+    """A repeated key reports the original document with fingerprint_matches True when the
+    fingerprint is the same and False when it differs; neither stores a document."""
     body = payload()
     m = meta(body)
     await store.accept(m, body, [event()], idempotency_key="k", fingerprint="fp-1")
@@ -56,6 +60,8 @@ async def test_find_by_key(store: Store) -> None:
 
 
 async def test_concurrent_accepts_with_one_key_make_one_document(store: Store) -> None:
+    """50 concurrent accepts under one key create exactly one document and one job; all 50 are told
+    that same document id."""
     body = payload()
     metas = [meta(body) for _ in range(50)]
 
@@ -77,6 +83,7 @@ async def test_concurrent_accepts_with_one_key_make_one_document(store: Store) -
 
 
 async def test_every_key_is_claimed_with_the_document(store: Store) -> None:
+    """A document accepted under several keys is found under each of them."""
     body = payload()
     m = meta(body)
 
@@ -91,6 +98,8 @@ async def test_every_key_is_claimed_with_the_document(store: Store) -> None:
 async def test_a_hit_on_any_key_returns_the_original_and_writes_nothing(
     store: Store, shared: str
 ) -> None:
+    """An accept sharing any one of its keys with a stored document returns that document and the
+    shared key, not created: the newcomer, its other key and its job are not stored."""
     body = payload()
     original = meta(body)
     await store.accept(original, body, [event()], keys=["msg:1", "sbdh:1"], fingerprint="f")
@@ -111,6 +120,8 @@ async def test_a_hit_on_any_key_returns_the_original_and_writes_nothing(
 
 
 async def test_the_first_claimed_key_in_order_is_reported(store: Store) -> None:
+    """When an accept's keys are taken by two different documents, the Idempotency-Key is checked
+    first: its document and key are reported, with the fingerprint mismatch."""
     first_body, second_body = payload(), payload()
     first, second = meta(first_body), meta(second_body)
     await store.accept(first, first_body, [event()], keys=["idem:1"], fingerprint="a")
@@ -131,6 +142,8 @@ async def test_the_first_claimed_key_in_order_is_reported(store: Store) -> None:
 async def test_concurrent_accepts_sharing_one_of_their_keys_make_one_document(
     store: Store,
 ) -> None:
+    """40 concurrent accepts that share one key (in either position) create one document and one
+    job; all are told its id, and the losers' own keys are left unclaimed."""
     bodies = [payload() for _ in range(40)]
     metas = [meta(b) for b in bodies]
 
@@ -154,6 +167,8 @@ async def test_concurrent_accepts_sharing_one_of_their_keys_make_one_document(
 
 
 async def test_a_key_given_twice_is_claimed_once(store: Store) -> None:
+    """A key given twice in one accept (as Idempotency-Key and repeated in keys) does not clash with
+    itself: the document is created and found under that key."""
     body = payload()
     m = meta(body)
 

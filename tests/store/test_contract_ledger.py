@@ -35,6 +35,8 @@ async def test_counts_by_peer_agreement_way_and_type(store: LedgerStore) -> None
 
 
 async def test_recording_twice_counts_once(store: LedgerStore) -> None:
+    """The same exchange recorded ten times at once is counted once; the same document received
+    as well as sent is counted once each way."""
     # A delivery retried after a crash records its exchange again: no double fee.
     await asyncio.gather(*[store.record_exchange(_e("same")) for _ in range(10)])
     await store.record_exchange(_e("same", way="receive"))
@@ -43,6 +45,7 @@ async def test_recording_twice_counts_once(store: LedgerStore) -> None:
 
 
 async def test_ledger_survives_reopening(backend: Backend, store: Store) -> None:
+    """A recorded exchange is still counted by a new store opened on the same data after a close."""
     await store.record_exchange(_e("kept"))
     await store.close()
     again = await backend.open_store()

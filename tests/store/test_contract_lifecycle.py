@@ -13,6 +13,8 @@ from tests.store.builders import LEASE, T0, Backend, event, put
 
 
 async def test_everything_is_there_for_a_new_instance(backend: Backend) -> None:
+    """After a close, a new store on the same data has the document's payload, full history, blob
+    and key, and its job can be claimed."""
     first = await backend.open_store()
     doc, j = await put(first, key="k")
     await first.put_blob(doc, "receipt", b"signed")
@@ -29,6 +31,8 @@ async def test_everything_is_there_for_a_new_instance(backend: Backend) -> None:
 
 
 async def test_open_twice_is_harmless(store: Store) -> None:
+    """Calling open() again on an open store does not break it: a document accepted afterwards
+    reads back."""
     await store.open()
     doc, _ = await put(store)
 
@@ -36,6 +40,7 @@ async def test_open_twice_is_harmless(store: Store) -> None:
 
 
 async def test_closed_store_refuses_work(backend: Backend) -> None:
+    """Accepting a document on a closed store fails with a StoreError saying it is not open."""
     store = backend.make()
     await store.open()
     await store.close()
@@ -45,11 +50,14 @@ async def test_closed_store_refuses_work(backend: Backend) -> None:
 
 
 async def test_write_probe_passes_on_a_healthy_store(store: Store) -> None:
+    """The /healthz write probe raises nothing on an open, healthy store, with and without a room
+    requirement of 1 KiB."""
     await store.probe_write(T0)
     await store.probe_write(T0, room=1024)
 
 
 async def test_write_probe_on_a_closed_store_fails(store: Store) -> None:
+    """The write probe on a closed store fails with StoreError."""
     await store.close()
 
     with pytest.raises(StoreError):

@@ -22,6 +22,8 @@ LATER = T0 + LEASE + timedelta(seconds=1)
 
 
 async def test_document_without_job_is_not_in_outbox(store: Store) -> None:
+    """A document accepted without a job leaves the outbox empty: depth 0, no next due time, and
+    nothing to claim."""
     await put(store, due=None)
 
     assert await store.outbox_depth() == 0
@@ -30,6 +32,8 @@ async def test_document_without_job_is_not_in_outbox(store: Store) -> None:
 
 
 async def test_claim_returns_due_jobs_earliest_first_as_stored(store: Store) -> None:
+    """A claim returns only the jobs due by then, earliest first, equal to the jobs stored, with
+    their times in UTC."""
     _, later = await put(store, due=T0 + MINUTE)
     _, first = await put(store, due=T0)
     await put(store, due=T0 + 2 * MINUTE)
@@ -56,6 +60,8 @@ async def test_claim_respects_limit(store: Store) -> None:
 
 
 async def test_leased_job_is_not_claimed_again_until_lease_expires(store: Store) -> None:
+    """A claimed job is not handed out again, not even to the same owner, until its lease runs
+    out; then another worker gets it. It stays counted in the outbox meanwhile."""
     _, j = await put(store, due=T0)
     assert await store.claim_due(T0, limit=1, lease=LEASE, owner="a") == [j]
 
@@ -67,12 +73,15 @@ async def test_leased_job_is_not_claimed_again_until_lease_expires(store: Store)
 
 
 async def test_naive_datetimes_are_refused(store: Store) -> None:
+    """Claiming with a naive datetime (no timezone) is refused with a ValueError saying naive."""
     naive = datetime(2025, 3, 1, 12, 0)  # local time? UTC? the store will not guess
     with pytest.raises(ValueError, match="naive"):
         await store.claim_due(naive, limit=1, lease=LEASE, owner="a")
 
 
 async def test_two_stores_claiming_at_once_never_share_a_job(backend: Backend) -> None:
+    """Two stores on the same data, each with four concurrent claimers, claim 120 jobs between them
+    with none handed out twice or lost, and both take part."""
     one, two = await backend.open_store(), await backend.open_store()
     jobs = [(await put(one, due=T0 + timedelta(microseconds=n)))[1] for n in range(120)]
     by_store: dict[str, list[str]] = {"one": [], "two": []}
@@ -97,6 +106,8 @@ async def test_two_stores_claiming_at_once_never_share_a_job(backend: Backend) -
 
 
 async def test_finish_job_removes_it_and_appends_events(store: Store) -> None:
+    """Finishing a claimed job appends its events to the history and removes it: outbox depth 0,
+    no next due time, and nothing claimable even a day later."""
     doc, j = await put(store)
     assert j is not None
     await store.claim_due(T0, limit=1, lease=LEASE, owner="a")
@@ -112,6 +123,8 @@ async def test_finish_job_removes_it_and_appends_events(store: Store) -> None:
 
 
 async def test_retry_job_reschedules_and_drops_the_lease(store: Store) -> None:
+    """Retrying a claimed job appends its events and reschedules it; the old hour-long lease is
+    dropped, so another worker claims it once the new time is due, not before."""
     doc, j = await put(store)
     assert j is not None
     await store.claim_due(T0, limit=1, lease=timedelta(hours=1), owner="a")
@@ -128,6 +141,8 @@ async def test_retry_job_reschedules_and_drops_the_lease(store: Store) -> None:
 
 
 async def test_retry_does_not_bring_back_a_finished_job(store: Store) -> None:
+    """Retrying a job that was already finished does not put it back: the outbox stays empty and
+    nothing can be claimed."""
     doc, j = await put(store)
     assert j is not None
     await store.finish_job(j, [event(State.DELIVERED)])
@@ -153,6 +168,8 @@ async def test_release_leases_by_owner_and_all(store: Store) -> None:
 
 
 async def test_outbox_depth_and_next_due_count_leased_jobs(store: Store) -> None:
+    """Outbox depth and next due time cover every queued job, leased ones included: claiming a job
+    changes neither."""
     assert (await store.outbox_depth(), await store.next_due()) == (0, None)
     await put(store, due=T0 + 2 * MINUTE)
     await put(store, due=T0 + MINUTE)
@@ -167,6 +184,8 @@ async def test_outbox_depth_and_next_due_count_leased_jobs(store: Store) -> None
 
 
 async def test_a_worker_that_lost_its_lease_records_nothing(store: Store) -> None:
+    """A worker whose lease expired and was taken over cannot finish or retry the job (both return
+    False, history unchanged); the new holder can finish it."""
     doc_id, _job = await put(store, due=T0)
     (mine,) = await store.claim_due(T0, limit=1, lease=LEASE, owner="slow")
     (theirs,) = await store.claim_due(LATER, limit=1, lease=LEASE, owner="fast")
@@ -184,6 +203,8 @@ async def test_a_worker_that_lost_its_lease_records_nothing(store: Store) -> Non
 
 
 async def test_the_holder_may_retry_and_a_finished_job_stays_finished(store: Store) -> None:
+    """The lease holder's retry succeeds and reschedules the job; the next holder's finish succeeds,
+    and finishing it again returns True and leaves the outbox empty."""
     await put(store, due=T0)
     (held,) = await store.claim_due(T0, limit=1, lease=LEASE, owner="a")
     retry = replace(held, attempts=1, next_attempt_at=T0 + timedelta(minutes=5))

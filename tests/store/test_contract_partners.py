@@ -31,6 +31,8 @@ def partner(n: int, **changes: Any) -> Partner:
 
 
 async def test_partner_round_trips_every_field(store: PartnerStore) -> None:
+    """A partner with non-ASCII text, empty fields and several document types and address lines
+    reads back equal, as does an ordinary one; both are counted."""
     full = Partner(
         id="0002:552081317",
         name="Électricité de France — siège",
@@ -49,6 +51,8 @@ async def test_partner_round_trips_every_field(store: PartnerStore) -> None:
 
 
 async def test_text_holding_separators_round_trips(store: PartnerStore) -> None:
+    """Partners whose text holds the encoding's separators, its JSON marker, NUL bytes or empty
+    values read back exactly as stored."""
     # The fast encoding joins fields with control characters: text that
     # holds them must still come back as it went in.
     odd = [
@@ -74,6 +78,8 @@ async def test_unknown_partner_and_empty_directory(store: PartnerStore) -> None:
 
 
 async def test_put_replaces_a_partner_with_the_same_id(store: PartnerStore) -> None:
+    """Putting a partner whose id is stored replaces it; other partners are untouched and the count
+    stays the same."""
     await store.put_partners([partner(1), partner(2)])
 
     moved = partner(1, network="south", name="Renamed")
@@ -85,6 +91,7 @@ async def test_put_replaces_a_partner_with_the_same_id(store: PartnerStore) -> N
 
 
 async def test_a_repeated_id_in_one_call_keeps_the_last(store: PartnerStore) -> None:
+    """When one batch holds the same id twice, the last one is stored and it is counted once."""
     await store.put_partners([partner(1, name="first"), partner(2), partner(1, name="last")])
 
     found = await store.get_partner(pid(1))
@@ -93,6 +100,9 @@ async def test_a_repeated_id_in_one_call_keeps_the_last(store: PartnerStore) -> 
 
 
 async def test_list_pages_through_partners_in_id_order(store: PartnerStore) -> None:
+    """Listing pages of 100 after the last id seen walks all 250 partners in id order (100, 100,
+    50), whatever order they were put in; a page may start after any listed id; limit 0 lists
+    nothing."""
     partners = [partner(n) for n in range(250)]
     random.Random(1).shuffle(partners)
     await store.put_partners(partners[:120])
@@ -110,6 +120,8 @@ async def test_list_pages_through_partners_in_id_order(store: PartnerStore) -> N
 
 
 async def test_list_after_an_id_that_is_not_stored(store: PartnerStore) -> None:
+    """Listing after an id that is not stored starts at the next stored id; after an id beyond the
+    last one, nothing is listed."""
     partners = sorted((partner(n) for n in range(10)), key=lambda p: p.id)
     await store.put_partners(partners)
     between = partners[4].id + "0"  # sorts after partners[4], before partners[5]
@@ -135,6 +147,8 @@ async def test_ten_thousand_partners_in_one_batch(store: PartnerStore) -> None:
 
 
 async def test_readers_see_a_batch_whole_or_not_at_all(store: PartnerStore) -> None:
+    """Partner counts taken while a batch of 5 000 is being put are only ever 0 or 5 000, and the
+    full batch is counted afterwards."""
     partners = [partner(n) for n in range(5_000)]
 
     async def counts() -> list[int]:
