@@ -4,6 +4,8 @@ work, and the write probe of /healthz."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from gateway.errors import StoreError
@@ -23,7 +25,9 @@ async def test_everything_is_there_for_a_new_instance(backend: Backend) -> None:
 
     second = await backend.open_store()
 
-    assert await second.get_payload(doc) is not None
+    body, kept = await second.get_payload(doc), await second.get_meta(doc)
+    assert body is not None and kept is not None
+    assert hashlib.sha256(body).hexdigest() == kept.sha256  # the very bytes accepted
     assert await second.history(doc) == [event(), event(State.ROUTED)]
     assert await second.get_blob(doc, "receipt") == b"signed"
     assert await second.find_by_key("k") == doc
@@ -31,11 +35,13 @@ async def test_everything_is_there_for_a_new_instance(backend: Backend) -> None:
 
 
 async def test_open_twice_is_harmless(store: Store) -> None:
-    """Calling open() again on an open store does not break it: a document accepted afterwards
-    reads back."""
+    """Calling open() again on an open store does not break it: a document accepted before
+    is still there and one accepted afterwards reads back."""
+    before, _ = await put(store)
     await store.open()
     doc, _ = await put(store)
 
+    assert await store.get_meta(before) is not None
     assert await store.get_meta(doc) is not None
 
 
