@@ -28,19 +28,16 @@ from gateway.validation.rules.core_context import (
     vat_scheme,
 )
 from gateway.validation.rules.core_family import Group, Test, group, plain_first
-from gateway.validation.rules.core_nav import Nav, clark
-from gateway.validation.rules.core_xpath import (
-    EXACT,
+from gateway.validation.rules.core_nav import Nav
+from gateway.validation.rules.kernel import (
     DynamicError,
     both,
-    decimal_of,
+    clark,
     decimals_ok,
     either,
-    round2,
-    sv,
-    total,
-    xround,
+    string_value,
 )
+from gateway.validation.rules.kernel_numbers import EXACT, decimal_of, round2, total, xround
 from gateway.validation.rules.model import Children, Element
 
 Amount = Decimal | None
@@ -246,7 +243,7 @@ def _total_with_vat(x: Nav, root: Element) -> bool:
     totals = x.kids(root, "cac:LegalMonetaryTotal")
     tax_totals = x.kids(root, "cac:TaxTotal")
     return all(
-        _total_with_vat_in(x, totals, tax_totals, sv(code))
+        _total_with_vat_in(x, totals, tax_totals, string_value(code))
         for code in x.kids(root, "cbc:DocumentCurrencyCode")
     )
 
@@ -326,7 +323,9 @@ def _tax_amount_places(currency_child: str) -> Test:
             amount
             for amount in x.find(TAX_AMOUNTS)
             if len(amount)
-            and any(sv(c) == amount.get("currencyID") for c in x.kids(amount, currency_child))
+            and any(
+                string_value(c) == amount.get("currencyID") for c in x.kids(amount, currency_child)
+            )
         ]
         return not hits or decimals_ok(hits)
 

@@ -12,12 +12,26 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from gateway.validation.rules.kernel import (
+    Cac,
+    Cbc,
+    DynamicError,
+    anywhere,
+    below,
+    cac,
+    either,
+    kids,
+    memo,
+    normalize_space,
+    normalize_space_of,
+    parent_is,
+    string,
+    string_value,
+    substring,
+)
+from gateway.validation.rules.kernel_numbers import castable_integer, number
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_ids import greek_tin
-from gateway.validation.rules.peppol_numbers import (
-    castable_integer,
-    number,
-)
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     SUPPLIER,
@@ -25,23 +39,6 @@ from gateway.validation.rules.peppol_vars import (
     accounting_supplier_country,
     greek_both,
     greek_sender,
-)
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    anywhere,
-    below,
-    cac,
-    kids,
-    memo,
-    nsp,
-    nsp_of,
-    parent_is,
-    string,
-    substring,
-    sv,
-    x_or,
 )
 
 _DATE: Final = re.compile(
@@ -53,7 +50,7 @@ URL: Final = "##INVOICE|URL##"
 
 
 def _segments(e: Element) -> list[str]:
-    text = sv(e)
+    text = string_value(e)
     return text.split("|") if text else []
 
 
@@ -66,16 +63,16 @@ def _vat_suffixes(doc: Doc, where: str) -> list[str]:
     """``where/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']/substring(cbc:CompanyID, 3, 9)``."""
     out = []
     for pts in doc.all(where + "/cac:PartyTaxScheme"):
-        if any(sv(i) == "VAT" for i in below(doc, pts, Cac.TaxScheme, Cbc.ID)):
+        if any(string_value(i) == "VAT" for i in below(doc, pts, Cac.TaxScheme, Cbc.ID)):
             out.append(substring(string(kids(doc, pts, Cbc.CompanyID)), 3, 9))
     return out
 
 
 def _tin_segment(e: Element, doc: Doc) -> bool:
     first = _segment(e, 1)
-    if first is None or len(nsp(first)) != 9 or not greek_tin(first):
+    if first is None or len(normalize_space(first)) != 9 or not greek_tin(first):
         return False
-    return x_or(
+    return either(
         lambda: first in _vat_suffixes(doc, SUPPLIER),
         lambda: first in _vat_suffixes(doc, TAX_REP),
     )
@@ -88,7 +85,7 @@ def _issue_date_parts(doc: Doc) -> list[str]:
 
 def _date_segment(e: Element, doc: Doc) -> bool:
     second = _segment(e, 2)
-    if second is None or not nsp(second) or not _DATE.match(second):
+    if second is None or not normalize_space(second) or not _DATE.match(second):
         return False
     parts = second.split("/")
     issue = memo(doc, "peppol.grIssueDate", _issue_date_parts)
@@ -98,16 +95,16 @@ def _date_segment(e: Element, doc: Doc) -> bool:
 
 def _branch_segment(e: Element, doc: Doc) -> bool:
     third = _segment(e, 3)
-    if third is None or not nsp(third) or number(third) != number(third):
+    if third is None or not normalize_space(third) or number(third) != number(third):
         return False
     if not castable_integer(third):
-        raise Abort(f"invoice number segment {third!r} is not an integer", schema=False)
+        raise DynamicError(f"invoice number segment {third!r} is not an integer", schema=False)
     return int(third) >= 0
 
 
 def _type_segment(e: Element, doc: Doc) -> bool:
     fourth = _segment(e, 4)
-    return fourth is not None and nsp(fourth) != "" and fourth in _DOCUMENT_TYPES
+    return fourth is not None and normalize_space(fourth) != "" and fourth in _DOCUMENT_TYPES
 
 
 def _filled_segment(n: int) -> Callable[[Element, Doc], bool]:
@@ -122,7 +119,7 @@ def _name_length(e: Element, doc: Doc) -> bool:
 def _vat_ids(doc: Doc, e: Element) -> list[Element]:
     out = []
     for pts in kids(doc, e, Cac.PartyTaxScheme):
-        if nsp_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
+        if normalize_space_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
             out.extend(kids(doc, pts, Cbc.CompanyID))
     return out
 
@@ -131,7 +128,7 @@ def _greek_vat(e: Element, doc: Doc) -> bool:
     ids = _vat_ids(doc, e)
     if len(ids) != 1:
         return False
-    value = sv(ids[0])
+    value = string_value(ids[0])
     return value[:2] == "EL" and greek_tin(value[2:])
 
 
@@ -148,7 +145,7 @@ def _parties(role: str) -> Callable[[Doc], list[Element]]:
 
 def _greek_address(doc: Doc) -> bool:
     return any(
-        sv(c) == "GR"
+        string_value(c) == "GR"
         for c in doc.all(SUPPLIER + "/cac:PostalAddress/cac:Country/cbc:IdentificationCode")
     )
 
@@ -157,7 +154,7 @@ def _references(doc: Doc, description: str) -> list[Element]:
     return [
         r
         for r in doc.all("cac:AdditionalDocumentReference")
-        if any(sv(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
+        if any(string_value(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
     ]
 
 
@@ -165,7 +162,7 @@ def _any_references(doc: Doc, description: str) -> list[Element]:
     return [
         r
         for r in anywhere(doc, Cac.AdditionalDocumentReference)
-        if any(sv(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
+        if any(string_value(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
     ]
 
 
@@ -177,9 +174,9 @@ def _safe_vat_ids(doc: Doc, party: Element) -> list[Element]:
     out = []
     for pts in kids(doc, party, Cac.PartyTaxScheme):
         try:
-            if nsp_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
+            if normalize_space_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
                 out.extend(kids(doc, pts, Cbc.CompanyID))
-        except Abort:
+        except DynamicError:
             continue
     return out
 
@@ -189,12 +186,12 @@ def _greek_endpoint_country(doc: Doc) -> bool:
 
 
 def _tin_endpoint(e: Element, doc: Doc) -> bool:
-    return e.get("schemeID") == "9933" and greek_tin(sv(e))
+    return e.get("schemeID") == "9933" and greek_tin(string_value(e))
 
 
 def _url_given(e: Element, doc: Doc) -> bool:
     uri = below(doc, e, Cac.Attachment, Cac.ExternalReference, Cbc.URI)
-    return len(nsp_of(uri)) > 0
+    return len(normalize_space_of(uri)) > 0
 
 
 GREECE: Final = Pattern(
@@ -275,7 +272,9 @@ GREECE: Final = Pattern(
                     "GR-R-003",
                     "fatal",
                     "A Greek seller's VAT identifier (BT-31) shall be EL and a valid tax number.",
-                    lambda e, d: substring(sv(e), 1, 2) == "EL" and greek_tin(sv(e)[2:]),
+                    lambda e, d: (
+                        substring(string_value(e), 1, 2) == "EL" and greek_tin(string_value(e)[2:])
+                    ),
                 ),
             ),
         ),
@@ -314,7 +313,7 @@ GREECE: Final = Pattern(
                     "GR-R-004-2",
                     "fatal",
                     "The MARK number shall be a positive integer.",
-                    lambda e, d: "1" <= sv(e)[:1] <= "9",
+                    lambda e, d: "1" <= string_value(e)[:1] <= "9",
                 ),
             ),
         ),

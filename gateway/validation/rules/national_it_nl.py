@@ -7,31 +7,29 @@ from collections.abc import Callable
 from typing import Final
 
 from gateway.model import DocumentKind
-from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_numbers import (
-    decimal_of,
+from gateway.validation.rules.kernel import (
+    Cac,
+    Cbc,
+    DynamicError,
+    anywhere,
+    below,
+    both,
+    cbc,
+    either,
+    kids,
+    normalize_space,
+    normalize_space_of,
+    parent_is,
+    string_value,
 )
+from gateway.validation.rules.kernel_numbers import decimal_of
+from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     customer_is,
     supplier_country,
     supplier_is,
     tax_rep_is,
-)
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    anywhere,
-    below,
-    cbc,
-    kids,
-    nsp,
-    nsp_of,
-    parent_is,
-    sv,
-    x_and,
-    x_or,
 )
 
 _IT_TAX_ID: Final = re.compile(r"[A-Z0-9]{11,16}")
@@ -68,9 +66,9 @@ def _italian_tax_schemes(doc: Doc) -> list[Element]:
     for party in _italian(doc):
         for s in kids(doc, party, Cac.PartyTaxScheme):
             try:
-                if nsp_of(below(doc, s, Cac.TaxScheme, Cbc.ID)) != "VAT":
+                if normalize_space_of(below(doc, s, Cac.TaxScheme, Cbc.ID)) != "VAT":
                     out.append(s)
-            except Abort:
+            except DynamicError:
                 continue
     return out
 
@@ -91,7 +89,8 @@ ITALY: Final = Pattern(
                     "An Italian seller's tax registration (BT-32) shall be 11 to 16 capital "
                     "letters or digits.",
                     lambda e, d: (
-                        _IT_TAX_ID.fullmatch(nsp_of(kids(d, e, Cbc.CompanyID))) is not None
+                        _IT_TAX_ID.fullmatch(normalize_space_of(kids(d, e, Cbc.CompanyID)))
+                        is not None
                     ),
                 ),
             ),
@@ -148,16 +147,16 @@ def _full_address(e: Element, doc: Doc) -> bool:
 
 def _kvk_or_oin(e: Element, doc: Doc) -> bool:
     schemes = f" {e.get('schemeID') or ''} "
-    return (" 0106 " in schemes or " 0190 " in schemes) and nsp(sv(e)) != ""
+    return (" 0106 " in schemes or " 0190 " in schemes) and normalize_space(string_value(e)) != ""
 
 
 def _payment_needed(e: Element, doc: Doc) -> bool:
     invoice = doc.kind is DocumentKind.INVOICE
     # Module functions rather than nested ones: once compiled, a nested function
     # that another closure calls forms a reference cycle with it (see vat_breakdown).
-    return x_or(
-        lambda: x_and(lambda: invoice, lambda: _payable_at_most_zero(doc, e)),
-        lambda: x_and(lambda: not invoice, lambda: _payable_at_least_zero(doc, e)),
+    return either(
+        lambda: both(lambda: invoice, lambda: _payable_at_most_zero(doc, e)),
+        lambda: both(lambda: not invoice, lambda: _payable_at_least_zero(doc, e)),
         lambda: bool(anywhere(doc, Cac.PaymentMeans)),
     )
 
@@ -297,7 +296,7 @@ NETHERLANDS: Final = Pattern(
                     "fatal",
                     "Between Dutch parties the payment means code (BT-81) shall be 30, 48, 49, "
                     "57, 58 or 59.",
-                    lambda e, d: nsp_of(kids(d, e, Cbc.PaymentMeansCode)) in _NL_MEANS,
+                    lambda e, d: normalize_space_of(kids(d, e, Cbc.PaymentMeansCode)) in _NL_MEANS,
                 ),
             ),
         ),
