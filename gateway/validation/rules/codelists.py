@@ -1,4 +1,4 @@
-"""EN 16931 code-list rules (CEN 1.3.16, UBL binding): BR-CL-01..BR-CL-26.
+"""EN 16931 code-list rules (CEN ``CEN_RELEASE``, UBL binding): BR-CL-01..BR-CL-26.
 
 Each official test reads ``contains(' A B C ', concat(' ', normalize-space(v), ' '))``
 with no space inside the value: for the lists of ``codes`` (single spaces,

@@ -1,4 +1,4 @@
-"""EN 16931 core rules (CEN 1.3.16, UBL binding): BR-01..BR-65, BR-CO, BR-DEC.
+"""EN 16931 core rules (CEN ``CEN_RELEASE``, UBL binding): BR-01..BR-65, BR-CO, BR-DEC.
 
 This module holds the document, party and payment rules and assembles the
 family; allowances, lines and the VAT breakdown are in ``core_lines``, the
