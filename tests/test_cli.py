@@ -81,7 +81,16 @@ def test_validate_exit_codes_and_json(tmp_path: Path, network_dir: tuple[Path, s
     reports = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["valid"] for r in reports] == [True, False, False]
     assert "UBL-XSD" in reports[1]["fatal"] and reports[1]["schema_valid"] is False
-    assert set(reports[0]) == {"file", "valid", "schema_valid", "fatal", "warnings", "errors"}
+    assert set(reports[0]) == {
+        "file",
+        "valid",
+        "schema_valid",
+        "fatal",
+        "warnings",
+        "errors",
+        "rules",
+    }
+    assert reports[0]["rules"]["release"] == "2026.5"
     assert reports[2]["errors"] and "Traceback" not in out.stderr
     missing = gateway_cli("validate", str(tmp_path / "none.xml"), check=False)
     assert missing.returncode == 2 and "cannot read" in missing.stderr

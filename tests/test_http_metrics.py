@@ -61,12 +61,14 @@ async def test_a_path_that_matches_no_route_is_counted_as_unmatched(api: Any) ->
 
 
 async def test_build_info_names_the_version_and_how_the_rules_run(api: Any) -> None:
-    """gateway_build_info carries the package version and whether the rules are compiled."""
+    """gateway_build_info names the package version, the rules release and whether the rules
+    run compiled."""
     text = await _metrics(api.client)
     info = re.search(r"gateway_build_info\{([^}]*)\} 1\.0", text)
     assert info is not None, text
     labels = dict(re.findall(r'(\w+)="([^"]*)"', info.group(1)))
     assert labels["rules_build"] in ("compiled", "python")
+    assert labels["rules_release"] == "2026.5"
     assert re.fullmatch(r"\d+\.\d+\.\d+.*|unknown", labels["version"])
 
 

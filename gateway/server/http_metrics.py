@@ -54,10 +54,15 @@ def metrics_middleware(metrics: Metrics) -> Middleware:
 
 def build_labels() -> dict[str, str]:
     """The labels of ``gateway_build_info``: what an operator asks first about a process."""
+    from gateway.validation.release import RULES_RELEASE
     from gateway.validation.rules import BUILD
 
     try:
         release = version("einvoice-gateway")
     except PackageNotFoundError:  # run from a source tree that was never installed
         release = "unknown"
-    return {"version": release, "rules_build": "compiled" if BUILD.compiled else "python"}
+    return {
+        "version": release,
+        "rules_release": RULES_RELEASE,
+        "rules_build": "compiled" if BUILD.compiled else "python",
+    }

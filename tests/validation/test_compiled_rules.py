@@ -126,8 +126,8 @@ def test_a_process_with_python_rules_loads_no_extension() -> None:
 
 
 def test_gateway_version_says_how_the_rules_run() -> None:
-    """`gateway --version` says whether the validation rules run compiled or from source, and
-    why."""
+    """`gateway --version` names the rules release and says whether the validation rules run
+    compiled or from source, and why."""
     env = {**os.environ, "GATEWAY_RULES": "python"}
     forced = subprocess.run(
         [sys.executable, "-m", "gateway", "--version"],
@@ -137,8 +137,9 @@ def test_gateway_version_says_how_the_rules_run() -> None:
         check=True,
     ).stdout
     assert forced.startswith("gateway ")
-    assert "validation rules: Python sources: GATEWAY_RULES=python" in forced
+    release = "Peppol BIS Billing 3.0 release 2026.5 (EN 16931 CEN 1.3.16)"
+    assert f"validation rules: {release}, Python sources: GATEWAY_RULES=python" in forced
     plain = subprocess.run(
         [sys.executable, "-m", "gateway", "--version"], capture_output=True, text=True, check=True
     ).stdout
-    assert f"validation rules: {BUILD}" in plain
+    assert f"validation rules: {release}, {BUILD}" in plain

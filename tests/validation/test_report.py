@@ -9,7 +9,8 @@ import pytest
 from gateway.config.settings import LimitSettings
 from gateway.errors import HostileXml, InputError, NotXml, PayloadTooLarge, UnknownDocument
 from gateway.model import DocumentKind
-from gateway.validation import Finding, ValidationReport, validate
+from gateway.samples import sample_bytes
+from gateway.validation import CEN_RELEASE, RULES_RELEASE, Finding, ValidationReport, validate
 from gateway.validation.report import FATAL, WARNING
 
 XSD = Finding("UBL-XSD", FATAL, "Element 'x': not expected.", "/*/x, line 3")
@@ -29,7 +30,7 @@ def test_json_shape_is_exact() -> None:
         ),
     )
     out = report.to_json("inv.xml")
-    assert list(out) == ["file", "valid", "schema_valid", "fatal", "warnings", "errors"]
+    assert list(out) == ["file", "valid", "schema_valid", "fatal", "warnings", "errors", "rules"]
     assert out["file"] == "inv.xml"
     assert out["valid"] is False and out["schema_valid"] is True
     assert out["fatal"] == ["BR-CO-16", "PEPPOL-COMMON-R040"]  # sorted, unique
@@ -43,6 +44,21 @@ def test_json_shape_is_exact() -> None:
     }
     json.dumps(out)  # serialisable as is
     assert ValidationReport(None, False).to_json()["file"] is None
+
+
+def test_every_report_names_the_rules_release_it_was_checked_against() -> None:
+    """A reader of any report, valid or refused, can tell which official rules gave it."""
+    valid, _, _ = validate(sample_bytes(DocumentKind.INVOICE), LimitSettings())
+    refused, _, _ = validate(b"not xml", LimitSettings())
+    assert valid.valid and refused.rejection is not None
+    for report in (valid, refused):
+        rules = json.loads(json.dumps(report.to_json("x.xml")))["rules"]
+        assert rules == {
+            "name": "Peppol BIS Billing 3.0",
+            "release": "2026.5",
+            "cen_release": "1.3.16",
+        }
+    assert (RULES_RELEASE, CEN_RELEASE) == ("2026.5", "1.3.16")
 
 
 def test_valid_means_schema_valid_and_no_fatal() -> None:

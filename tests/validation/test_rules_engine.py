@@ -21,13 +21,13 @@ from lxml import etree
 
 from gateway.model import DocumentKind
 from gateway.validation import classify
-from gateway.validation.rules import native_findings, xpath
+from gateway.validation.rules import kernel_numbers, native_findings, paths
 from gateway.validation.rules.core_family import family, group
 from gateway.validation.rules.core_nav import Nav
 from gateway.validation.rules.engine import Batch, Rule, RuleSet, batched, together
+from gateway.validation.rules.kernel import DynamicError
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern, evaluate
-from gateway.validation.rules.peppol_xpath import Abort
 from tests.support import corpus_examples
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -198,7 +198,7 @@ def test_the_first_stopping_assertion_is_reported() -> None:
     """An assertion that stops the stage is reported as the stage's abort, with no failures."""
 
     def stops(e: Element, d: Doc) -> bool:
-        raise Abort("stop", schema=False)
+        raise DynamicError("stop", schema=False)
 
     pattern = Pattern((Context("root", lambda d: [d.root], (Assert("S-1", "fatal", "", stops),)),))
     outcome = evaluate(_doc(""), [pattern])
@@ -255,7 +255,7 @@ def test_the_walk_builds_what_the_tree_says(body: str) -> None:
 
 def test_paths_reached_at_any_depth_are_grouped_in_index_order() -> None:
     """A path reached at any depth lists its full paths in document order."""
-    (pattern,) = xpath.reach("cac:Party/cbc:Name")
+    (pattern,) = paths.reach("cac:Party/cbc:Name")
     doc = _doc(
         "<cac:AccountingSupplierParty><cac:Party><cbc:Name>s</cbc:Name></cac:Party>"
         "</cac:AccountingSupplierParty><cac:Delivery><cac:DeliveryParty><cac:Party>"
@@ -315,4 +315,4 @@ def test_xs_decimal_is_the_lexical_space(text: str) -> None:
     """The shared xs:decimal reader accepts exactly the XSD lexical space, around XML whitespace."""
     s = text.strip(" \t\n\r")
     expected = Decimal(s) if _XS_DECIMAL.fullmatch(s) else None
-    assert xpath.decimal(text) == expected
+    assert kernel_numbers.decimal(text) == expected

@@ -19,13 +19,9 @@ from lxml import etree
 from gateway.model import DocumentKind
 from gateway.validation.rules import ubl_syntax
 from gateway.validation.rules.engine import Forbidden, Rule, RuleSet
+from gateway.validation.rules.kernel import string_value
 from gateway.validation.rules.model import Doc
-from gateway.validation.rules.ubl_syntax_paths import (
-    boolean_equals,
-    keys_anywhere,
-    last_step,
-    string_value,
-)
+from gateway.validation.rules.ubl_syntax_nav import boolean_equals, keys_anywhere, last_step
 from tests.support import CORPUS
 
 _NS = (
