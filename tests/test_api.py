@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import STRANGER, Api, invoice
+from tests.builders import STRANGER, Api, document, invoice
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
@@ -121,11 +121,7 @@ async def test_idempotency_key_returns_same_id_and_delivers_once(api: Api) -> No
 
 
 async def test_sender_may_only_send_for_its_own_sellers(api: Api) -> None:
-    from gateway.model import DocumentKind
-    from gateway.samples import sample_document
-    from tests.conftest import BUYER
-
-    foreign = sample_document(DocumentKind.INVOICE, seller=STRANGER, buyer=BUYER)
+    foreign = document(seller=STRANGER)
     resp = await api.client.post("/api/v1/documents", data=foreign, headers=api.auth())
     assert resp.status == 403
     assert await api.gw.store.count_documents() == 0

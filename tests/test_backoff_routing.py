@@ -14,7 +14,7 @@ from gateway.core import routing
 from gateway.core.backoff import next_attempt
 from gateway.core.routing import Facts, Location
 from gateway.model import Agreement, Direction, Mandate, RouteKind
-from tests.conftest import STRANGER
+from tests.builders import STRANGER
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 POLICY = DeliverySettings(

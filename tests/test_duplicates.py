@@ -20,8 +20,7 @@ from gateway.cli.scaffold import hash_token
 from gateway.config import loader
 from gateway.pki.certificates import write_dev_pki
 from gateway.server.app import Gateway, make_app, running
-from tests.as4.helpers import DOCTYPE, PROCESS
-from tests.conftest import BUYER, SELLER, invoice
+from tests.builders import BUYER, DOCTYPE, PROCESS, SELLER, invoice, peer_toml
 
 BETA = "PBETA0001"
 TOKENS = {"a": "token-of-sender-a-0001", "a:b": "token-of-sender-a:b-0001"}
@@ -60,21 +59,8 @@ async def node(network_dir: tuple[Path, str], tmp_path: Path) -> AsyncIterator[N
         f'\n[[senders]]\nname = "{name}"\ntoken_sha256 = "{hash_token(tok)}"\n'
         for name, tok in TOKENS.items()
     )
-    cfg.write_text(
-        cfg.read_text()
-        + senders
-        + f"""
-[[peers]]
-name = "beta"
-provider_id = "{BETA}"
-endpoint = "http://127.0.0.1:9/as4"
-certificate = "{beta.certificate}"
-participants = []
-[peers.agreement]
-id = "AB-1"
-direction = "both"
-"""
-    )
+    peer = peer_toml("beta", BETA, beta.certificate, agreement={"id": "AB-1", "direction": "both"})
+    cfg.write_text(cfg.read_text() + senders + peer)
     settings = loader.load(cfg)
     key = load_pem_private_key(beta.key.read_bytes(), None)
     assert isinstance(key, rsa.RSAPrivateKey)

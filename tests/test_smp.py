@@ -7,7 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from gateway.config.settings import (
-    ChannelSettings,
-    DeliverySettings,
-    LimitSettings,
-    LogSettings,
-    NetworkSettings,
-    Peer,
-    Settings,
-    StoreSettings,
-)
+from gateway.config.settings import Peer
 from gateway.directory import smp
 from gateway.directory.smp import Found, LookupFailed, NotRegistered
 from gateway.errors import HostileXml, SecurityError
@@ -41,7 +32,6 @@ from gateway.pki.certificates import (
     DevPki,
     KeyPair,
     check_peer_certificate,
-    create_dev_ca,
     generate_key,
     issue_ap_certificate,
     write_dev_pki,
@@ -49,9 +39,8 @@ from gateway.pki.certificates import (
 from gateway.transport.credentials import load_identity
 from gateway.transport.smp_client import SmpClient, in_service, smp_base
 from gateway.transport.smp_server import smp_routes
+from tests.builders import ALPHA, BETA, FIXED_NOW, Pki, settings
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-ALPHA, BETA = "PALPHA001", "PBETA001"
 INVOICE = document_type_id(DocumentKind.INVOICE, BIS3_CUSTOMIZATION)
 CREDIT_NOTE = document_type_id(DocumentKind.CREDIT_NOTE, BIS3_CUSTOMIZATION)
 BUYER = ParticipantId.parse("0088:7300010000001")
@@ -60,55 +49,31 @@ BETA_BASE = "https://ap.beta.example"
 
 
 @pytest.fixture(scope="module")
-def ca() -> KeyPair:
-    return create_dev_ca(now=NOW - timedelta(days=30))
+def ca(fixed_pki: Pki) -> KeyPair:
+    return fixed_pki.ca
 
 
 @pytest.fixture(scope="module")
-def rogue_ca() -> KeyPair:
+def rogue_ca(fixed_pki: Pki) -> KeyPair:
     """Same name as the real CA: only its signature tells it apart."""
-    return create_dev_ca(now=NOW - timedelta(days=30))
+    return fixed_pki.rogue_ca
 
 
 def _pki(tmp: Path, name: str, ap_id: str, ca: KeyPair) -> DevPki:
-    return write_dev_pki(tmp / name, ap_id, now=NOW - timedelta(days=1), ca=ca)
-
-
-def _settings(tmp: Path, name: str, ap_id: str, pki: DevPki, *, base: str) -> Settings:
-    return Settings(
-        path=tmp / f"{name}.toml",
-        network=NetworkSettings(
-            name=name,
-            provider_id=ap_id,
-            base_url=base,
-            listen_host="127.0.0.1",
-            listen_port=9,
-            key=pki.key,
-            certificate=pki.certificate,
-            ca_certificates=(pki.ca_certificate,),
-        ),
-        participants=(),
-        senders=(),
-        peers=(),
-        store=StoreSettings(url=f"sqlite://{tmp}/{name}.db"),
-        delivery=DeliverySettings(),
-        limits=LimitSettings(),
-        channels=ChannelSettings(inbox_dir=tmp / "inbox", print_dir=tmp / "print"),
-        logging=LogSettings(),
-    )
+    return write_dev_pki(tmp / name, ap_id, now=FIXED_NOW - timedelta(days=1), ca=ca)
 
 
 def _metadata(pair: KeyPair, *, url: str = f"{BETA_BASE}/as4", ap: KeyPair | None = None) -> bytes:
     key, cert = pair
     return smp.signed_service_metadata_xml(
         BUYER, INVOICE, BIS3_PROCESS, url, (ap or pair)[1], key, cert,
-        NOW - timedelta(days=1), NOW + timedelta(days=30), NOW,
+        FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=30), FIXED_NOW,
     )  # fmt: skip
 
 
 def _trusting(ca: KeyPair, cn: str = BETA) -> Callable[[Any], None]:
     return lambda cert: check_peer_certificate(
-        cert, pinned=None, cas=[ca[1]], expected_cn=cn, now=NOW
+        cert, pinned=None, cas=[ca[1]], expected_cn=cn, now=FIXED_NOW
     )
 
 
@@ -202,7 +167,7 @@ def test_service_group_round_trip() -> None:
 
 def test_signed_metadata_round_trip(tmp_path: Path, ca: KeyPair) -> None:
     beta = _pki(tmp_path, "beta", BETA, ca)
-    pair = load_identity(_settings(tmp_path, "beta", BETA, beta, base=BETA_BASE).network)
+    pair = load_identity(settings(tmp_path, "beta", BETA, beta, base_url=BETA_BASE).network)
     ep = smp.parse_signed_service_metadata(_metadata(pair), trust=_trusting(ca))
     assert ep == smp.Endpoint(
         participant=BUYER,
@@ -211,14 +176,14 @@ def test_signed_metadata_round_trip(tmp_path: Path, ca: KeyPair) -> None:
         transport_profile=smp.AS4_PROFILE,
         url=f"{BETA_BASE}/as4",
         certificate=pair[1],
-        activation=NOW - timedelta(days=1),
-        expiration=NOW + timedelta(days=30),
+        activation=FIXED_NOW - timedelta(days=1),
+        expiration=FIXED_NOW + timedelta(days=30),
     )
 
 
 @pytest.fixture(scope="module")
-def beta_pair(ca: KeyPair) -> KeyPair:
-    return issue_ap_certificate(ca, BETA, now=NOW - timedelta(days=1), days=365)
+def beta_pair(fixed_pki: Pki) -> KeyPair:
+    return fixed_pki.beta
 
 
 def test_a_changed_endpoint_url_breaks_the_signature(ca: KeyPair, beta_pair: KeyPair) -> None:
@@ -228,7 +193,7 @@ def test_a_changed_endpoint_url_breaks_the_signature(ca: KeyPair, beta_pair: Key
 
 
 def test_a_changed_certificate_breaks_the_signature(ca: KeyPair, beta_pair: KeyPair) -> None:
-    other = issue_ap_certificate(ca, BETA, now=NOW - timedelta(days=1), days=365)
+    other = issue_ap_certificate(ca, BETA, now=FIXED_NOW - timedelta(days=1), days=365)
     good, swapped = _metadata(beta_pair), _metadata(beta_pair, ap=other)
     forged = good.replace(_ap_certificate_text(good), _ap_certificate_text(swapped))
     assert forged != good
@@ -241,7 +206,7 @@ def _ap_certificate_text(xml: bytes) -> bytes:
 
 
 def test_a_signer_from_an_untrusted_ca_is_refused(ca: KeyPair, rogue_ca: KeyPair) -> None:
-    rogue = issue_ap_certificate(rogue_ca, BETA, now=NOW - timedelta(days=1), days=365)
+    rogue = issue_ap_certificate(rogue_ca, BETA, now=FIXED_NOW - timedelta(days=1), days=365)
     with pytest.raises(SecurityError, match="not issued by a trusted CA"):
         smp.parse_signed_service_metadata(_metadata(rogue), trust=_trusting(ca))
 
@@ -272,10 +237,10 @@ def test_metadata_without_the_wanted_process_is_no_service(ca: KeyPair, beta_pai
 
 def test_endpoint_dates_are_judged_at_lookup_time(beta_pair: KeyPair) -> None:
     ep = smp.Endpoint(BUYER, INVOICE, BIS3_PROCESS, smp.AS4_PROFILE, "https://x", beta_pair[1],
-                      NOW, NOW + timedelta(days=1))  # fmt: skip
-    assert isinstance(in_service(Found(ep), NOW - timedelta(seconds=1)), LookupFailed)
-    assert in_service(Found(ep), NOW) == Found(ep)
-    assert isinstance(in_service(Found(ep), NOW + timedelta(days=1)), NotRegistered)
+                      FIXED_NOW, FIXED_NOW + timedelta(days=1))  # fmt: skip
+    assert isinstance(in_service(Found(ep), FIXED_NOW - timedelta(seconds=1)), LookupFailed)
+    assert in_service(Found(ep), FIXED_NOW) == Found(ep)
+    assert isinstance(in_service(Found(ep), FIXED_NOW + timedelta(days=1)), NotRegistered)
 
 
 def test_smp_base_replaces_the_endpoint_path() -> None:
@@ -288,7 +253,7 @@ def test_smp_base_replaces_the_endpoint_path() -> None:
 
 @dataclass
 class Clock:
-    now: datetime = NOW
+    now: datetime = FIXED_NOW
 
     def __call__(self) -> datetime:
         return self.now
@@ -337,7 +302,7 @@ async def net(tmp_path: Path, ca: KeyPair) -> AsyncIterator[Net]:
     runners: list[web.AppRunner] = []
     clock = Clock()
     beta_pki = _pki(tmp_path, "beta", BETA, ca)
-    beta = _settings(tmp_path, "beta", BETA, beta_pki, base=BETA_BASE)
+    beta = settings(tmp_path, "beta", BETA, beta_pki, base_url=BETA_BASE)
     asked: list[ParticipantId] = []
 
     async def directory(pid: ParticipantId) -> tuple[str, ...] | None:
@@ -349,7 +314,9 @@ async def net(tmp_path: Path, ca: KeyPair) -> AsyncIterator[Net]:
         return Peer("beta", BETA, f"http://127.0.0.1:{port}/as4", beta_pki.certificate, ())
 
     peer = await serve(smp_routes(beta, directory, clock=clock))
-    alpha = _settings(tmp_path, "alpha", ALPHA, _pki(tmp_path, "alpha", ALPHA, ca), base="http://a")
+    alpha = settings(
+        tmp_path, "alpha", ALPHA, _pki(tmp_path, "alpha", ALPHA, ca), base_url="http://a"
+    )
     cache = MemoryCache(clock)
     client = SmpClient(alpha, timeout=0.5, clock=clock, cache=cache)
     yield Net(client, peer, clock, cache, asked, load_identity(beta.network), serve)
@@ -478,5 +445,5 @@ async def test_answers_are_cached_until_their_ttl(net: Net) -> None:
 async def test_an_unreadable_cache_entry_is_asked_afresh(net: Net) -> None:
     await net.client.lookup(net.peer, BUYER, INVOICE)
     for key in net.cache.entries:
-        net.cache.entries[key] = (NOW + timedelta(days=1), b"{not json")
+        net.cache.entries[key] = (FIXED_NOW + timedelta(days=1), b"{not json")
     assert isinstance(await net.client.lookup(net.peer, BUYER, INVOICE), Found)

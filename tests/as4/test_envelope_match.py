@@ -23,7 +23,7 @@ from gateway.config import loader
 from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS
 from gateway.pki import certificates as certs
 from gateway.server.app import Gateway, make_app, running
-from tests.conftest import BUYER, SELLER, STRANGER, invoice
+from tests.builders import BUYER, SELLER, STRANGER, invoice, peer_toml
 
 PEER_ID = "PBETA"
 INVOICE_TYPE, CREDIT_NOTE_TYPE = BIS3_DOCUMENT_TYPES
@@ -98,19 +98,9 @@ def _add_peer(cfg: Path) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     )
     (cfg.parent / "peers").mkdir()
     (cfg.parent / "peers" / "beta.pem").write_bytes(certs.certificate_pem(cert))
+    agreement = {"id": "AB-1", "direction": "both"}
     cfg.write_text(
-        cfg.read_text()
-        + f"""
-[[peers]]
-name = "beta"
-provider_id = "{PEER_ID}"
-endpoint = "http://127.0.0.1:9/as4"
-certificate = "peers/beta.pem"
-participants = []
-[peers.agreement]
-id = "AB-1"
-direction = "both"
-"""
+        cfg.read_text() + peer_toml("beta", PEER_ID, "peers/beta.pem", agreement=agreement)
     )
     return key, cert
 

@@ -11,15 +11,15 @@ from cryptography import x509
 from structlog.testing import capture_logs
 
 from gateway.errors import SecurityError
-from gateway.pki.certificates import KeyPair, create_dev_ca
+from gateway.pki.certificates import KeyPair
 from gateway.transport.revocation_client import RevocationChecker
-
-from .revocation_pki import Responder, dead_url, issue
+from tests.builders import Pki, Responder, dead_url, issue_certificate
 
 
 @pytest.fixture(scope="module")
-def ca() -> KeyPair:
-    return create_dev_ca(now=datetime.now(UTC) - timedelta(days=30))
+def ca(pki: Pki) -> KeyPair:
+    """A CA valid around the real time: the checker's clock is the real one."""
+    return pki.ca
 
 
 @pytest.fixture
@@ -73,7 +73,9 @@ async def test_crl_is_asked_when_ocsp_fails(ca: KeyPair, responder: Responder) -
 
 
 async def test_unreachable_responder_soft_accepts_with_a_warning(ca: KeyPair) -> None:
-    cert = issue(ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url())[1]
+    cert = issue_certificate(
+        ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url()
+    )[1]
     logs = await _check(RevocationChecker([ca[1]], timeout=5), cert, "soft")
     [line] = [x for x in logs if x["event"] == "revocation.unknown"]
     assert line["log_level"] == "warning" and line["accepted"] is True
@@ -81,7 +83,9 @@ async def test_unreachable_responder_soft_accepts_with_a_warning(ca: KeyPair) ->
 
 
 async def test_unreachable_responder_hard_refuses(ca: KeyPair) -> None:
-    cert = issue(ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url())[1]
+    cert = issue_certificate(
+        ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url()
+    )[1]
     with pytest.raises(SecurityError, match="cannot be checked") as caught:
         await _check(RevocationChecker([ca[1]], timeout=5), cert, "hard")
     assert caught.value.details["reason"] == "revocation_unknown"
@@ -94,7 +98,7 @@ async def test_off_and_certificates_without_sources_fetch_nothing(
     revoked = responder.issue("PALPHA")[1]
     responder.revoked[revoked.serial_number] = datetime.now(UTC)
     await _check(checker, revoked, "off")
-    dev = issue(ca, "PDEV", now=datetime.now(UTC))[1]
+    dev = issue_certificate(ca, "PDEV", now=datetime.now(UTC))[1]
     logs = await _check(checker, dev, "hard") + await _check(checker, dev, "hard")
     assert not responder.hits
     # Said once per certificate, so an operator sees a peer whose status is never checked.
