@@ -30,7 +30,7 @@ from .invoices import (
     invoice,
     with_attachment,
 )
-from .pki import ALPHA, BETA, FIXED_NOW, NOW, Pki, make_pki, write_pki
+from .pki import ALPHA, BETA, FIXED_NOW, NOW, Pki, make_pki, peer_certificate, write_pki
 from .revocation import Responder, build_crl, build_ocsp, dead_url, issue_certificate
 from .settings import NetworkConfig, network_config, peer_toml, set_delivery, settings
 
@@ -63,6 +63,7 @@ __all__ = [
     "make_pki",
     "network_config",
     "outbound_message",
+    "peer_certificate",
     "peer_toml",
     "read",
     "request",

@@ -62,6 +62,21 @@ def make_pki(now: datetime = NOW) -> Pki:
     )
 
 
+def peer_certificate(config: Path, name: str, provider_id: str) -> tuple[KeyPair, Path]:
+    """A peer access point whose certificate the dev CA of the network at
+    ``config`` (its gateway.toml) issued, valid since yesterday; its PEM
+    written to ``peers/<name>.pem`` beside the gateway.toml."""
+    ca_dir = config.parent / "certs"
+    ca = certs.load_key_pair((ca_dir / "ca.key").read_bytes(), (ca_dir / "ca.pem").read_bytes())
+    key, cert = certs.issue_ap_certificate(
+        ca, provider_id, now=datetime.now(UTC) - timedelta(days=1), days=30
+    )
+    pem = config.parent / "peers" / f"{name}.pem"
+    pem.parent.mkdir(exist_ok=True)
+    pem.write_bytes(certs.certificate_pem(cert))
+    return (key, cert), pem
+
+
 def write_pki(directory: Path, ca: KeyPair, pair: KeyPair) -> DevPki:
     """The files ``gateway certs`` would write, for a CA and a key pair a test
     made itself (``write_dev_pki`` issues its own)."""

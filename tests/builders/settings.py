@@ -77,14 +77,21 @@ def network_config(
     participants: tuple[ParticipantId, ...] = (SELLER, BUYER),
     name: str = "testnet",
     validation_processes: int | None = 0,
+    store: str | None = None,
 ) -> NetworkConfig:
-    """A network "testnet" serving ``participants`` under ``root/net``.
+    """A network ``name`` serving ``participants`` under ``root/net``, its
+    store embedded or at the ``store`` URL.
 
     Validation runs in the caller's process by default (``processes = 0``):
     a validation process per test would cost seconds each; ``None`` keeps
     what ``gateway init`` writes ("auto")."""
     made = init_network(
-        root / "net", name=name, port=8080, participants=list(participants), now=datetime.now(UTC)
+        root / "net",
+        name=name,
+        port=8080,
+        participants=list(participants),
+        now=datetime.now(UTC),
+        store=store,
     )
     if validation_processes is not None:
         text = made.config.read_text()
