@@ -1,4 +1,8 @@
-"""Helpers for tests that run real gateway processes on loopback."""
+"""Helpers for tests that run real gateway processes on loopback: free
+ports, the ``gateway`` command, HTTP calls, whole networks (``Network``,
+``make_network``), and where the repository and the corpus are.
+
+What tests build (documents, settings, keys) is ``tests.builders``'."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.as4 import inbound, outbound, sbdh
 from gateway.as4.inbound import Received
+from gateway.as4.message import UserMessage
 from gateway.as4.outbound import Request
 from gateway.config.settings import Settings
 from gateway.model import BIS3_CUSTOMIZATION, BIS3_PROCESS, DocumentKind
@@ -45,7 +46,7 @@ def envelope(delivery_id: str = "doc-1@" + ALPHA, **changes: object) -> sbdh.Sbd
     return sbdh.Sbdh(**fields)  # type: ignore[arg-type]
 
 
-def user_message(delivery_id: str = "doc-1@" + ALPHA, **changes: str) -> outbound.UserMessage:
+def user_message(delivery_id: str = "doc-1@" + ALPHA, **changes: str) -> UserMessage:
     """The ebMS user message from ALPHA to BETA for that invoice, with ``changes``."""
     fields = {
         "from_party": ALPHA,

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import loader
@@ -19,7 +20,7 @@ from gateway.server.app import Gateway, make_app, running
 
 @dataclass
 class Api:
-    client: TestClient
+    client: TestClient[web.Request, web.Application]
     gw: Gateway
     token: str
     directory: Path

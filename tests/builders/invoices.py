@@ -69,7 +69,9 @@ def as_foreign_consumer(body: bytes, country: str = "GB") -> bytes:
     code.text = country
     for path in ("cac:PartyTaxScheme", "cac:PartyLegalEntity/cbc:CompanyID"):
         for element in party.findall(path, NAMESPACES):
-            element.getparent().remove(element)
+            parent = element.getparent()
+            assert parent is not None
+            parent.remove(element)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
