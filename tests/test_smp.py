@@ -39,7 +39,8 @@ from gateway.pki.certificates import (
 from gateway.transport.credentials import load_identity
 from gateway.transport.smp_client import SmpClient, in_service, smp_base
 from gateway.transport.smp_server import smp_routes
-from tests.builders import ALPHA, BETA, FIXED_NOW, Pki, settings
+from tests.builders import ALPHA, BETA, Pki, settings
+from tests.builders import FIXED_NOW as NOW
 
 INVOICE = document_type_id(DocumentKind.INVOICE, BIS3_CUSTOMIZATION)
 CREDIT_NOTE = document_type_id(DocumentKind.CREDIT_NOTE, BIS3_CUSTOMIZATION)
@@ -60,20 +61,20 @@ def rogue_ca(fixed_pki: Pki) -> KeyPair:
 
 
 def _pki(tmp: Path, name: str, ap_id: str, ca: KeyPair) -> DevPki:
-    return write_dev_pki(tmp / name, ap_id, now=FIXED_NOW - timedelta(days=1), ca=ca)
+    return write_dev_pki(tmp / name, ap_id, now=NOW - timedelta(days=1), ca=ca)
 
 
 def _metadata(pair: KeyPair, *, url: str = f"{BETA_BASE}/as4", ap: KeyPair | None = None) -> bytes:
     key, cert = pair
     return smp.signed_service_metadata_xml(
         BUYER, INVOICE, BIS3_PROCESS, url, (ap or pair)[1], key, cert,
-        FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=30), FIXED_NOW,
+        NOW - timedelta(days=1), NOW + timedelta(days=30), NOW,
     )  # fmt: skip
 
 
 def _trusting(ca: KeyPair, cn: str = BETA) -> Callable[[Any], None]:
     return lambda cert: check_peer_certificate(
-        cert, pinned=None, cas=[ca[1]], expected_cn=cn, now=FIXED_NOW
+        cert, pinned=None, cas=[ca[1]], expected_cn=cn, now=NOW
     )
 
 
@@ -176,8 +177,8 @@ def test_signed_metadata_round_trip(tmp_path: Path, ca: KeyPair) -> None:
         transport_profile=smp.AS4_PROFILE,
         url=f"{BETA_BASE}/as4",
         certificate=pair[1],
-        activation=FIXED_NOW - timedelta(days=1),
-        expiration=FIXED_NOW + timedelta(days=30),
+        activation=NOW - timedelta(days=1),
+        expiration=NOW + timedelta(days=30),
     )
 
 
@@ -193,7 +194,7 @@ def test_a_changed_endpoint_url_breaks_the_signature(ca: KeyPair, beta_pair: Key
 
 
 def test_a_changed_certificate_breaks_the_signature(ca: KeyPair, beta_pair: KeyPair) -> None:
-    other = issue_ap_certificate(ca, BETA, now=FIXED_NOW - timedelta(days=1), days=365)
+    other = issue_ap_certificate(ca, BETA, now=NOW - timedelta(days=1), days=365)
     good, swapped = _metadata(beta_pair), _metadata(beta_pair, ap=other)
     forged = good.replace(_ap_certificate_text(good), _ap_certificate_text(swapped))
     assert forged != good
@@ -206,7 +207,7 @@ def _ap_certificate_text(xml: bytes) -> bytes:
 
 
 def test_a_signer_from_an_untrusted_ca_is_refused(ca: KeyPair, rogue_ca: KeyPair) -> None:
-    rogue = issue_ap_certificate(rogue_ca, BETA, now=FIXED_NOW - timedelta(days=1), days=365)
+    rogue = issue_ap_certificate(rogue_ca, BETA, now=NOW - timedelta(days=1), days=365)
     with pytest.raises(SecurityError, match="not issued by a trusted CA"):
         smp.parse_signed_service_metadata(_metadata(rogue), trust=_trusting(ca))
 
@@ -237,10 +238,10 @@ def test_metadata_without_the_wanted_process_is_no_service(ca: KeyPair, beta_pai
 
 def test_endpoint_dates_are_judged_at_lookup_time(beta_pair: KeyPair) -> None:
     ep = smp.Endpoint(BUYER, INVOICE, BIS3_PROCESS, smp.AS4_PROFILE, "https://x", beta_pair[1],
-                      FIXED_NOW, FIXED_NOW + timedelta(days=1))  # fmt: skip
-    assert isinstance(in_service(Found(ep), FIXED_NOW - timedelta(seconds=1)), LookupFailed)
-    assert in_service(Found(ep), FIXED_NOW) == Found(ep)
-    assert isinstance(in_service(Found(ep), FIXED_NOW + timedelta(days=1)), NotRegistered)
+                      NOW, NOW + timedelta(days=1))  # fmt: skip
+    assert isinstance(in_service(Found(ep), NOW - timedelta(seconds=1)), LookupFailed)
+    assert in_service(Found(ep), NOW) == Found(ep)
+    assert isinstance(in_service(Found(ep), NOW + timedelta(days=1)), NotRegistered)
 
 
 def test_smp_base_replaces_the_endpoint_path() -> None:
@@ -253,7 +254,7 @@ def test_smp_base_replaces_the_endpoint_path() -> None:
 
 @dataclass
 class Clock:
-    now: datetime = FIXED_NOW
+    now: datetime = NOW
 
     def __call__(self) -> datetime:
         return self.now
@@ -445,5 +446,5 @@ async def test_answers_are_cached_until_their_ttl(net: Net) -> None:
 async def test_an_unreadable_cache_entry_is_asked_afresh(net: Net) -> None:
     await net.client.lookup(net.peer, BUYER, INVOICE)
     for key in net.cache.entries:
-        net.cache.entries[key] = (FIXED_NOW + timedelta(days=1), b"{not json")
+        net.cache.entries[key] = (NOW + timedelta(days=1), b"{not json")
     assert isinstance(await net.client.lookup(net.peer, BUYER, INVOICE), Found)

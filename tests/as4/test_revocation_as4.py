@@ -30,12 +30,14 @@ from tests.builders import (
     dead_url,
     envelope,
     invoice,
-    issue_certificate,
     outbound_message,
     serve,
     settings,
     user_message,
     write_pki,
+)
+from tests.builders import (
+    issue_certificate as issue,
 )
 
 
@@ -132,9 +134,7 @@ async def test_revoked_peer_is_not_delivered_to(
 
 
 def _unreachable(pki: Pki, cn: str) -> KeyPair:
-    return issue_certificate(
-        pki.ca, cn, now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url()
-    )
+    return issue(pki.ca, cn, now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url())
 
 
 async def test_unreachable_responder_soft_delivers_with_a_warning(exchange: Make, pki: Pki) -> None:

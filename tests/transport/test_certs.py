@@ -27,7 +27,8 @@ from gateway.pki.certificates import (
     load_private_key,
     write_dev_pki,
 )
-from tests.builders import ALPHA, BETA, FIXED_NOW
+from tests.builders import ALPHA, BETA
+from tests.builders import FIXED_NOW as NOW
 
 # --- issuance --------------------------------------------------------------
 
@@ -43,7 +44,7 @@ def test_ca_is_a_self_signed_ca(ca: KeyPair) -> None:
 
 
 def test_access_point_certificate(ca: KeyPair) -> None:
-    start = FIXED_NOW - timedelta(hours=1)
+    start = NOW - timedelta(hours=1)
     key, cert = issue_ap_certificate(ca, ALPHA, now=start, days=30)
     assert common_name(cert) == ALPHA
     assert cert.issuer == ca[1].subject
@@ -60,9 +61,9 @@ def test_issuance_refuses_bad_input(ca: KeyPair) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         issue_ap_certificate(ca, ALPHA, now=datetime(2026, 1, 1), days=1)
     with pytest.raises(ValueError, match="at least one day"):
-        issue_ap_certificate(ca, ALPHA, now=FIXED_NOW, days=0)
+        issue_ap_certificate(ca, ALPHA, now=NOW, days=0)
     with pytest.raises(ValueError, match="must not be empty"):
-        issue_ap_certificate(ca, " ", now=FIXED_NOW, days=1)
+        issue_ap_certificate(ca, " ", now=NOW, days=1)
 
 
 def test_fingerprint_is_sha256_of_der(alpha: KeyPair) -> None:
@@ -74,7 +75,7 @@ def test_fingerprint_is_sha256_of_der(alpha: KeyPair) -> None:
 
 
 def _check(cert: x509.Certificate, cas: list[x509.Certificate], **kw: object) -> None:
-    args: dict[str, object] = {"pinned": None, "expected_cn": ALPHA, "now": FIXED_NOW}
+    args: dict[str, object] = {"pinned": None, "expected_cn": ALPHA, "now": NOW}
     args.update(kw)
     check_peer_certificate(cert, cas=cas, **args)  # type: ignore[arg-type]
 
@@ -106,15 +107,15 @@ def test_trust_check_refusals(
 ) -> None:
     cert, cas, kw = alpha[1], [ca[1]], {}
     if case == "expired":
-        cert = issue_ap_certificate(ca, ALPHA, now=FIXED_NOW - timedelta(days=10), days=5)[1]
+        cert = issue_ap_certificate(ca, ALPHA, now=NOW - timedelta(days=10), days=5)[1]
     elif case == "not_yet_valid":
-        cert = issue_ap_certificate(ca, ALPHA, now=FIXED_NOW + timedelta(minutes=5), days=5)[1]
+        cert = issue_ap_certificate(ca, ALPHA, now=NOW + timedelta(minutes=5), days=5)[1]
     elif case == "other_ca":
-        cert = issue_ap_certificate(other_ca, ALPHA, now=FIXED_NOW, days=5)[1]
+        cert = issue_ap_certificate(other_ca, ALPHA, now=NOW, days=5)[1]
     elif case == "wrong_cn":
-        cert = issue_ap_certificate(ca, BETA, now=FIXED_NOW, days=5)[1]
+        cert = issue_ap_certificate(ca, BETA, now=NOW, days=5)[1]
     elif case == "pinned_mismatch":
-        kw = {"pinned": issue_ap_certificate(ca, ALPHA, now=FIXED_NOW, days=5)[1]}
+        kw = {"pinned": issue_ap_certificate(ca, ALPHA, now=NOW, days=5)[1]}
     elif case == "no_cas":
         cas = []
     elif case == "other_self_signed":
@@ -128,15 +129,15 @@ def test_trust_check_refusals(
 
 
 def test_expired_issuing_ca_is_refused(alpha: KeyPair) -> None:
-    old_ca = create_dev_ca(now=FIXED_NOW - timedelta(days=20), days=10)
-    cert = issue_ap_certificate(old_ca, ALPHA, now=FIXED_NOW - timedelta(days=15), days=30)[1]
+    old_ca = create_dev_ca(now=NOW - timedelta(days=20), days=10)
+    cert = issue_ap_certificate(old_ca, ALPHA, now=NOW - timedelta(days=15), days=30)[1]
     with pytest.raises(SecurityError, match=r"issuing CA certificate .* expired"):
         _check(cert, [old_ca[1]])
 
 
 def test_trust_check_needs_an_aware_time(ca: KeyPair, alpha: KeyPair) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        _check(alpha[1], [ca[1]], now=FIXED_NOW.replace(tzinfo=None))
+        _check(alpha[1], [ca[1]], now=NOW.replace(tzinfo=None))
 
 
 # --- loading ---------------------------------------------------------------
@@ -209,42 +210,42 @@ def _mode(p: Path) -> int:
 
 
 def test_write_dev_pki(tmp_path: Path) -> None:
-    pki = write_dev_pki(tmp_path / "certs", ALPHA, now=FIXED_NOW)
+    pki = write_dev_pki(tmp_path / "certs", ALPHA, now=NOW)
     assert _mode(pki.key) == 0o600
     assert _mode(pki.ca_key) == 0o600
     _, cert = load_key_pair(pki.key.read_bytes(), pki.certificate.read_bytes())
     ca_cert = load_certificate(pki.ca_certificate.read_bytes())
     load_key_pair(pki.ca_key.read_bytes(), pki.ca_certificate.read_bytes())
-    check_peer_certificate(cert, pinned=cert, cas=[ca_cert], expected_cn=ALPHA, now=FIXED_NOW)
+    check_peer_certificate(cert, pinned=cert, cas=[ca_cert], expected_cn=ALPHA, now=NOW)
 
 
 def test_rewriting_tightens_an_existing_key_file(tmp_path: Path) -> None:
     (tmp_path / "ap.key").write_bytes(b"old")
     (tmp_path / "ap.key").chmod(0o644)
-    pki = write_dev_pki(tmp_path, ALPHA, now=FIXED_NOW)
+    pki = write_dev_pki(tmp_path, ALPHA, now=NOW)
     assert _mode(pki.key) == 0o600
     assert pki.key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
 
 
 def test_two_networks_share_one_dev_ca(tmp_path: Path, ca: KeyPair) -> None:
-    a = write_dev_pki(tmp_path / "a", ALPHA, now=FIXED_NOW, ca=ca)
-    b = write_dev_pki(tmp_path / "b", BETA, now=FIXED_NOW, ca=ca)
+    a = write_dev_pki(tmp_path / "a", ALPHA, now=NOW, ca=ca)
+    b = write_dev_pki(tmp_path / "b", BETA, now=NOW, ca=ca)
     assert a.ca_certificate.read_bytes() == b.ca_certificate.read_bytes()
     # Each trusts the other's certificate through its own copy of the CA.
     b_cert = load_certificate(b.certificate.read_bytes())
     a_ca = load_certificate(a.ca_certificate.read_bytes())
-    check_peer_certificate(b_cert, pinned=None, cas=[a_ca], expected_cn=BETA, now=FIXED_NOW)
+    check_peer_certificate(b_cert, pinned=None, cas=[a_ca], expected_cn=BETA, now=NOW)
 
 
 def test_reuse_the_ca_of_another_directory(tmp_path: Path) -> None:
-    a = write_dev_pki(tmp_path / "a", ALPHA, now=FIXED_NOW)
-    b = write_dev_pki(tmp_path / "b", BETA, now=FIXED_NOW, ca_dir=tmp_path / "a")
+    a = write_dev_pki(tmp_path / "a", ALPHA, now=NOW)
+    b = write_dev_pki(tmp_path / "b", BETA, now=NOW, ca_dir=tmp_path / "a")
     assert a.ca_certificate.read_bytes() == b.ca_certificate.read_bytes()
     with pytest.raises(SecurityError, match="no development CA to reuse"):
-        write_dev_pki(tmp_path / "c", BETA, now=FIXED_NOW, ca_dir=tmp_path / "missing")
+        write_dev_pki(tmp_path / "c", BETA, now=NOW, ca_dir=tmp_path / "missing")
 
 
 def test_fresh_ca_each_time_without_one(tmp_path: Path) -> None:
-    a = write_dev_pki(tmp_path / "a", ALPHA, now=FIXED_NOW)
-    b = write_dev_pki(tmp_path / "b", BETA, now=FIXED_NOW)
+    a = write_dev_pki(tmp_path / "a", ALPHA, now=NOW)
+    b = write_dev_pki(tmp_path / "b", BETA, now=NOW)
     assert a.ca_certificate.read_bytes() != b.ca_certificate.read_bytes()

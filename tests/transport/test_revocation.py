@@ -11,7 +11,9 @@ from cryptography import x509
 from gateway.pki import revocation
 from gateway.pki.certificates import KeyPair
 from gateway.pki.revocation import RevocationUnavailable
-from tests.builders import ALPHA, FIXED_NOW, build_crl, build_ocsp, issue_certificate
+from tests.builders import ALPHA, build_crl, build_ocsp
+from tests.builders import FIXED_NOW as NOW
+from tests.builders import issue_certificate as issue
 
 CRL_URL = "http://crl.ca.test/ca.crl"
 OCSP_URL = "http://ocsp.ca.test/"
@@ -19,29 +21,29 @@ OCSP_URL = "http://ocsp.ca.test/"
 
 @pytest.fixture(scope="module")
 def peer(ca: KeyPair) -> x509.Certificate:
-    return issue_certificate(ca, ALPHA, now=FIXED_NOW, crl_url=CRL_URL, ocsp_url=OCSP_URL)[1]
+    return issue(ca, ALPHA, now=NOW, crl_url=CRL_URL, ocsp_url=OCSP_URL)[1]
 
 
 def test_sources_are_read_from_the_certificate(ca: KeyPair, peer: x509.Certificate) -> None:
     found = revocation.sources(peer)
     assert found.crl_urls == (CRL_URL,) and found.ocsp_urls == (OCSP_URL,)
-    ldap = issue_certificate(ca, ALPHA, now=FIXED_NOW, crl_url="ldap://dir.ca.test/cn=CA")[1]
+    ldap = issue(ca, ALPHA, now=NOW, crl_url="ldap://dir.ca.test/cn=CA")[1]
     assert not revocation.sources(ldap)
-    assert not revocation.sources(issue_certificate(ca, ALPHA, now=FIXED_NOW)[1])
+    assert not revocation.sources(issue(ca, ALPHA, now=NOW)[1])
 
 
 # --- CRL -------------------------------------------------------------------
 
 
 def test_crl_good_and_revoked(ca: KeyPair, peer: x509.Certificate) -> None:
-    good = revocation.read_crl(build_crl(ca, {}, now=FIXED_NOW), issuer=ca[1], now=FIXED_NOW)
-    verdict = revocation.crl_verdict(good, peer, now=FIXED_NOW)
+    good = revocation.read_crl(build_crl(ca, {}, now=NOW), issuer=ca[1], now=NOW)
+    verdict = revocation.crl_verdict(good, peer, now=NOW)
     assert not verdict.revoked and verdict.source == "crl"
-    assert verdict.valid_until == FIXED_NOW + timedelta(hours=1)
-    when = FIXED_NOW - timedelta(days=2)
-    listed = build_crl(ca, {peer.serial_number: when}, now=FIXED_NOW)
+    assert verdict.valid_until == NOW + timedelta(hours=1)
+    when = NOW - timedelta(days=2)
+    listed = build_crl(ca, {peer.serial_number: when}, now=NOW)
     verdict = revocation.crl_verdict(
-        revocation.read_crl(listed, issuer=ca[1], now=FIXED_NOW), peer, now=FIXED_NOW
+        revocation.read_crl(listed, issuer=ca[1], now=NOW), peer, now=NOW
     )
     assert verdict.revoked and verdict.revoked_at == when.replace(microsecond=0)
     assert verdict.reason == "key_compromise"
@@ -60,18 +62,18 @@ def test_crl_good_and_revoked(ca: KeyPair, peer: x509.Certificate) -> None:
 def test_unusable_crls_are_no_answer(
     case: str, words: str, ca: KeyPair, other_ca: KeyPair, peer: x509.Certificate
 ) -> None:
-    issuer, now, data = ca[1], FIXED_NOW, b""
+    issuer, now, data = ca[1], NOW, b""
     if case == "forged":  # same CA name, another key
-        data = build_crl(other_ca, {}, now=FIXED_NOW)
+        data = build_crl(other_ca, {}, now=NOW)
     elif case == "stale":
-        data, now = build_crl(ca, {}, now=FIXED_NOW), FIXED_NOW + timedelta(hours=2)
+        data, now = build_crl(ca, {}, now=NOW), NOW + timedelta(hours=2)
     elif case == "future":
-        data = build_crl(ca, {}, now=FIXED_NOW + timedelta(hours=1))
+        data = build_crl(ca, {}, now=NOW + timedelta(hours=1))
     elif case == "garbage":
         data = b"<html>proxy error</html>"
     elif case == "other_issuer":
-        data = build_crl(ca, {}, now=FIXED_NOW)
-        issuer = issue_certificate(ca, "not a CA", now=FIXED_NOW)[1]
+        data = build_crl(ca, {}, now=NOW)
+        issuer = issue(ca, "not a CA", now=NOW)[1]
     with pytest.raises(RevocationUnavailable, match=words):
         revocation.read_crl(data, issuer=issuer, now=now)
 
@@ -80,27 +82,27 @@ def test_unusable_crls_are_no_answer(
 
 
 def test_ocsp_good_and_revoked(ca: KeyPair, peer: x509.Certificate) -> None:
-    answer = build_ocsp(ca, peer, now=FIXED_NOW)
-    verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=FIXED_NOW)
+    answer = build_ocsp(ca, peer, now=NOW)
+    verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=NOW)
     assert not verdict.revoked and verdict.source == "ocsp"
-    assert verdict.valid_until == FIXED_NOW + timedelta(hours=1)
-    when = FIXED_NOW - timedelta(hours=3)
-    answer = build_ocsp(ca, peer, now=FIXED_NOW, revoked_at=when)
-    verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=FIXED_NOW)
+    assert verdict.valid_until == NOW + timedelta(hours=1)
+    when = NOW - timedelta(hours=3)
+    answer = build_ocsp(ca, peer, now=NOW, revoked_at=when)
+    verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=NOW)
     assert verdict.revoked and verdict.revoked_at == when.replace(microsecond=0)
     assert verdict.reason == "key_compromise"
 
 
 def test_ocsp_from_a_delegated_responder(ca: KeyPair, peer: x509.Certificate) -> None:
-    responder = issue_certificate(ca, "OCSP responder", now=FIXED_NOW, ocsp_signing=True)
-    answer = build_ocsp(ca, peer, now=FIXED_NOW, signer=responder)
-    assert not revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=FIXED_NOW).revoked
+    responder = issue(ca, "OCSP responder", now=NOW, ocsp_signing=True)
+    answer = build_ocsp(ca, peer, now=NOW, signer=responder)
+    assert not revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=NOW).revoked
 
 
 def test_ocsp_without_next_update_is_believed_briefly(ca: KeyPair, peer: x509.Certificate) -> None:
-    answer = build_ocsp(ca, peer, now=FIXED_NOW, next_update=None)
-    verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=FIXED_NOW)
-    assert verdict.valid_until == FIXED_NOW + revocation.NO_NEXT_UPDATE_VALIDITY
+    answer = build_ocsp(ca, peer, now=NOW, next_update=None)
+    verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=NOW)
+    assert verdict.valid_until == NOW + revocation.NO_NEXT_UPDATE_VALIDITY
 
 
 @pytest.mark.parametrize(
@@ -122,22 +124,20 @@ def test_unusable_ocsp_answers_are_no_answer(
     from cryptography.hazmat.primitives import serialization
     from cryptography.x509 import ocsp
 
-    now = FIXED_NOW
+    now = NOW
     if case == "forged":
-        data = build_ocsp(ca, peer, now=FIXED_NOW, signer=other_ca)
+        data = build_ocsp(ca, peer, now=NOW, signer=other_ca)
     elif case == "responder_without_eku":
-        data = build_ocsp(
-            ca, peer, now=FIXED_NOW, signer=issue_certificate(ca, "responder", now=FIXED_NOW)
-        )
+        data = build_ocsp(ca, peer, now=NOW, signer=issue(ca, "responder", now=NOW))
     elif case == "responder_of_other_ca":
-        signer = issue_certificate(other_ca, "responder", now=FIXED_NOW, ocsp_signing=True)
-        data = build_ocsp(ca, peer, now=FIXED_NOW, signer=signer)
+        signer = issue(other_ca, "responder", now=NOW, ocsp_signing=True)
+        data = build_ocsp(ca, peer, now=NOW, signer=signer)
     elif case == "other_certificate":
-        data = build_ocsp(ca, issue_certificate(ca, ALPHA, now=FIXED_NOW)[1], now=FIXED_NOW)
+        data = build_ocsp(ca, issue(ca, ALPHA, now=NOW)[1], now=NOW)
     elif case == "unknown":
-        data = build_ocsp(ca, peer, now=FIXED_NOW, unknown=True)
+        data = build_ocsp(ca, peer, now=NOW, unknown=True)
     elif case == "stale":
-        data, now = build_ocsp(ca, peer, now=FIXED_NOW), FIXED_NOW + timedelta(hours=2)
+        data, now = build_ocsp(ca, peer, now=NOW), NOW + timedelta(hours=2)
     elif case == "unauthorized":
         failed = ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         data = failed.public_bytes(serialization.Encoding.DER)

@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 from gateway.errors import SecurityError
 from gateway.pki.certificates import KeyPair
 from gateway.transport.revocation_client import RevocationChecker
-from tests.builders import Pki, Responder, dead_url, issue_certificate
+from tests.builders import Pki, Responder, dead_url
+from tests.builders import issue_certificate as issue
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +74,7 @@ async def test_crl_is_asked_when_ocsp_fails(ca: KeyPair, responder: Responder) -
 
 
 async def test_unreachable_responder_soft_accepts_with_a_warning(ca: KeyPair) -> None:
-    cert = issue_certificate(
-        ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url()
-    )[1]
+    cert = issue(ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url())[1]
     logs = await _check(RevocationChecker([ca[1]], timeout=5), cert, "soft")
     [line] = [x for x in logs if x["event"] == "revocation.unknown"]
     assert line["log_level"] == "warning" and line["accepted"] is True
@@ -83,9 +82,7 @@ async def test_unreachable_responder_soft_accepts_with_a_warning(ca: KeyPair) ->
 
 
 async def test_unreachable_responder_hard_refuses(ca: KeyPair) -> None:
-    cert = issue_certificate(
-        ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url()
-    )[1]
+    cert = issue(ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url())[1]
     with pytest.raises(SecurityError, match="cannot be checked") as caught:
         await _check(RevocationChecker([ca[1]], timeout=5), cert, "hard")
     assert caught.value.details["reason"] == "revocation_unknown"
@@ -98,7 +95,7 @@ async def test_off_and_certificates_without_sources_fetch_nothing(
     revoked = responder.issue("PALPHA")[1]
     responder.revoked[revoked.serial_number] = datetime.now(UTC)
     await _check(checker, revoked, "off")
-    dev = issue_certificate(ca, "PDEV", now=datetime.now(UTC))[1]
+    dev = issue(ca, "PDEV", now=datetime.now(UTC))[1]
     logs = await _check(checker, dev, "hard") + await _check(checker, dev, "hard")
     assert not responder.hits
     # Said once per certificate, so an operator sees a peer whose status is never checked.
