@@ -80,8 +80,8 @@ def as_foreign_consumer(body: bytes, country: str = "GB") -> bytes:
 _ANCHOR = b"<cac:AccountingSupplierParty>"
 
 
-def attach(document: bytes, size: int) -> bytes:
-    """``document`` with an embedded base64 "PDF" making it about ``size``
+def attach(xml: bytes, size: int) -> bytes:
+    """``xml`` (a UBL document) with an embedded base64 "PDF" making it about ``size``
     bytes; the same bytes on every call, and still XSD-valid."""
     raw = b"".join(
         hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(size * 3 // 4 // 32 + 1)
@@ -95,7 +95,7 @@ def attach(document: bytes, size: int) -> bytes:
         + b"</cbc:EmbeddedDocumentBinaryObject></cac:Attachment>"
         b"</cac:AdditionalDocumentReference>\n  "
     )
-    return document.replace(_ANCHOR, reference + _ANCHOR, 1)
+    return xml.replace(_ANCHOR, reference + _ANCHOR, 1)
 
 
 def with_attachment(kind: DocumentKind, size: int) -> bytes:
