@@ -16,8 +16,8 @@ from pathlib import Path
 from gateway.cli.scaffold import gln
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
+from tests.builders import attach
 from tests.support import Network, make_network
-from tests.validation.docs import attach
 
 SELLER, BUYER = f"0088:{gln('5810000001')}", f"0088:{gln('5820000001')}"
 

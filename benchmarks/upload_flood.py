@@ -36,8 +36,8 @@ from gateway.cli.scaffold import gln
 from gateway.config.settings import HttpSettings
 from gateway.model import DocumentKind, ParticipantId
 from gateway.samples import sample_document
+from tests.builders import attach
 from tests.support import Network, make_network
-from tests.validation.docs import attach
 
 SELLER, BUYER = f"0088:{gln('5760000001')}", f"0088:{gln('5760000002')}"
 MIB = 1024 * 1024

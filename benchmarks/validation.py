@@ -286,7 +286,7 @@ print(json.dumps({"bytes": len(data), "valid": valid, "reset": reset, "rss0": rs
 
 
 def memory(size: int) -> None:
-    from tests.validation.docs import with_attachment
+    from tests.builders import with_attachment
 
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big-invoice.xml"

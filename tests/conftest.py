@@ -2,77 +2,47 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import settings
 
 from gateway import log as gateway_log
-from gateway.cli.scaffold import gln, init_network
-from gateway.config import loader
-from gateway.model import DocumentKind, ParticipantId
-from gateway.samples import sample_document
-from gateway.server.app import Gateway, make_app, running
 from tests import logwatch
+from tests.builders import FIXED_NOW, Api, Pki, make_pki, network_config, serve_api
 
 # No per-example deadline: the machine is shared and its speed swings; a slow
 # example is not a wrong one (speed lives in benchmarks/, not in tests).
 settings.register_profile("gateway", deadline=None)
 settings.load_profile("gateway")
 
-SELLER = ParticipantId("0088", gln("5730000001"))
-BUYER = ParticipantId("0088", gln("5730000002"))
-STRANGER = ParticipantId("0088", gln("5730000099"))
-
-
-@dataclass
-class Api:
-    client: TestClient
-    gw: Gateway
-    token: str
-    directory: Path
-
-    def auth(self, token: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token or self.token}", "Content-Type": "application/xml"}
-
-
-def invoice(business_id: str = "INV-1", *, buyer: ParticipantId = BUYER) -> bytes:
-    return sample_document(
-        DocumentKind.INVOICE, seller=SELLER, buyer=buyer, business_id=business_id
-    )
-
 
 @pytest.fixture
 def network_dir(tmp_path: Path) -> tuple[Path, str]:
-    made = init_network(
-        tmp_path / "net",
-        name="testnet",
-        port=8080,
-        participants=[SELLER, BUYER],
-        now=datetime.now(UTC),
-    )
-    # In-process tests validate in the test's own process: a validation
-    # process per test would cost seconds each. tests/test_checker.py and
-    # tests/e2e run the default ("auto").
-    text = made.config.read_text()
-    made.config.write_text(text.replace('processes = "auto"', "processes = 0", 1))
+    """A test network's gateway.toml serving SELLER and BUYER, and its sender
+    token. It validates in the test's own process: tests/test_checker.py and
+    tests/e2e run the default ("auto")."""
+    made = network_config(tmp_path)
     return made.config, made.token
 
 
 @pytest.fixture
 async def api(network_dir: tuple[Path, str]) -> AsyncIterator[Api]:
     cfg, token = network_dir
-    settings = loader.load(cfg)
-    async with running(settings) as gw:
-        client = TestClient(TestServer(make_app(gw)))
-        await client.start_server()
-        try:
-            yield Api(client, gw, token, cfg.parent)
-        finally:
-            await client.close()
+    async with serve_api(cfg, token) as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def pki() -> Pki:
+    """Keys and certificates valid around the real time (one set per worker)."""
+    return make_pki()
+
+
+@pytest.fixture(scope="session")
+def fixed_pki() -> Pki:
+    """Keys and certificates valid around FIXED_NOW (one set per worker)."""
+    return make_pki(FIXED_NOW)
 
 
 # --- no secret in any log line of the suite (see tests/logwatch.py) ----------

@@ -1,4 +1,8 @@
-"""Helpers for tests that run real gateway processes on loopback."""
+"""Helpers for tests that run real gateway processes on loopback: free
+ports, the ``gateway`` command, HTTP calls, whole networks (``Network``,
+``make_network``), and where the repository and the corpus are.
+
+What tests build (documents, settings, keys) is ``tests.builders``'."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests import logwatch
+from tests.builders.settings import peer_toml, set_delivery
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "einvoice-corpus"
@@ -123,29 +128,22 @@ class Network:
             fh.write("\n" + text + "\n")
 
     def set_delivery(self, **values: float) -> None:
-        text = self.config.read_text()
-        for key, value in values.items():
-            lines = [ln for ln in text.splitlines() if not ln.startswith(f"{key} =")]
-            text = "\n".join(lines)
-            text = text.replace("[delivery]", f"[delivery]\n{key} = {value}", 1)
-        self.config.write_text(text + "\n")
+        set_delivery(self.config, **values)
 
     def peer_with(self, other: Network, **agreement: str) -> None:
         info = other.info()
         peers = self.directory / "peers"
         peers.mkdir(exist_ok=True)
         (peers / f"{other.name}.pem").write_text(info["certificate_pem"])
-        parts = ", ".join(f'"{p}"' for p in info["participants"])
-        terms = "\n".join(f'{k} = "{v}"' for k, v in agreement.items())
         self.append(
-            f"""[[peers]]
-name = "{info["name"]}"
-provider_id = "{info["provider_id"]}"
-endpoint = "{info["as4_endpoint"]}"
-certificate = "peers/{other.name}.pem"
-participants = [{parts}]
-[peers.agreement]
-{terms}"""
+            peer_toml(
+                info["name"],
+                info["provider_id"],
+                f"peers/{other.name}.pem",
+                endpoint=info["as4_endpoint"],
+                participants=tuple(info["participants"]),
+                agreement=agreement,
+            )
         )
 
     def start(self) -> None:
@@ -238,22 +236,3 @@ def make_network(
         args += ["--ca", str(ca_dir)]
     gateway_cli(*args)
     return Network(name, directory, port, participants)
-
-
-def as_foreign_consumer(body: bytes, country: str = "GB") -> bytes:
-    """The same invoice, addressed to a private person abroad: the buyer's
-    country changes and its VAT and company registrations go."""
-    from lxml import etree
-
-    from gateway.validation.facts import BUYER_PARTY, NAMESPACES
-
-    root = etree.fromstring(body)
-    party = root.find(BUYER_PARTY, NAMESPACES)
-    assert party is not None
-    code = party.find("cac:PostalAddress/cac:Country/cbc:IdentificationCode", NAMESPACES)
-    assert code is not None
-    code.text = country
-    for path in ("cac:PartyTaxScheme", "cac:PartyLegalEntity/cbc:CompanyID"):
-        for element in party.findall(path, NAMESPACES):
-            element.getparent().remove(element)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))

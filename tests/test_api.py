@@ -6,14 +6,8 @@ import asyncio
 
 import pytest
 
-from tests.conftest import STRANGER, Api, invoice
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
-<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">&lol3;</Invoice>"""
-XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>
-<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">&e;</Invoice>"""
+from tests.builders import STRANGER, Api, document, invoice
+from tests.validation import docs
 
 
 async def _wait_final(api: Api, doc_id: str) -> dict[str, object]:
@@ -66,8 +60,8 @@ async def test_bad_tokens_are_refused_and_store_nothing(
         (b"", "application/xml", 400, "not_xml"),
         (b"this is not xml", "application/xml", 400, "not_xml"),
         (b"<Invoice><unclosed></Invoice>", "application/xml", 400, "not_xml"),
-        (BILLION_LAUGHS, "application/xml", 400, "hostile_xml"),
-        (XXE, "application/xml", 400, "hostile_xml"),
+        (docs.BILLION_LAUGHS, "application/xml", 400, "hostile_xml"),
+        (docs.xxe("file:///etc/passwd"), "application/xml", 400, "hostile_xml"),
         (b"<Order xmlns='urn:x'/>", "application/xml", 400, "unknown_document"),
         (b'{"invoice": 1}', "application/json", 415, "unsupported_media_type"),
     ],
@@ -135,11 +129,7 @@ async def test_idempotency_key_returns_same_id_and_delivers_once(api: Api) -> No
 async def test_sender_may_only_send_for_its_own_sellers(api: Api) -> None:
     """An invoice whose seller is not one of the sender's participants gets 403 and nothing is
     stored."""
-    from gateway.model import DocumentKind
-    from gateway.samples import sample_document
-    from tests.conftest import BUYER
-
-    foreign = sample_document(DocumentKind.INVOICE, seller=STRANGER, buyer=BUYER)
+    foreign = document(seller=STRANGER)
     resp = await api.client.post("/api/v1/documents", data=foreign, headers=api.auth())
     assert resp.status == 403
     assert await api.gw.store.count_documents() == 0

@@ -14,7 +14,7 @@ from gateway.core.backoff import next_attempt
 from gateway.model import Agreement, Direction, Mandate, RouteKind
 from gateway.routing import decision as routing
 from gateway.routing.decision import Location, RouteFacts
-from tests.conftest import STRANGER
+from tests.builders import STRANGER
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 POLICY = DeliverySettings(

@@ -15,7 +15,7 @@ import pytest
 from gateway.config.settings import LimitSettings
 from gateway.errors import HostileXml, NotXml, PayloadTooLarge, ValidationUnavailable
 from gateway.service.intake import Checker
-from tests.conftest import invoice
+from tests.builders import invoice
 
 LIMITS = LimitSettings(max_document_bytes=100_000)
 XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'

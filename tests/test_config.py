@@ -10,6 +10,7 @@ import pytest
 
 from gateway.config import loader
 from gateway.errors import ConfigError
+from tests.builders import network_config
 from tests.support import gateway_cli
 
 
@@ -175,13 +176,7 @@ def test_http_limits_are_checked(
 def test_validation_processes_default_to_one_per_spare_core(tmp_path: Path) -> None:
     """Validation processes "auto" (what init writes) or left out means one per spare core, and
     an explicit 0 or 3 is taken as given."""
-    from datetime import UTC, datetime
-
-    from gateway.cli.scaffold import init_network
-
-    made = init_network(
-        tmp_path / "net", name="n", port=8080, participants=[], now=datetime.now(UTC)
-    )
+    made = network_config(tmp_path, name="n", participants=(), validation_processes=None)
     assert 'processes = "auto"' in made.config.read_text()  # what `gateway init` writes
     cores = len(os.sched_getaffinity(0))
     assert loader.load(made.config).validation.pool_size() == max(1, cores - 1)

@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
 
 from gateway.cli.partners import main as partners_cli
-from gateway.cli.scaffold import gln, init_network
+from gateway.cli.scaffold import gln
 from gateway.directory.partner_files import BadRow, PartnerFileError, import_file, read_rows
-from gateway.model import DEFAULT_DOCUMENT_TYPES, ParticipantId, Partner
+from gateway.model import DEFAULT_DOCUMENT_TYPES, Partner
 from gateway.store.sqlite import SqliteStore
+from tests.builders import SELLER, network_config
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 HEADER = "id,name,network,document_types,reception,email,address,country\n"
@@ -287,12 +287,11 @@ async def test_importing_again_updates_in_place(tmp_path: Path, sqlite_store: Sq
 def config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """A gateway.toml whose store is embedded or a Redis under a fresh prefix."""
     prefix = f"test-{uuid.uuid4().hex}"
-    made = init_network(
-        tmp_path / "net",
+    made = network_config(
+        tmp_path,
         name="north",
-        port=8080,
-        participants=[ParticipantId("0088", gln("5730000001"))],
-        now=datetime.now(UTC),
+        participants=(SELLER,),
+        validation_processes=None,
         store=REDIS_URL if request.param == "redis" else None,
     )
     if request.param == "redis":

@@ -13,15 +13,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from gateway.as4 import outbound, sbdh
 from gateway.cli.scaffold import hash_token
 from gateway.config import loader
-from gateway.pki.certificates import write_dev_pki
 from gateway.server.app import Gateway, make_app, running
-from tests.as4.helpers import DOCTYPE, PROCESS
-from tests.conftest import BUYER, SELLER, invoice
+from tests.builders import BUYER, DOCTYPE, PROCESS, SELLER, invoice, peer_certificate, peer_toml
 
 BETA = "PBETA0001"
 TOKENS = {"a": "token-of-sender-a-0001", "a:b": "token-of-sender-a:b-0001"}
@@ -51,34 +48,16 @@ class Node:
 
 
 @pytest.fixture
-async def node(network_dir: tuple[Path, str], tmp_path: Path) -> AsyncIterator[Node]:
+async def node(network_dir: tuple[Path, str]) -> AsyncIterator[Node]:
     cfg, token = network_dir
-    beta = write_dev_pki(
-        tmp_path / "beta", BETA, now=datetime.now(UTC), ca_dir=cfg.parent / "certs"
-    )
+    (key, cert), pem = peer_certificate(cfg, "beta", BETA)
     senders = "".join(
         f'\n[[senders]]\nname = "{name}"\ntoken_sha256 = "{hash_token(tok)}"\n'
         for name, tok in TOKENS.items()
     )
-    cfg.write_text(
-        cfg.read_text()
-        + senders
-        + f"""
-[[peers]]
-name = "beta"
-provider_id = "{BETA}"
-endpoint = "http://127.0.0.1:9/as4"
-certificate = "{beta.certificate}"
-participants = []
-[peers.agreement]
-id = "AB-1"
-direction = "both"
-"""
-    )
+    peer = peer_toml("beta", BETA, pem, agreement={"id": "AB-1", "direction": "both"})
+    cfg.write_text(cfg.read_text() + senders + peer)
     settings = loader.load(cfg)
-    key = load_pem_private_key(beta.key.read_bytes(), None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    cert = x509.load_pem_x509_certificate(beta.certificate.read_bytes())
     async with running(settings) as gw:
         client = TestClient(TestServer(make_app(gw)))
         await client.start_server()

@@ -19,7 +19,7 @@ from gateway.config import loader
 from gateway.config.settings import hash_token
 from gateway.server.app import Gateway, make_app, running
 from tests import logwatch
-from tests.conftest import invoice
+from tests.builders import invoice
 from tests.support import free_port
 
 ADMIN = "edge-admin-token-0123456789abcdef"

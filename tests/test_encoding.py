@@ -12,7 +12,7 @@ import pytest
 
 from gateway.as4 import sbdh
 from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS
-from tests.conftest import BUYER, SELLER, Api, invoice
+from tests.builders import BUYER, SELLER, Api, invoice
 
 DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>"
 

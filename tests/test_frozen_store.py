@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.config import loader
 from gateway.server.app import make_app, running
 from gateway.store.base import Store
-from tests.conftest import invoice
+from tests.builders import invoice
 from tests.support import free_port
 
 

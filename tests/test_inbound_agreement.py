@@ -12,7 +12,7 @@ from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS
 from gateway.server.app import running
 from gateway.service.pipeline import AgreementRefused
 from gateway.transport.base import InboundMessage
-from tests.conftest import BUYER, SELLER, invoice
+from tests.builders import BUYER, SELLER, invoice
 
 PEER_TERMS = {
     "send only": ('direction = "send"', "only allows sending to this network"),

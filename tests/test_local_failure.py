@@ -12,20 +12,13 @@ from gateway.config import loader
 from gateway.errors import TransportError
 from gateway.server.app import make_app, running
 from gateway.service.delivery import _failure_reason
-from tests.conftest import STRANGER, invoice
+from tests.builders import STRANGER, invoice, peer_toml
 
 # A peer without a pinned certificate: AS4 messages are encrypted to the
 # peer's certificate, so ours cannot even be built.
-PEER_WITHOUT_CERTIFICATE = f"""
-[[peers]]
-name = "gamma"
-provider_id = "PGAMMA"
-endpoint = "http://127.0.0.1:9/as4"
-participants = ["{STRANGER}"]
-[peers.agreement]
-id = "AG-1"
-direction = "both"
-"""
+PEER_WITHOUT_CERTIFICATE = peer_toml(
+    "gamma", "PGAMMA", None, participants=(STRANGER,), agreement={"id": "AG-1", "direction": "both"}
+)
 
 
 async def test_a_local_packaging_failure_does_not_blame_the_peer(

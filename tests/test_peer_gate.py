@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import loader
 from gateway.server.app import make_app, running
-from tests.conftest import STRANGER, invoice
+from tests.builders import STRANGER, invoice, peer_toml, set_delivery
 from tests.support import free_port
 
 
@@ -20,19 +20,12 @@ def _closed_port_peer(
 ) -> None:
     """A peer whose port refuses connections; delivery settings as given.
     PTESTNET is the CN of certs/ap.pem, so attempts get as far as the port."""
-    text = cfg.read_text()
-    for key, value in delivery.items():
-        text = "\n".join(ln for ln in text.splitlines() if not ln.startswith(f"{key} ="))
-        text = text.replace("[delivery]", f"[delivery]\n{key} = {value}", 1)
-    text += f"""
-[[peers]]
-name = "silent"
-provider_id = "{provider_id}"
-endpoint = "http://127.0.0.1:{port or free_port()}/as4"
-certificate = "certs/ap.pem"
-participants = ["{STRANGER}"]
-"""
-    cfg.write_text(text)
+    set_delivery(cfg, **delivery)
+    endpoint = f"http://127.0.0.1:{port or free_port()}/as4"
+    peer = peer_toml(
+        "silent", provider_id, "certs/ap.pem", endpoint=endpoint, participants=(STRANGER,)
+    )
+    cfg.write_text(cfg.read_text() + peer)
 
 
 async def _final(client: TestClient, doc_id: str, headers: dict[str, str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from gateway.config.settings import (
-    ChannelSettings,
-    DeliverySettings,
-    LimitSettings,
-    LogSettings,
-    NetworkSettings,
-    Peer,
-    Settings,
-    StoreSettings,
-)
+from gateway.config.settings import Peer
 from gateway.directory import smp
 from gateway.directory.smp import Found, LookupFailed, NotRegistered
 from gateway.errors import HostileXml, SecurityError
@@ -41,7 +32,6 @@ from gateway.pki.certificates import (
     DevPki,
     KeyPair,
     check_peer_certificate,
-    create_dev_ca,
     generate_key,
     issue_ap_certificate,
     write_dev_pki,
@@ -49,9 +39,9 @@ from gateway.pki.certificates import (
 from gateway.transport.credentials import load_identity
 from gateway.transport.smp_client import SmpClient, in_service, smp_base
 from gateway.transport.smp_server import smp_routes
+from tests.builders import ALPHA, BETA, Pki, settings
+from tests.builders import FIXED_NOW as NOW
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-ALPHA, BETA = "PALPHA001", "PBETA001"
 INVOICE = document_type_id(DocumentKind.INVOICE, BIS3_CUSTOMIZATION)
 CREDIT_NOTE = document_type_id(DocumentKind.CREDIT_NOTE, BIS3_CUSTOMIZATION)
 BUYER = ParticipantId.parse("0088:7300010000001")
@@ -60,42 +50,18 @@ BETA_BASE = "https://ap.beta.example"
 
 
 @pytest.fixture(scope="module")
-def ca() -> KeyPair:
-    return create_dev_ca(now=NOW - timedelta(days=30))
+def ca(fixed_pki: Pki) -> KeyPair:
+    return fixed_pki.ca
 
 
 @pytest.fixture(scope="module")
-def rogue_ca() -> KeyPair:
+def rogue_ca(fixed_pki: Pki) -> KeyPair:
     """Same name as the real CA: only its signature tells it apart."""
-    return create_dev_ca(now=NOW - timedelta(days=30))
+    return fixed_pki.rogue_ca
 
 
 def _pki(tmp: Path, name: str, ap_id: str, ca: KeyPair) -> DevPki:
     return write_dev_pki(tmp / name, ap_id, now=NOW - timedelta(days=1), ca=ca)
-
-
-def _settings(tmp: Path, name: str, ap_id: str, pki: DevPki, *, base: str) -> Settings:
-    return Settings(
-        path=tmp / f"{name}.toml",
-        network=NetworkSettings(
-            name=name,
-            provider_id=ap_id,
-            base_url=base,
-            listen_host="127.0.0.1",
-            listen_port=9,
-            key=pki.key,
-            certificate=pki.certificate,
-            ca_certificates=(pki.ca_certificate,),
-        ),
-        participants=(),
-        senders=(),
-        peers=(),
-        store=StoreSettings(url=f"sqlite://{tmp}/{name}.db"),
-        delivery=DeliverySettings(),
-        limits=LimitSettings(),
-        channels=ChannelSettings(inbox_dir=tmp / "inbox", print_dir=tmp / "print"),
-        logging=LogSettings(),
-    )
 
 
 def _metadata(pair: KeyPair, *, url: str = f"{BETA_BASE}/as4", ap: KeyPair | None = None) -> bytes:
@@ -220,7 +186,7 @@ def test_signed_metadata_round_trip(tmp_path: Path, ca: KeyPair) -> None:
     """Signed service metadata reads back as the same endpoint: participant, type, process, URL,
     certificate and dates."""
     beta = _pki(tmp_path, "beta", BETA, ca)
-    pair = load_identity(_settings(tmp_path, "beta", BETA, beta, base=BETA_BASE).network)
+    pair = load_identity(settings(tmp_path, "beta", BETA, beta, base_url=BETA_BASE).network)
     ep = smp.parse_signed_service_metadata(_metadata(pair), trust=_trusting(ca))
     assert ep == smp.Endpoint(
         participant=BUYER,
@@ -235,8 +201,8 @@ def test_signed_metadata_round_trip(tmp_path: Path, ca: KeyPair) -> None:
 
 
 @pytest.fixture(scope="module")
-def beta_pair(ca: KeyPair) -> KeyPair:
-    return issue_ap_certificate(ca, BETA, now=NOW - timedelta(days=1), days=365)
+def beta_pair(fixed_pki: Pki) -> KeyPair:
+    return fixed_pki.beta
 
 
 def test_a_changed_endpoint_url_breaks_the_signature(ca: KeyPair, beta_pair: KeyPair) -> None:
@@ -366,7 +332,7 @@ async def net(tmp_path: Path, ca: KeyPair) -> AsyncIterator[Net]:
     runners: list[web.AppRunner] = []
     clock = Clock()
     beta_pki = _pki(tmp_path, "beta", BETA, ca)
-    beta = _settings(tmp_path, "beta", BETA, beta_pki, base=BETA_BASE)
+    beta = settings(tmp_path, "beta", BETA, beta_pki, base_url=BETA_BASE)
     asked: list[ParticipantId] = []
 
     async def directory(pid: ParticipantId) -> tuple[str, ...] | None:
@@ -378,7 +344,9 @@ async def net(tmp_path: Path, ca: KeyPair) -> AsyncIterator[Net]:
         return Peer("beta", BETA, f"http://127.0.0.1:{port}/as4", beta_pki.certificate, ())
 
     peer = await serve(smp_routes(beta, directory, clock=clock))
-    alpha = _settings(tmp_path, "alpha", ALPHA, _pki(tmp_path, "alpha", ALPHA, ca), base="http://a")
+    alpha = settings(
+        tmp_path, "alpha", ALPHA, _pki(tmp_path, "alpha", ALPHA, ca), base_url="http://a"
+    )
     cache = MemoryCache(clock)
     client = SmpClient(alpha, timeout=0.5, clock=clock, cache=cache)
     yield Net(client, peer, clock, cache, asked, load_identity(beta.network), serve)

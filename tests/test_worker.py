@@ -10,24 +10,17 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import loader
 from gateway.server.app import make_app, running
-from tests.conftest import STRANGER, invoice
+from tests.builders import STRANGER, invoice, peer_toml, set_delivery
 from tests.support import free_port
 
 
 def _unreachable_peer(cfg: Path, **delivery: float) -> None:
-    text = cfg.read_text()
-    for key, value in delivery.items():
-        text = "\n".join(ln for ln in text.splitlines() if not ln.startswith(f"{key} ="))
-        text = text.replace("[delivery]", f"[delivery]\n{key} = {value}", 1)
-    text += f"""
-[[peers]]
-name = "silent"
-provider_id = "PSILENT"
-endpoint = "http://127.0.0.1:{free_port()}/as4"
-certificate = "certs/ap.pem"
-participants = ["{STRANGER}"]
-"""
-    cfg.write_text(text)
+    set_delivery(cfg, **delivery)
+    endpoint = f"http://127.0.0.1:{free_port()}/as4"
+    peer = peer_toml(
+        "silent", "PSILENT", "certs/ap.pem", endpoint=endpoint, participants=(STRANGER,)
+    )
+    cfg.write_text(cfg.read_text() + peer)
 
 
 async def test_failing_deliveries_are_retried_then_dead_lettered(

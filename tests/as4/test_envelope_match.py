@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -23,7 +23,7 @@ from gateway.config import loader
 from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS
 from gateway.pki import certificates as certs
 from gateway.server.app import Gateway, make_app, running
-from tests.conftest import BUYER, SELLER, STRANGER, invoice
+from tests.builders import BUYER, SELLER, STRANGER, invoice, peer_certificate, peer_toml
 
 PEER_ID = "PBETA"
 INVOICE_TYPE, CREDIT_NOTE_TYPE = BIS3_DOCUMENT_TYPES
@@ -91,28 +91,10 @@ class Receiving:
 
 def _add_peer(cfg: Path) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """A peer access point whose certificate our development CA issued."""
-    ca_dir = cfg.parent / "certs"
-    ca = certs.load_key_pair((ca_dir / "ca.key").read_bytes(), (ca_dir / "ca.pem").read_bytes())
-    key, cert = certs.issue_ap_certificate(
-        ca, PEER_ID, now=datetime.now(UTC) - timedelta(days=1), days=30
-    )
-    (cfg.parent / "peers").mkdir()
-    (cfg.parent / "peers" / "beta.pem").write_bytes(certs.certificate_pem(cert))
-    cfg.write_text(
-        cfg.read_text()
-        + f"""
-[[peers]]
-name = "beta"
-provider_id = "{PEER_ID}"
-endpoint = "http://127.0.0.1:9/as4"
-certificate = "peers/beta.pem"
-participants = []
-[peers.agreement]
-id = "AB-1"
-direction = "both"
-"""
-    )
-    return key, cert
+    pair, pem = peer_certificate(cfg, "beta", PEER_ID)
+    agreement = {"id": "AB-1", "direction": "both"}
+    cfg.write_text(cfg.read_text() + peer_toml("beta", PEER_ID, pem, agreement=agreement))
+    return pair
 
 
 @pytest.fixture

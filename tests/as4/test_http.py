@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,24 +19,28 @@ from as4.profiles.peppol.document_identifier import BusdoxDocidQnsDocumentIdenti
 from as4.profiles.peppol.message import PeppolAS4MessageBuilderArgs
 
 from gateway.as4 import outbound, receipt
-from gateway.config.settings import (
-    ChannelSettings,
-    DeliverySettings,
-    LimitSettings,
-    LogSettings,
-    NetworkSettings,
-    Peer,
-    Settings,
-    StoreSettings,
-)
+from gateway.config.settings import LimitSettings, Peer, Settings
 from gateway.errors import GatewayError, NotServiced, StoreError, TransportError
 from gateway.pki import certificates as certs
 from gateway.pki.certificates import DevPki, write_dev_pki
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
-from gateway.transport.base import InboundMessage, OutboundMessage, ReceiveOutcome
-from tests.as4.helpers import ALPHA, BETA, BUYER, DOCTYPE, PROCESS, SELLER, Pki, envelope, invoice
-from tests.as4.test_large import big_invoice
+from tests.builders import (
+    ALPHA,
+    BETA,
+    BUYER,
+    DOCTYPE,
+    PROCESS,
+    SELLER,
+    MemoryReceiver,
+    Pki,
+    big_invoice,
+    envelope,
+    invoice,
+    outbound_message,
+    serve,
+    settings,
+)
 
 
 class Rejected(GatewayError):
@@ -44,71 +48,6 @@ class Rejected(GatewayError):
 
     http_status = 400
     code = "document_rejected"
-
-
-def _message(message_id: str = "doc-1@" + ALPHA, payload: bytes | None = None) -> OutboundMessage:
-    return OutboundMessage(
-        message_id=message_id,
-        document_id="doc-1",
-        sender=str(SELLER),
-        recipient=str(BUYER),
-        document_type=DOCTYPE,
-        process=PROCESS,
-        payload=invoice() if payload is None else payload,
-    )
-
-
-@dataclass
-class MemoryReceiver:
-    """The pipeline's stand-in: documents and receipts in dicts."""
-
-    fail: Exception | None = None
-    settings: Settings | None = None  # the receiving side's, set by the fixture
-    messages: list[InboundMessage] = field(default_factory=list)
-    known: dict[tuple[str, str], str] = field(default_factory=dict)
-    first: dict[str, str] = field(default_factory=dict)  # document -> first message id
-    receipts: dict[str, bytes] = field(default_factory=dict)
-
-    async def receive(self, message: InboundMessage) -> ReceiveOutcome:
-        # As the pipeline does: duplicates by SBDH InstanceIdentifier.
-        if self.fail is not None:
-            raise self.fail
-        key = (message.peer, message.instance_id or message.message_id)
-        if key in self.known:
-            doc = self.known[key]
-            return ReceiveOutcome(doc, True, self.receipts.get(doc), self.first[doc])
-        doc = f"in-{len(self.known) + 1}"
-        self.known[key] = doc
-        self.first[doc] = message.message_id
-        self.messages.append(message)
-        return ReceiveOutcome(doc, False)
-
-    async def keep_receipt(self, document_id: str, receipt: bytes) -> None:
-        self.receipts[document_id] = receipt
-
-
-def _settings(tmp: Path, name: str, me: str, pki: DevPki, peers: tuple[Peer, ...]) -> Settings:
-    return Settings(
-        path=tmp / f"{name}.toml",
-        network=NetworkSettings(
-            name=name,
-            provider_id=me,
-            base_url="http://127.0.0.1:9",
-            listen_host="127.0.0.1",
-            listen_port=9,
-            key=pki.key,
-            certificate=pki.certificate,
-            ca_certificates=(pki.ca_certificate,),
-        ),
-        participants=(),
-        senders=(),
-        peers=peers,
-        store=StoreSettings(url=f"sqlite://{tmp}/{name}.db"),
-        delivery=DeliverySettings(),
-        limits=LimitSettings(max_document_bytes=4 * 1024 * 1024),
-        channels=ChannelSettings(inbox_dir=tmp / "inbox", print_dir=tmp / "print"),
-        logging=LogSettings(),
-    )
 
 
 @dataclass
@@ -131,15 +70,6 @@ class Networks:
     beta: Side
 
 
-async def _serve(routes: list[web.RouteDef]) -> tuple[web.AppRunner, str]:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes(routes)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/as4"
-
-
 Factory = Callable[..., Awaitable[Networks]]
 
 
@@ -160,7 +90,9 @@ async def networks(tmp_path: Path, pki: Pki) -> AsyncIterator[Factory]:
         runners: dict[str, web.AppRunner] = {}
         # Both servers first (they need no peers' URLs to be built), then the settings.
         base = {
-            n: _settings(tmp_path, n, ap, pkis[n], ())
+            n: settings(
+                tmp_path, n, ap, pkis[n], limits=LimitSettings(max_document_bytes=4 * 1024 * 1024)
+            )
             for n, ap in (("alpha", ALPHA), ("beta", BETA))
         }
         sides = {}
@@ -174,13 +106,13 @@ async def networks(tmp_path: Path, pki: Pki) -> AsyncIterator[Factory]:
                 else pkis[other].certificate
             )
             peer = Peer(other, other_ap, "http://127.0.0.1:9/as4", pin, ())
-            settings = replace(base[name], peers=(peer,))
-            receivers[name].settings = settings
-            runners[name], urls[name] = await _serve(
-                as4_routes(settings, receivers[name], clock=lambda: datetime.now(UTC))
+            own = replace(base[name], peers=(peer,))
+            receivers[name].settings = own
+            runners[name], urls[name] = await serve(
+                as4_routes(own, receivers[name], clock=lambda: datetime.now(UTC))
             )
             cleanup.append(runners[name].cleanup)
-            sides[name] = settings
+            sides[name] = own
         for name, other in (("alpha", "beta"), ("beta", "alpha")):
             peer = replace(sides[name].peers[0], endpoint=urls[other])
             sides[name] = replace(sides[name], peers=(peer,))
@@ -202,7 +134,7 @@ async def test_both_directions_deliver_with_verified_receipts(networks: Factory)
     net = await networks()
     for sender, receiving in ((net.alpha, net.beta), (net.beta, net.alpha)):
         other = "beta" if sender is net.alpha else "alpha"
-        msg = _message(message_id=f"doc-1@{sender.settings.network.provider_id}")
+        msg = outbound_message(message_id=f"doc-1@{sender.settings.network.provider_id}")
         got = await sender.transport.send(sender.peer(other), msg)
         assert got.message_id == msg.message_id
         assert got.payload_sha256 == hashlib.sha256(msg.payload).hexdigest()
@@ -219,8 +151,8 @@ async def test_retry_gets_the_original_receipt_and_one_delivery(networks: Factor
     """Sending the same message twice returns the original receipt's bytes again, and the
     receiver keeps one message."""
     net = await networks()
-    first = await net.alpha.transport.send(net.alpha.peer("beta"), _message())
-    again = await net.alpha.transport.send(net.alpha.peer("beta"), _message())
+    first = await net.alpha.transport.send(net.alpha.peer("beta"), outbound_message())
+    again = await net.alpha.transport.send(net.alpha.peer("beta"), outbound_message())
     assert again.raw == first.raw
     assert len(net.beta.receiver.messages) == 1
 
@@ -229,7 +161,7 @@ async def test_same_envelope_under_a_new_message_id_is_delivered_once(networks: 
     """A rebuilt message with a new MessageId but the same SBDH instance id gets a valid receipt
     and is not delivered a second time."""
     net = await networks()
-    await net.alpha.transport.send(net.alpha.peer("beta"), _message())
+    await net.alpha.transport.send(net.alpha.peer("beta"), outbound_message())
     key, cert = certs.load_key_pair(
         net.alpha.pki.key.read_bytes(), net.alpha.pki.certificate.read_bytes()
     )
@@ -275,7 +207,7 @@ async def test_refusals_are_signed_errors(
     answers a signed EBMS:0004 that the sender reports as the peer's, permanent or temporary."""
     net = await networks(beta_receiver=MemoryReceiver(fail=fail))
     with pytest.raises(TransportError, match=words) as caught:
-        await net.alpha.transport.send(net.alpha.peer("beta"), _message())
+        await net.alpha.transport.send(net.alpha.peer("beta"), outbound_message())
     assert caught.value.permanent is permanent
     assert caught.value.from_peer, "a signed refusal is the peer's, and may say so"
     assert caught.value.details["ebms_code"] == "EBMS:0004"
@@ -301,7 +233,7 @@ async def test_unknown_sender_gets_a_signed_authentication_error(networks: Facto
     transport = As4Transport(stranger, timeout=10)
     try:
         with pytest.raises(TransportError, match="EBMS:0101") as caught:
-            await transport.send(net.alpha.peer("beta"), _message("doc-9@POP000999"))
+            await transport.send(net.alpha.peer("beta"), outbound_message("doc-9@POP000999"))
     finally:
         await transport.close()
     assert caught.value.permanent
@@ -320,7 +252,7 @@ async def test_encrypting_to_a_wrong_pin_is_a_failed_attempt(
     )
     net = await networks(alpha_pins_beta=impostor.certificate)
     with pytest.raises(TransportError, match="without a verifiable signal") as caught:
-        await net.alpha.transport.send(net.alpha.peer("beta"), _message())
+        await net.alpha.transport.send(net.alpha.peer("beta"), outbound_message())
     assert not caught.value.permanent
     assert not net.beta.receiver.messages
 
@@ -330,7 +262,7 @@ async def test_unreachable_peer_is_transient(networks: Factory) -> None:
     net = await networks()
     gone = replace(net.alpha.peer("beta"), endpoint="http://127.0.0.1:9/as4")
     with pytest.raises(TransportError, match="cannot reach") as caught:
-        await net.alpha.transport.send(gone, _message())
+        await net.alpha.transport.send(gone, outbound_message())
     assert not caught.value.permanent and not caught.value.from_peer
 
 
@@ -338,7 +270,7 @@ async def test_a_larger_document_streams_through(networks: Factory) -> None:
     """A 3 MB document is delivered over HTTP and received byte for byte."""
     net = await networks()
     doc = big_invoice(3 * 1024 * 1024)
-    await net.alpha.transport.send(net.alpha.peer("beta"), _message(payload=doc))
+    await net.alpha.transport.send(net.alpha.peer("beta"), outbound_message(payload=doc))
     [inbound] = net.beta.receiver.messages
     assert inbound.payload == doc[doc.index(b"<!--") :]
 
@@ -427,7 +359,7 @@ async def test_a_proxy_error_page_is_a_transient_failure(networks: Factory) -> N
             net.alpha.peer("beta"), endpoint=f"http://127.0.0.1:{runner.addresses[0][1]}/as4"
         )
         with pytest.raises(TransportError, match="HTTP 502 without a verifiable signal") as caught:
-            await net.alpha.transport.send(peer, _message())
+            await net.alpha.transport.send(peer, outbound_message())
     finally:
         await runner.cleanup()
     assert not caught.value.permanent

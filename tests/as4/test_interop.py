@@ -27,7 +27,7 @@ from lxml import etree
 from gateway.as4 import inbound, receipt
 from gateway.errors import GatewayError
 from gateway.pki import certificates as certs
-from tests.as4.helpers import (
+from tests.builders import (
     ALPHA,
     BETA,
     BUYER,

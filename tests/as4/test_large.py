@@ -8,31 +8,15 @@ peak counts everything the path allocates, its result included.
 
 from __future__ import annotations
 
-import base64
 import gc
-import os
 import tracemalloc
 from collections.abc import Callable
 from typing import TypeVar
 
-from tests.as4.helpers import Pki, invoice, read, request
+from tests.builders import Pki, big_invoice, read, request
 
 SIZE = 50 * 1024 * 1024
 T = TypeVar("T")
-
-
-def big_invoice(size: int = SIZE) -> bytes:
-    """The sample invoice with an embedded attachment making it ``size`` bytes."""
-    doc = invoice()
-    anchor = doc.index(b"<cac:AccountingSupplierParty>")
-    head = (
-        b"<cac:AdditionalDocumentReference><cbc:ID>att-1</cbc:ID><cac:Attachment>"
-        b'<cbc:EmbeddedDocumentBinaryObject mimeCode="application/pdf" filename="big.pdf">'
-    )
-    tail = b"</cbc:EmbeddedDocumentBinaryObject></cac:Attachment></cac:AdditionalDocumentReference>"
-    room = size - len(doc) - len(head) - len(tail)
-    blob = base64.b64encode(os.urandom(room * 3 // 4 + 3))[:room]
-    return b"".join((doc[:anchor], head, blob, tail, doc[anchor:]))
 
 
 def peak(run: Callable[[], T]) -> tuple[T, int]:
@@ -49,7 +33,7 @@ def peak(run: Callable[[], T]) -> tuple[T, int]:
 def test_fifty_megabytes_both_ways_in_bounded_memory(pki: Pki) -> None:
     """A 50 MB invoice is built into a request and read back whole, each side peaking under twice
     the payload in Python allocations."""
-    document = big_invoice()
+    document = big_invoice(SIZE)
     assert len(document) == SIZE
     req, send_peak = peak(lambda: request(pki, document))
     body = req.body()

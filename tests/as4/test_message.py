@@ -15,7 +15,7 @@ from gateway.as4.errors import error_info
 from gateway.as4.ns import DS, EB, WSSE, XENC, q
 from gateway.as4.outbound import Request
 from gateway.errors import GatewayError
-from tests.as4.helpers import (
+from tests.builders import (
     ALPHA,
     BETA,
     BUYER,

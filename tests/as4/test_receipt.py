@@ -17,7 +17,7 @@ from gateway.as4.errors import (
 )
 from gateway.as4.ns import EB, EBBP, q
 from gateway.errors import GatewayError, NotServiced, SecurityError, StoreError
-from tests.as4.helpers import NOW, Pki, read, request
+from tests.builders import NOW, Pki, read, request
 
 
 class _Rejected(GatewayError):

@@ -5,7 +5,7 @@ answers both about their certificates."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,12 +18,27 @@ from gateway.as4 import outbound, receipt
 from gateway.config.settings import Peer
 from gateway.errors import TransportError
 from gateway.pki import certificates as certs
-from gateway.pki.certificates import DevPki, KeyPair
+from gateway.pki.certificates import KeyPair
 from gateway.transport.as4_client import As4Transport
 from gateway.transport.as4_server import as4_routes
-from tests.as4.helpers import ALPHA, BETA, Pki, envelope, invoice, user_message
-from tests.as4.test_http import MemoryReceiver, _message, _serve, _settings
-from tests.transport.revocation_pki import Responder, dead_url, issue
+from tests.builders import (
+    ALPHA,
+    BETA,
+    MemoryReceiver,
+    Pki,
+    Responder,
+    dead_url,
+    envelope,
+    invoice,
+    outbound_message,
+    serve,
+    settings,
+    user_message,
+    write_pki,
+)
+from tests.builders import (
+    issue_certificate as issue,
+)
 
 
 @dataclass
@@ -34,20 +49,10 @@ class Exchange:
     beta_cert: x509.Certificate
 
     async def send(self) -> None:
-        await self.transport.send(self.beta, _message())
+        await self.transport.send(self.beta, outbound_message())
 
 
 Make = Callable[..., Awaitable[Exchange]]
-
-
-def _files(tmp: Path, name: str, ca: KeyPair, pair: KeyPair) -> DevPki:
-    d = tmp / name
-    d.mkdir()
-    pki = DevPki(d / "ca.pem", d / "ca.key", d / "ap.key", d / "ap.pem")
-    pki.ca_certificate.write_bytes(certs.certificate_pem(ca[1]))
-    pki.key.write_bytes(certs.key_pem(pair[0]))
-    pki.certificate.write_bytes(certs.certificate_pem(pair[1]))
-    return pki
 
 
 @pytest.fixture
@@ -62,23 +67,20 @@ async def exchange(tmp_path: Path, pki: Pki) -> AsyncIterator[Make]:
     cleanup: list[Callable[[], Awaitable[None]]] = []
 
     async def make(alpha: KeyPair, beta: KeyPair, mode: str = "soft") -> Exchange:
-        files = {"alpha": _files(tmp_path, "alpha", pki.ca, alpha)}
-        files["beta"] = _files(tmp_path, "beta", pki.ca, beta)
-        beta_settings = _settings(tmp_path, "beta", BETA, files["beta"], ())
-        beta_settings = replace(
-            beta_settings,
-            network=replace(beta_settings.network, revocation=mode),
-            peers=(Peer("alpha", ALPHA, "http://127.0.0.1:9/as4", files["alpha"].certificate, ()),),
+        files = {"alpha": write_pki(tmp_path / "alpha", pki.ca, alpha)}
+        files["beta"] = write_pki(tmp_path / "beta", pki.ca, beta)
+        pinned = Peer("alpha", ALPHA, "http://127.0.0.1:9/as4", files["alpha"].certificate, ())
+        beta_settings = settings(
+            tmp_path, "beta", BETA, files["beta"], peers=(pinned,), revocation=mode
         )
         received = MemoryReceiver(settings=beta_settings)
-        runner, url = await _serve(
+        runner, url = await serve(
             as4_routes(beta_settings, received, clock=lambda: datetime.now(UTC))
         )
         cleanup.append(runner.cleanup)
         peer = Peer("beta", BETA, url, files["beta"].certificate, ())
-        alpha_settings = _settings(tmp_path, "alpha", ALPHA, files["alpha"], (peer,))
-        alpha_settings = replace(
-            alpha_settings, network=replace(alpha_settings.network, revocation=mode)
+        alpha_settings = settings(
+            tmp_path, "alpha", ALPHA, files["alpha"], peers=(peer,), revocation=mode
         )
         transport = As4Transport(alpha_settings, timeout=10)
         cleanup.append(transport.close)

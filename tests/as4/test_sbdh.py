@@ -8,7 +8,7 @@ from lxml import etree
 from gateway.as4 import sbdh
 from gateway.as4.errors import InvalidEnvelope
 from gateway.as4.ns import SBDH
-from tests.as4.helpers import BUYER, DOCTYPE, PROCESS, SELLER, envelope, invoice
+from tests.builders import BUYER, DOCTYPE, PROCESS, SELLER, envelope, invoice
 
 
 def test_round_trip_keeps_every_field_and_the_document_bytes() -> None:

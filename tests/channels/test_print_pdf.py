@@ -29,9 +29,9 @@ from gateway.channels.render import (
 )
 from gateway.config.settings import LimitSettings
 from gateway.model import DocumentKind, ParticipantId
-from gateway.samples import sample_document
 from gateway.validation.facts import BUYER_PARTY, NAMESPACES, SELLER_PARTY
 from gateway.validation.parse import parse_xml
+from tests.builders import document
 
 MM = 72 / 25.4  # PDF points per millimetre
 A4_HEIGHT_MM = 297
@@ -42,7 +42,7 @@ WINDOW_LINES = ("Maison Verlaine", "3 quai de la Tournette", "74000 Annecy")
 
 
 def _root(kind: DocumentKind = DocumentKind.INVOICE) -> etree._Element:
-    return parse_xml(sample_document(kind, seller=SELLER, buyer=BUYER), LimitSettings())
+    return parse_xml(document(kind, seller=SELLER, buyer=BUYER), LimitSettings())
 
 
 def _bytes(root: etree._Element) -> bytes:

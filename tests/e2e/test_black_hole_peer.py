@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 
 from gateway.cli.scaffold import gln
-from gateway.model import DocumentKind, ParticipantId
-from gateway.samples import sample_document
+from tests.builders import invoice
 from tests.support import Network, http, make_network
 
 pytestmark = pytest.mark.slow
@@ -69,15 +68,6 @@ class BlackHole:
         for c in self.accepted:
             c.close()
         self.listener.close()
-
-
-def invoice(buyer: str, number: str) -> bytes:
-    return sample_document(
-        DocumentKind.INVOICE,
-        seller=ParticipantId.parse(ALPHA_SELLER),
-        buyer=ParticipantId.parse(buyer),
-        business_id=number,
-    )
 
 
 def metric(net: Network, name: str, peer: str) -> float | None:
@@ -147,9 +137,15 @@ def test_black_hole_peer_neither_blocks_others_nor_stays_blocked(
     try:
         alpha.start()
         # More documents to the black hole than alpha has delivery slots.
-        held = [alpha.submit(invoice(BETA_BUYER, f"HOLE-{i}"))[1]["id"] for i in range(4)]
+        held = [
+            alpha.submit(invoice(f"HOLE-{i}", seller=ALPHA_SELLER, buyer=BETA_BUYER))[1]["id"]
+            for i in range(4)
+        ]
         hole.wait_connections(2)
-        local = [alpha.submit(invoice(ALPHA_BUYER, f"LOCAL-{i}"))[1]["id"] for i in range(3)]
+        local = [
+            alpha.submit(invoice(f"LOCAL-{i}", seller=ALPHA_SELLER, buyer=ALPHA_BUYER))[1]["id"]
+            for i in range(3)
+        ]
         for doc_id in local:
             assert alpha.wait_final(doc_id)["status"] == "delivered"
         # The black-hole deliveries are still hanging: none has ended, only two hold slots.

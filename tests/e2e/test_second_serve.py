@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.scaffold import gln
-from gateway.model import DocumentKind, ParticipantId
-from gateway.samples import sample_document
+from tests.builders import invoice
 from tests.support import Network, make_network
 
 pytestmark = pytest.mark.slow
@@ -59,12 +58,7 @@ def alpha_delivering(tmp_path: Path) -> Iterator[Network]:
     silent_peer.listen(16)
     alpha.start()
     try:
-        body = sample_document(
-            DocumentKind.INVOICE,
-            seller=ParticipantId.parse(SELLER),
-            buyer=ParticipantId.parse(BETA_BUYER),
-            business_id="INV-LEASE-1",
-        )
+        body = invoice("INV-LEASE-1", seller=SELLER, buyer=BETA_BUYER)
         code, answer = alpha.submit(body)
         assert code == 202, answer
         deadline = time.monotonic() + 20

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.scaffold import gln
-from gateway.model import DocumentKind, ParticipantId
-from gateway.samples import sample_document
-from tests.support import Network, as_foreign_consumer, gateway_cli, make_network
+from tests.builders import as_foreign_consumer, invoice
+from tests.support import Network, gateway_cli, make_network
 
 pytestmark = pytest.mark.slow
 
@@ -28,15 +27,6 @@ B_BUYER = f"0088:{gln('5770000001')}"
 C_BUYER = f"0088:{gln('5780000001')}"
 FR_COMPANY = f"0088:{gln('5790000011')}"  # a French company in no network
 CONSUMER = f"0088:{gln('5790000012')}"
-
-
-def invoice(buyer: str, number: str, *, seller: str = A_SELLER) -> bytes:
-    return sample_document(
-        DocumentKind.INVOICE,
-        seller=ParticipantId.parse(seller),
-        buyer=ParticipantId.parse(buyer),
-        business_id=number,
-    )
 
 
 @pytest.fixture
@@ -105,12 +95,12 @@ def test_routes_refusals_print_and_settlement(
     a, b, c = nets
     for n in (b, c, a):
         n.start()
-    to_b = invoice(B_BUYER, "INV-AB-1")
-    to_c = invoice(C_BUYER, "INV-AC-1")
-    to_fr = invoice(FR_COMPANY, "INV-AF-1")
-    to_consumer = as_foreign_consumer(invoice(CONSUMER, "INV-AX-1"))
+    to_b = invoice("INV-AB-1", seller=A_SELLER, buyer=B_BUYER)
+    to_c = invoice("INV-AC-1", seller=A_SELLER, buyer=C_BUYER)
+    to_fr = invoice("INV-AF-1", seller=A_SELLER, buyer=FR_COMPANY)
+    to_consumer = as_foreign_consumer(invoice("INV-AX-1", seller=A_SELLER, buyer=CONSUMER))
     ids = {}
-    to_b2 = invoice(B_BUYER, "INV-AB-2")
+    to_b2 = invoice("INV-AB-2", seller=A_SELLER, buyer=B_BUYER)
     for name, body in (
         ("b", to_b),
         ("b2", to_b2),
@@ -152,7 +142,7 @@ def test_routes_refusals_print_and_settlement(
     assert "print paper" in _explain(a, tmp_path, to_consumer)
 
     # Beta answers with an invoice of its own: traffic both ways under the agreement.
-    code, back = b.submit(invoice(A_SELLER, "INV-BA-1", seller=B_BUYER))
+    code, back = b.submit(invoice("INV-BA-1", seller=B_BUYER, buyer=A_SELLER))
     assert code == 202, back
     assert b.wait_final(back["id"])["status"] == "delivered"
     b.wait_inbox(1)

@@ -12,9 +12,8 @@ import pytest
 from lxml import etree
 
 from gateway.cli.scaffold import gln
-from gateway.model import DocumentKind, ParticipantId
-from gateway.samples import sample_document
-from tests.support import Network, as_foreign_consumer, free_port, gateway_cli, make_network
+from tests.builders import as_foreign_consumer, attach, invoice
+from tests.support import Network, free_port, gateway_cli, make_network
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +26,6 @@ NOBODY = f"0088:{gln('5790000009')}"
 def canonical(xml: bytes) -> bytes:
     parser = etree.XMLParser(huge_tree=True, resolve_entities=False)  # our own test data
     return bytes(etree.tostring(etree.fromstring(xml, parser), method="c14n"))
-
-
-def invoice(seller: str, buyer: str, number: str) -> bytes:
-    return sample_document(
-        DocumentKind.INVOICE,
-        seller=ParticipantId.parse(seller),
-        buyer=ParticipantId.parse(buyer),
-        business_id=number,
-    )
 
 
 def _local_history_when_final(net: Network, doc_id: str) -> list[dict[str, Any]]:
@@ -78,7 +68,7 @@ def test_invoice_crosses_to_peer_network_with_receipt(networks: tuple[Network, N
     alpha, beta = networks
     beta.start()
     alpha.start()
-    body = invoice(ALPHA_SELLER, BETA_BUYER, "INV-X-1")
+    body = invoice("INV-X-1", seller=ALPHA_SELLER, buyer=BETA_BUYER)
     code, answer = alpha.submit(body)
     assert code == 202, answer
     final = alpha.wait_final(answer["id"])
@@ -109,12 +99,12 @@ def test_local_recipient_and_recipients_in_no_network(networks: tuple[Network, N
     alpha, beta = networks
     beta.start()  # its SMP must answer "not registered" before alpha may print
     alpha.start()
-    code, local = alpha.submit(invoice(ALPHA_SELLER, ALPHA_BUYER, "INV-L-1"))
+    code, local = alpha.submit(invoice("INV-L-1", seller=ALPHA_SELLER, buyer=ALPHA_BUYER))
     assert code == 202
-    consumer = as_foreign_consumer(invoice(ALPHA_SELLER, NOBODY, "INV-P-1"))
+    consumer = as_foreign_consumer(invoice("INV-P-1", seller=ALPHA_SELLER, buyer=NOBODY))
     code, paper = alpha.submit(consumer)
     assert code == 202, paper
-    code, mandated = alpha.submit(invoice(ALPHA_SELLER, NOBODY, "INV-M-1"))
+    code, mandated = alpha.submit(invoice("INV-M-1", seller=ALPHA_SELLER, buyer=NOBODY))
     assert code == 202
 
     local_final = alpha.wait_final(local["id"])
@@ -142,7 +132,7 @@ def test_peer_down_then_up_is_retried_until_delivered(networks: tuple[Network, N
     once it is up; `send --wait` that ends first exits 3 saying it is not final yet."""
     alpha, beta = networks
     alpha.start()
-    code, answer = alpha.submit(invoice(ALPHA_SELLER, BETA_BUYER, "INV-R-1"))
+    code, answer = alpha.submit(invoice("INV-R-1", seller=ALPHA_SELLER, buyer=BETA_BUYER))
     assert code == 202
     deadline = time.monotonic() + 20
     while "attempt_failed" not in [e["state"] for e in alpha.status(answer["id"])["history"]]:
@@ -150,7 +140,7 @@ def test_peer_down_then_up_is_retried_until_delivered(networks: tuple[Network, N
         time.sleep(0.1)
     # `send --wait` that ends before a final state says so, with an exit code of its own.
     second = alpha.directory / "INV-R-2.xml"
-    second.write_bytes(invoice(ALPHA_SELLER, BETA_BUYER, "INV-R-2"))
+    second.write_bytes(invoice("INV-R-2", seller=ALPHA_SELLER, buyer=BETA_BUYER))
     waited = gateway_cli(
         "send", str(second), "--config", str(alpha.config), "--wait", "1", check=False
     )
@@ -175,7 +165,7 @@ def test_kill_minus_9_with_pending_deliveries_delivers_each_exactly_once(
     alpha.start()  # beta is down: every delivery stays pending
     ids = []
     for i in range(20):
-        code, answer = alpha.submit(invoice(ALPHA_SELLER, BETA_BUYER, f"INV-K-{i}"))
+        code, answer = alpha.submit(invoice(f"INV-K-{i}", seller=ALPHA_SELLER, buyer=BETA_BUYER))
         assert code == 202
         ids.append(answer["id"])
     beta.start()
@@ -227,7 +217,7 @@ def test_two_processes_sharing_redis_deliver_each_document_once(tmp_path: Path) 
         ids = []
         for i in range(30):
             via = one if i % 2 else two
-            code, answer = via.submit(invoice(ALPHA_SELLER, BETA_BUYER, f"INV-S-{i}"))
+            code, answer = via.submit(invoice(f"INV-S-{i}", seller=ALPHA_SELLER, buyer=BETA_BUYER))
             assert code == 202, answer
             ids.append(answer["id"])
         for doc_id in ids:  # either process answers for documents of both
@@ -262,7 +252,7 @@ def test_two_worker_processes_on_one_port(networks: tuple[Network, Network]) -> 
     assert len(children) >= 2, "two worker processes serve the port"
     ids = []
     for i in range(16):
-        code, answer = alpha.submit(invoice(ALPHA_SELLER, BETA_BUYER, f"INV-W-{i}"))
+        code, answer = alpha.submit(invoice(f"INV-W-{i}", seller=ALPHA_SELLER, buyer=BETA_BUYER))
         assert code == 202, answer
         ids.append(answer["id"])
     for doc_id in ids:  # either process answers for any document
@@ -281,7 +271,6 @@ def test_two_worker_processes_on_one_port(networks: tuple[Network, Network]) -> 
 def test_a_fifty_megabyte_invoice_crosses_to_the_peer(networks: tuple[Network, Network]) -> None:
     """A 50 MB invoice (with a raised size limit) is delivered to the peer and lands there
     unchanged as canonical XML."""
-    from tests.validation.docs import attach
 
     alpha, beta = networks
     for n in (alpha, beta):
@@ -292,7 +281,7 @@ def test_a_fifty_megabyte_invoice_crosses_to_the_peer(networks: tuple[Network, N
     alpha.set_delivery(timeout_seconds=120, lease_seconds=240)
     beta.start()
     alpha.start()
-    body = attach(invoice(ALPHA_SELLER, BETA_BUYER, "INV-BIG-1"), 50 * 1024 * 1024)
+    body = attach(invoice("INV-BIG-1", seller=ALPHA_SELLER, buyer=BETA_BUYER), 50 * 1024 * 1024)
     code, answer = alpha.submit(body)
     assert code == 202, answer
     final = alpha.wait_final(answer["id"], timeout=120)

@@ -26,6 +26,7 @@ from gateway.as4.errors import (
 )
 from gateway.errors import GatewayError, HostileXml, NotXml, PayloadTooLarge
 from gateway.service.intake import check_document
+from tests.validation import docs
 
 REGRESSIONS = Path(__file__).parent / "regressions"
 
@@ -196,24 +197,11 @@ def test_a_hostile_sbdh_envelope_is_refused(
         sbdh.unwrap(build(), max_bytes=targets.LIMITS.max_document_bytes)
 
 
-BILLION_LAUGHS = (
-    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(
-        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-        for i in range(1, 10)
-    )
-    + b"]><Invoice>&lol9;</Invoice>"
-)
-
 DOCUMENT_ATTACKS: list[tuple[str, Callable[[], bytes], type[GatewayError]]] = [
-    ("billion laughs", lambda: BILLION_LAUGHS, HostileXml),
-    (
-        "an external entity",
-        lambda: b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Invoice>&e;</Invoice>',
-        HostileXml,
-    ),
-    ("nesting 10,000 deep", lambda: b"<a>" * 10_000 + b"</a>" * 10_000, HostileXml),
-    ("more elements than the limit", lambda: b"<a>" + b"<b/>" * 30_000 + b"</a>", HostileXml),
+    ("billion laughs", lambda: docs.BILLION_LAUGHS, HostileXml),
+    ("an external entity", lambda: docs.xxe("file:///etc/passwd"), HostileXml),
+    ("nesting 10,000 deep", lambda: docs.nested(10_000), HostileXml),
+    ("more elements than the limit", lambda: docs.flat(30_001), HostileXml),
     ("larger than the limit", lambda: b"<a>" + b" " * 3 * 1024 * 1024 + b"</a>", PayloadTooLarge),
     ("not XML", lambda: b"%PDF-1.7\n", NotXml),
 ]

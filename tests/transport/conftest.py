@@ -1,34 +1,30 @@
-"""Shared keys and certificates for the transport tests (one dev CA per worker)."""
+"""The transport tests' keys and certificates: ``fixed_pki``'s, by the names
+these tests use."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from gateway.pki.certificates import KeyPair, create_dev_ca, issue_ap_certificate
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-ALPHA = "PALPHA001"
-BETA = "PBETA001"
+from gateway.pki.certificates import KeyPair
+from tests.builders import Pki
 
 
 @pytest.fixture(scope="session")
-def ca() -> KeyPair:
-    return create_dev_ca(now=NOW - timedelta(days=30))
+def ca(fixed_pki: Pki) -> KeyPair:
+    return fixed_pki.ca
 
 
 @pytest.fixture(scope="session")
-def other_ca() -> KeyPair:
+def other_ca(fixed_pki: Pki) -> KeyPair:
     """A second CA with the very same name: only its signature tells it apart."""
-    return create_dev_ca(now=NOW - timedelta(days=30))
+    return fixed_pki.rogue_ca
 
 
 @pytest.fixture(scope="session")
-def alpha(ca: KeyPair) -> KeyPair:
-    return issue_ap_certificate(ca, ALPHA, now=NOW - timedelta(days=1), days=365)
+def alpha(fixed_pki: Pki) -> KeyPair:
+    return fixed_pki.alpha
 
 
 @pytest.fixture(scope="session")
-def beta(ca: KeyPair) -> KeyPair:
-    return issue_ap_certificate(ca, BETA, now=NOW - timedelta(days=1), days=365)
+def beta(fixed_pki: Pki) -> KeyPair:
+    return fixed_pki.beta

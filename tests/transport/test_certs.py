@@ -27,8 +27,8 @@ from gateway.pki.certificates import (
     load_private_key,
     write_dev_pki,
 )
-
-from .conftest import ALPHA, BETA, NOW
+from tests.builders import ALPHA, BETA
+from tests.builders import FIXED_NOW as NOW
 
 # --- issuance --------------------------------------------------------------
 
@@ -104,7 +104,7 @@ def test_trust_anchor_among_several(ca: KeyPair, other_ca: KeyPair, alpha: KeyPa
         ("expired", "expired", "expired on"),
         ("not_yet_valid", "not_yet_valid", "not yet valid"),
         ("other_ca", "untrusted_issuer", "not issued by a trusted CA"),
-        ("wrong_cn", "wrong_cn", "expected 'PALPHA001'"),
+        ("wrong_cn", "wrong_cn", "expected 'POP000101'"),
         ("pinned_mismatch", "not_pinned", "not the pinned certificate"),
         ("no_cas", "untrusted_issuer", "no trusted CA certificates"),
         ("other_self_signed", "untrusted_issuer", "not issued by a trusted CA"),

@@ -13,21 +13,11 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.scaffold import gln
-from gateway.model import DocumentKind, ParticipantId
-from gateway.samples import sample_document
+from tests.builders import attach, invoice
 from tests.support import Network, make_network
 
 SELLER, BUYER = f"0088:{gln('5740000001')}", f"0088:{gln('5740000002')}"
 MIB = 1024 * 1024
-
-
-def _invoice(business_id: str = "INV-1") -> bytes:
-    return sample_document(
-        DocumentKind.INVOICE,
-        seller=ParticipantId.parse(SELLER),
-        buyer=ParticipantId.parse(BUYER),
-        business_id=business_id,
-    )
 
 
 @pytest.fixture
@@ -154,7 +144,7 @@ def test_flood_beyond_the_budget_is_503_and_a_small_request_succeeds_after(
     status, _, _ = _answer(holder)
     holder.close()
     assert status != 503
-    code, answer = gateway.submit(_invoice())
+    code, answer = gateway.submit(invoice(seller=SELLER, buyer=BUYER))
     assert code == 202, answer
 
 
@@ -174,7 +164,7 @@ def test_slow_headers_and_slow_bodies_are_closed_by_the_server(gateway: Network)
     slow_as4 = _connect(gateway)
     slow_as4.sendall(_head("/as4", 1000, ctype="multipart/related"))
     assert _closed_by_server(slow_as4, b"-" * 1000)
-    code, _ = gateway.submit(_invoice())
+    code, _ = gateway.submit(invoice(seller=SELLER, buyer=BUYER))
     assert code == 202
 
 
@@ -239,9 +229,8 @@ def test_a_large_body_leaves_no_spool_file_behind(spooling: tuple[Network, Path]
     """A body spooled to disk leaves no spool file whether it is accepted, refused, or abandoned
     mid-upload, and the server keeps running."""
     net, spool = spooling
-    from tests.validation.docs import attach
 
-    large = attach(_invoice("INV-LARGE"), 2 * MIB)
+    large = attach(invoice("INV-LARGE", seller=SELLER, buyer=BUYER), 2 * MIB)
     # Accepted: the document comes back whole from the spool.
     sock = _half_sent(net, "/api/v1/documents", large, spool)
     sock.sendall(large[len(large) // 2 :])

@@ -11,9 +11,9 @@ from cryptography import x509
 from gateway.pki import revocation
 from gateway.pki.certificates import KeyPair
 from gateway.pki.revocation import RevocationUnavailable
-
-from .conftest import ALPHA, NOW
-from .revocation_pki import build_crl, build_ocsp, issue
+from tests.builders import ALPHA, build_crl, build_ocsp
+from tests.builders import FIXED_NOW as NOW
+from tests.builders import issue_certificate as issue
 
 CRL_URL = "http://crl.ca.test/ca.crl"
 OCSP_URL = "http://ocsp.ca.test/"

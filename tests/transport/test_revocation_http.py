@@ -11,15 +11,16 @@ from cryptography import x509
 from structlog.testing import capture_logs
 
 from gateway.errors import SecurityError
-from gateway.pki.certificates import KeyPair, create_dev_ca
+from gateway.pki.certificates import KeyPair
 from gateway.transport.revocation_client import RevocationChecker
-
-from .revocation_pki import Responder, dead_url, issue
+from tests.builders import Pki, Responder, dead_url
+from tests.builders import issue_certificate as issue
 
 
 @pytest.fixture(scope="module")
-def ca() -> KeyPair:
-    return create_dev_ca(now=datetime.now(UTC) - timedelta(days=30))
+def ca(pki: Pki) -> KeyPair:
+    """A CA valid around the real time: the checker's clock is the real one."""
+    return pki.ca
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-"""Documents the validation tests feed in: hostile inputs and derived samples."""
+"""Hostile documents the validation tests feed in: entity bombs, external
+entities, deep and wide trees, attribute floods. Valid documents to start
+from are ``tests.builders``'."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import string
 
@@ -68,29 +68,6 @@ def utf16(data: bytes) -> bytes:
     """The same document in UTF-16 (with BOM and a matching declaration)."""
     text = data.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
     return text.encode("utf-16")
-
-
-def with_attachment(kind: DocumentKind, size: int) -> bytes:
-    """The sample with an embedded base64 "PDF" making it about ``size`` bytes."""
-    return attach(sample_bytes(kind), size)
-
-
-def attach(document: bytes, size: int) -> bytes:
-    """``document`` with an embedded base64 "PDF" making it about ``size`` bytes."""
-    raw = b"".join(
-        hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(size * 3 // 4 // 32 + 1)
-    )
-    reference = (
-        b"<cac:AdditionalDocumentReference><cbc:ID>ATT-1</cbc:ID>"
-        b"<cbc:DocumentDescription>Signed delivery note</cbc:DocumentDescription>"
-        b'<cac:Attachment><cbc:EmbeddedDocumentBinaryObject mimeCode="application/pdf" '
-        b'filename="delivery-note.pdf">'
-        + base64.b64encode(raw)
-        + b"</cbc:EmbeddedDocumentBinaryObject></cac:Attachment>"
-        b"</cac:AdditionalDocumentReference>\n  "
-    )
-    anchor = b"<cac:AccountingSupplierParty>"
-    return document.replace(anchor, reference + anchor, 1)
 
 
 def replace_once(data: bytes, old: bytes, new: bytes) -> bytes:

@@ -9,7 +9,7 @@ from lxml import etree
 from gateway.model import BIS3_DOCUMENT_TYPES, BIS3_PROCESS, ParticipantId
 from gateway.validation.envelope import envelope_mismatches, refusal
 from gateway.validation.facts import DocumentFacts, extract_facts
-from tests.conftest import BUYER, SELLER, invoice
+from tests.builders import BUYER, SELLER, invoice
 
 
 def _facts(**changes: object) -> DocumentFacts:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+import gateway.samples
 from gateway.cli import main as cli
 from gateway.validation import official
 from gateway.validation.report import Finding, ValidationReport
@@ -24,7 +25,7 @@ from tests.support import CORPUS
 RULES = CORPUS / "rules" / "peppol-bis3-2026.5" / "xslt"
 LABELS = CORPUS / "labels.jsonl"
 DYNAMIC_ERROR = "cases-split/en16931/test/Invoice-unit-UBL/BR-CL-23/t01.xml"
-SAMPLES = sorted((Path(cli.__file__).parents[1] / "samples").glob("*.xml"))
+SAMPLES = sorted(Path(gateway.samples.__file__).parent.glob("*.xml"))
 # Families the native engine implements whatever state the tree is in; the
 # Peppol and national families are checked by the conformance test.
 NATIVE_DONE = re.compile(r"^(BR|UBL)-")

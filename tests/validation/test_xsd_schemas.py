@@ -15,6 +15,7 @@ from gateway.model import DocumentKind
 from gateway.samples import sample_bytes
 from gateway.validation import SchemaError, classify, parse_xml, validate, validate_schema, xsd
 from gateway.validation.report import Finding
+from tests.builders import with_attachment
 from tests.validation import docs
 
 LIMITS = LimitSettings()
@@ -37,7 +38,7 @@ def test_samples_are_schema_valid(kind: DocumentKind) -> None:
 
 def test_three_megabyte_invoice_with_attachment_is_valid() -> None:
     """A 3 MB invoice with an embedded attachment validates, with its facts read."""
-    data = docs.with_attachment(DocumentKind.INVOICE, 3_000_000)
+    data = with_attachment(DocumentKind.INVOICE, 3_000_000)
     assert 2_900_000 < len(data) < 3_200_000
     report, _root, facts = validate(data, LIMITS)
     assert report.valid, report.findings
@@ -197,7 +198,7 @@ def test_concurrent_validation_keeps_each_documents_errors() -> None:
     bad = docs.replace_once(
         INVOICE, b"<cbc:IssueDate>2026-11-02</cbc:IssueDate>", b"<cbc:IssueDate>x</cbc:IssueDate>"
     )
-    big = docs.with_attachment(DocumentKind.INVOICE, 500_000)
+    big = with_attachment(DocumentKind.INVOICE, 500_000)
     failures: list[str] = []
 
     def work(n: int) -> None:

@@ -1,4 +1,4 @@
-"""A test PKI with revocation: access point certificates that name a CRL and
+"""Revocation for tests: access point certificates that name a CRL and
 an OCSP responder, and a real responder serving both on loopback.
 
 The responder answers with CRLs and OCSP responses built and signed by the
@@ -20,10 +20,9 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from gateway.pki.certificates import KeyPair, generate_key
-from tests.support import free_port
 
 
-def issue(
+def issue_certificate(
     ca: KeyPair,
     cn: str,
     *,
@@ -148,9 +147,8 @@ class Responder:
         app.add_routes([web.get("/ca.crl", self._crl), web.post("/ocsp", self._ocsp)])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.base = f"http://127.0.0.1:{port}"
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
         return self
 
     async def stop(self) -> None:
@@ -174,7 +172,7 @@ class Responder:
 
     def issue(self, cn: str, *, crl: bool = True, ocsp_: bool = True) -> KeyPair:
         """A certificate naming this responder (its CRL, its OCSP or both)."""
-        pair = issue(
+        pair = issue_certificate(
             self.ca,
             cn,
             now=self.now(),
@@ -187,4 +185,6 @@ class Responder:
 
 def dead_url() -> str:
     """A loopback URL where nothing listens: a responder that is down."""
+    from tests.support import free_port  # not at the top: tests.support imports this package
+
     return f"http://127.0.0.1:{free_port()}"
