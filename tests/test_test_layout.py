@@ -42,6 +42,7 @@ def _offences(path: Path) -> list[str]:
 
 
 def test_no_file_under_tests_imports_a_test_module_or_a_conftest() -> None:
+    """No file under tests/ imports a test module or a conftest: shared code is a builder."""
     files = [p for p in sorted(TESTS.rglob("*.py"))]
     assert len(files) > 50, "the walk found the suite"
     assert [line for path in files for line in _offences(path)] == []
