@@ -101,6 +101,12 @@ class Store(Protocol):
 
     async def count_documents(self) -> int: ...
 
+    async def list_documents(
+        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentMeta]:
+        """Documents newest first (received at or after ``since``), a page of
+        ``limit`` after skipping ``offset``: an admin's listing, not a hot path."""
+
     async def probe_write(self, now: datetime, *, room: int = 0) -> None:
         """Raise StoreError unless a small write commits now and (where the
         store can tell) ``room`` more bytes would still fit."""

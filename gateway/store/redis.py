@@ -294,6 +294,21 @@ class RedisStore:
         with self._translate():
             return int(await self._redis.scard(self._keys.docs))
 
+    async def list_documents(
+        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentMeta]:
+        # The ids are a set: every meta is read and sorted here (an admin's listing).
+        with self._translate():
+            ids = await self._redis.smembers(self._keys.docs)
+            pipe = self._redis.pipeline(transaction=False)
+            for doc_id in ids:
+                pipe.hget(self._keys.doc(_text(doc_id)), "meta")
+            texts = await pipe.execute()
+        metas = [load_meta(t) for t in texts if t is not None]
+        metas = [m for m in metas if since is None or m.received_at >= since]
+        metas.sort(key=lambda m: (m.received_at, m.id), reverse=True)
+        return metas[offset : offset + limit]
+
     async def probe_write(self, now: datetime, *, room: int = 0) -> None:
         # A plain SET fails as a document write would: over maxmemory
         # (noeviction), on a read-only replica, after a failed RDB save.

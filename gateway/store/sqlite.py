@@ -338,6 +338,19 @@ class SqliteStore:
     async def count_documents(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM documents"))
 
+    async def list_documents(
+        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentMeta]:
+        # Insertion order is arrival order; `since` is compared as a time, in
+        # Python, since the stored text drops zero microseconds.
+        def run(conn: Conn) -> list[str]:
+            sql = "SELECT meta FROM documents ORDER BY rowid DESC"
+            return [row[0] for row in conn.execute(sql)]
+
+        metas = [load_meta(text) for text in await self._read(run)]
+        metas = [m for m in metas if since is None or m.received_at >= since]
+        return metas[offset : offset + limit]
+
     async def probe_write(self, now: datetime, *, room: int = 0) -> None:
         # The row fits in a page the file already has, so a full disk may
         # not stop it: free space is checked as well.
