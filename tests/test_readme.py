@@ -10,6 +10,7 @@ environment variables the README names).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -27,13 +28,15 @@ from tests.support import REPO, free_port, http
 MARKED = re.compile(r"<!-- run: ([\w-]+) -->\n```sh\n(.*?)```", re.S)
 
 
+def marked(name: str, doc: str = "README.md") -> list[str]:
+    """The shell blocks of ``doc`` marked ``name``, in order."""
+    found = [body for marker, body in MARKED.findall((REPO / doc).read_text()) if marker == name]
+    assert found, f"{doc} has no block marked {name!r}"
+    return found
+
+
 def blocks(name: str) -> str:
-    """Every README block marked ``name``, in order, as one script."""
-    found = [
-        body for marker, body in MARKED.findall((REPO / "README.md").read_text()) if marker == name
-    ]
-    assert found, f"README.md has no block marked {name!r}"
-    return "".join(found)
+    return "".join(marked(name))
 
 
 def checkout(tmp_path: Path) -> Path:
@@ -108,16 +111,25 @@ def test_quickstart_as_written_delivers_the_sample_invoice(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_two_network_walkthrough_as_written_delivers_to_beta(tmp_path: Path) -> None:
+def test_two_network_walkthrough_and_the_api_curl_quickstart_as_written(tmp_path: Path) -> None:
+    """The README's walkthrough delivers alpha's invoice to beta's inbox; docs/api.md's
+    curl block, run while both gateways are up (before the walkthrough stops them),
+    submits another one through the HTTP API."""
     root = checkout(tmp_path)
     ports = {"ALPHA_PORT": str(free_port()), "BETA_PORT": str(free_port())}
-    out = run(blocks("walkthrough"), root, ports)
+    *start, stop = marked("walkthrough")
+    out = run("".join([*start, *marked("curl", "docs/api.md"), stop]), root, ports)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "alpha-to-beta.xml: valid" in out.stdout
     assert "status: delivered" in out.stdout and "delivered to network beta" in out.stdout
     inbox = list((root / "var" / "beta" / "inbox" / "0088_5791000000019").glob("*.xml"))
-    assert len(inbox) == 1
-    assert b"0088" in inbox[0].read_bytes() and b"5790000000012" in inbox[0].read_bytes()
+    assert len(inbox) >= 1
+    assert b"5790000000012" in inbox[0].read_bytes()
     # beta lists the document it received, delivered, from alpha's participant.
     listed = [ln for ln in out.stdout.splitlines() if "inbound" in ln]
     assert len(listed) == 1 and "delivered" in listed[0] and "0088:5790000000012" in listed[0]
+    # The curl block: 202 received, then the history of that same id.
+    answer = json.loads((root / "answer.json").read_text())
+    assert answer["status"] == "received" and answer["location"].endswith(answer["id"])
+    history = json.loads(out.stdout.strip().splitlines()[-1])
+    assert history["id"] == answer["id"] and history["history"][0]["state"] == "received"
