@@ -180,8 +180,9 @@ def test_init_writes_an_admin_token_that_reloads_the_running_gateway(gw: Network
     assert admin not in gw.config.read_text()  # only its hash is in the file
     code, answer = http("POST", f"{gw.url}/admin/reload", token=admin)
     assert code == 200, answer
-    code, _ = http("POST", f"{gw.url}/admin/reload", token=gw.token)
-    assert code == 401  # the sender token is no admin token
+    code, answer = http("POST", f"{gw.url}/admin/reload", token=gw.token)
+    assert code == 401  # the sender token is no admin token; the answer says which one is
+    assert "admin.token" in json.dumps(answer)
 
 
 # --- item 9: listings -----------------------------------------------------------------------

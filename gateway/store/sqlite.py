@@ -341,15 +341,27 @@ class SqliteStore:
     async def list_documents(
         self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
     ) -> list[DocumentMeta]:
-        # Insertion order is arrival order; `since` is compared as a time, in
-        # Python, since the stored text drops zero microseconds.
-        def run(conn: Conn) -> list[str]:
-            sql = "SELECT meta FROM documents ORDER BY rowid DESC"
-            return [row[0] for row in conn.execute(sql)]
+        # Insertion order is arrival order. `since` is compared as a time, not
+        # as the stored text (which drops zero microseconds); rows are read
+        # only until the page is full.
+        def run(conn: Conn) -> list[DocumentMeta]:
+            page: list[DocumentMeta] = []
+            skipped = 0
+            if limit <= 0:
+                return page
+            for (text,) in conn.execute("SELECT meta FROM documents ORDER BY rowid DESC"):
+                m = load_meta(text)
+                if since is not None and m.received_at < since:
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                    continue
+                page.append(m)
+                if len(page) == limit:
+                    break
+            return page
 
-        metas = [load_meta(text) for text in await self._read(run)]
-        metas = [m for m in metas if since is None or m.received_at >= since]
-        return metas[offset : offset + limit]
+        return await self._read(run)
 
     async def probe_write(self, now: datetime, *, room: int = 0) -> None:
         # The row fits in a page the file already has, so a full disk may
