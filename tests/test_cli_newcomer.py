@@ -237,7 +237,7 @@ def test_settlement_defaults_to_the_previous_calendar_month(gw: Network) -> None
 # --- item 11: help ----------------------------------------------------------------------------
 
 
-def _parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:
+def leaf_parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:
     from gateway.cli.main import parser
 
     todo = [("gateway", parser())]
@@ -251,7 +251,7 @@ def _parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:
 
 
 def test_every_option_has_help_and_every_command_examples() -> None:
-    commands = dict(_parsers())
+    commands = dict(leaf_parsers())
     assert len(commands) >= 17  # every leaf command, e.g. `gateway agreements add`
     for name, p in commands.items():
         missing = [a.dest for a in p._actions if not a.help]
