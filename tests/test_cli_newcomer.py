@@ -76,6 +76,8 @@ def bad_invoice(folder: Path) -> Path:
 def test_sample_between_any_two_parties_passes_the_gateways_validation(
     tmp_path: Path, buyer: str, kind: str, root: bytes
 ) -> None:
+    """gateway sample writes an invoice or credit note between any two valid ids (GLN, Belgian)
+    that gateway validate finds valid; without -o it prints a new document, with a new number."""
     out = tmp_path / "doc.xml"
     made = cli("sample", "--seller", SELLER, "--buyer", buyer, "--type", kind, "-o", str(out))
     assert made.returncode == 0, made.stderr
@@ -88,6 +90,8 @@ def test_sample_between_any_two_parties_passes_the_gateways_validation(
 
 
 def test_sample_refuses_ids_that_would_fail_validation_and_writes_nothing(tmp_path: Path) -> None:
+    """An id that breaks its scheme's rule (a GLN check digit) makes sample exit 1 naming the
+    rule and where, and no file is written."""
     out = tmp_path / "doc.xml"
     broken = "0088:5790000000013"  # wrong GS1 check digit
     made = cli("sample", "--seller", broken, "--buyer", BUYER, "-o", str(out))
@@ -99,6 +103,8 @@ def test_sample_refuses_ids_that_would_fail_validation_and_writes_nothing(tmp_pa
 
 
 def test_config_check_takes_the_file_as_argument_option_or_environment(gw: Network) -> None:
+    """config check accepts the file as FILE, as --config FILE (which used to fail with a
+    usage error) and from GATEWAY_CONFIG."""
     for args, env in (
         ([str(gw.config)], {}),
         (["--config", str(gw.config)], {}),
@@ -111,6 +117,9 @@ def test_config_check_takes_the_file_as_argument_option_or_environment(gw: Netwo
 def test_a_mistyped_config_is_not_found_naming_where_the_name_came_from(
     tmp_path: Path, gw: Network
 ) -> None:
+    """A configuration path that does not exist is "config file not found", naming the path and
+    whether it came from --config, GATEWAY_CONFIG or the default, for send, status, info,
+    documents and settlement alike (no more "give --url and --token")."""
     typo = str(tmp_path / "gateway.tmol")
     for command in (["send", str(gw.directory / "sample-invoice.xml")], ["status", "x"], ["info"]):
         out = cli(*command, "--config", typo)
@@ -123,6 +132,8 @@ def test_a_mistyped_config_is_not_found_naming_where_the_name_came_from(
 
 
 def test_gateway_token_in_the_environment_beats_the_token_file(gw: Network) -> None:
+    """GATEWAY_TOKEN is used even when sender.token exists beside the configuration (a wrong one
+    gets 401); GATEWAY_URL with GATEWAY_TOKEN needs no configuration at all."""
     sent = cli("send", str(gw.directory / "sample-invoice.xml"), "--config", str(gw.config))
     assert sent.returncode == 0, sent.stderr
     doc_id = sent.stdout.splitlines()[0]
@@ -136,6 +147,8 @@ def test_gateway_token_in_the_environment_beats_the_token_file(gw: Network) -> N
 def test_serve_script_refuses_a_port_that_disagrees_with_its_existing_file(
     tmp_path: Path, gw: Network
 ) -> None:
+    """scripts/serve with a PORT other than the existing file's listen_port stops with exit 2 and
+    says so, instead of serving on the old port silently."""
     from tests.test_readme import checkout
 
     root = checkout(tmp_path)
@@ -148,6 +161,8 @@ def test_serve_script_refuses_a_port_that_disagrees_with_its_existing_file(
 
 
 def test_help_of_each_command_states_the_configuration_rule() -> None:
+    """The --help of each command that reads a configuration states the default path and the
+    environment variables."""
     for command in (["serve"], ["send"], ["status"], ["documents"], ["config", "check"], ["info"]):
         text = cli(*command, "--help").stdout
         assert "$GATEWAY_CONFIG, else ./gateway.toml" in text, command
@@ -160,6 +175,8 @@ def test_help_of_each_command_states_the_configuration_rule() -> None:
 def test_send_and_status_show_each_finding_once_with_locations_and_count(
     tmp_path: Path, gw: Network
 ) -> None:
+    """A document whose 15 amounts break the same rule: send and status print that rule once,
+    with "(15 times)", its first locations and how many more."""
     bad = bad_invoice(tmp_path)
     sent = cli("send", str(bad), "--config", str(gw.config))
     status = cli("status", sent.stdout.splitlines()[0], "--config", str(gw.config))
@@ -175,6 +192,8 @@ def test_send_and_status_show_each_finding_once_with_locations_and_count(
 
 
 def test_init_writes_an_admin_token_that_reloads_the_running_gateway(gw: Network) -> None:
+    """gateway init writes admin.token (mode 0600, only its hash in the config): POST
+    /admin/reload with it answers 200; the sender token gets 401 naming admin.token."""
     admin = (gw.directory / "admin.token").read_text().strip()
     assert oct((gw.directory / "admin.token").stat().st_mode & 0o777) == "0o600"
     assert admin not in gw.config.read_text()  # only its hash is in the file
@@ -189,6 +208,8 @@ def test_init_writes_an_admin_token_that_reloads_the_running_gateway(gw: Network
 
 
 def test_documents_lists_by_state_and_time(tmp_path: Path, gw: Network) -> None:
+    """gateway documents --state rejected lists only rejected documents (a rejected send among
+    them); --since a future time lists none."""
     bad = bad_invoice(tmp_path)
     rejected_id = cli("send", str(bad), "--config", str(gw.config)).stdout.splitlines()[0]
     out = cli("documents", "--state", "rejected", "--json", "--config", str(gw.config))
@@ -205,6 +226,8 @@ def test_documents_lists_by_state_and_time(tmp_path: Path, gw: Network) -> None:
 def test_route_dry_run_records_no_prospect_and_partners_list_labels_prospects(
     tmp_path: Path, gw: Network
 ) -> None:
+    """route --explain for a recipient a mandate refuses says it *would be* recorded as a prospect
+    and records nothing; a partner in no network is shown as (prospect) by list and show."""
     doc = tmp_path / "to-nowhere.xml"
     assert cli("sample", "--seller", SELLER, "--buyer", NOWHERE, "-o", str(doc)).returncode == 0
     routed = cli("route", str(doc), "--explain", "--config", str(gw.config))
@@ -227,6 +250,7 @@ def test_route_dry_run_records_no_prospect_and_partners_list_labels_prospects(
 
 
 def test_settlement_defaults_to_the_previous_calendar_month(gw: Network) -> None:
+    """settlement without --month reports the previous calendar month, and its help says so."""
     today = datetime.now(UTC).date()
     last = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     out = cli("settlement", "--config", str(gw.config))
@@ -251,6 +275,8 @@ def leaf_parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:
 
 
 def test_every_option_has_help_and_every_command_examples() -> None:
+    """Every option of every command has a help text, and every command's --help ends with
+    examples."""
     commands = dict(leaf_parsers())
     assert len(commands) >= 17  # every leaf command, e.g. `gateway agreements add`
     for name, p in commands.items():

@@ -76,6 +76,9 @@ def run(script: str, root: Path, env: dict[str, str]) -> subprocess.CompletedPro
 
 @pytest.mark.slow
 def test_quickstart_as_written_delivers_the_sample_invoice(tmp_path: Path) -> None:
+    """The README's quickstart blocks, run as written with PORT set to a free port: scripts/serve
+    starts a gateway, and send --wait, status by the printed id and documents all show the
+    sample invoice delivered."""
     root = checkout(tmp_path)
     port = free_port()
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - owned by the process
