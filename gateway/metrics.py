@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
+# A `_created` series beside every counter and histogram only doubles what a
+# scrape carries: Prometheus detects restarts from the counters themselves.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# HTTP answers: most take milliseconds; a large document or a slow store, seconds.
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120)
+
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, build: dict[str, str] | None = None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self.build_info = Gauge(
+            "gateway_build_info",
+            "The running build: version, rules release, whether the rules run compiled",
+            sorted(build or {}),
+            registry=r,
+        )
+        if build:
+            self.build_info.labels(**build).set(1)
+        self.http_requests = Counter(
+            "gateway_http_requests",
+            "HTTP answers, by route pattern, method and status (refusals included)",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "gateway_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route pattern and method",
+            ["route", "method"],
+            buckets=HTTP_BUCKETS,
+            registry=r,
+        )
         self.received = Counter(
             "gateway_documents_received",
             "Documents accepted for processing",

@@ -40,6 +40,9 @@ def two_configs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_add_from_peer_info_then_check(two_configs: tuple[Path, Path]) -> None:
+    """`agreements add --peer-info` writes the peer's id, endpoint, pinned certificate and the
+    given fees and limits; `agreements check` lists them (text and JSON); adding the same peer
+    again exits 2 with "exists already"."""
     cfg, info = two_configs
     gateway_cli(
         "agreements",
@@ -80,6 +83,8 @@ def test_add_from_peer_info_then_check(two_configs: tuple[Path, Path]) -> None:
 
 
 def test_add_with_bad_terms_leaves_the_file_untouched(two_configs: tuple[Path, Path]) -> None:
+    """`agreements add` with a bad currency exits 2 naming the key and ISO 4217 and leaves the
+    config and peers/ untouched; a peer-info file missing fields exits 2 with "missing"."""
     cfg, info = two_configs
     before = cfg.read_text()
     out = gateway_cli(
@@ -118,6 +123,8 @@ def test_add_with_bad_terms_leaves_the_file_untouched(two_configs: tuple[Path, P
     ],
 )
 def test_fees_due(fees: Fees, documents: int, way: str, amount: str, payer: str) -> None:
+    """The fee for a month's documents follows per-document price, payer, monthly free documents
+    and monthly cap, rounded to the cent, and names who pays (us or the peer)."""
     due = fees_due(fees, documents=documents, way=way, peer="beta")
     assert due.amount == Decimal(amount) and due.payer == payer
 
@@ -125,6 +132,9 @@ def test_fees_due(fees: Fees, documents: int, way: str, amount: str, payer: str)
 async def test_reload_applies_a_valid_file_and_keeps_the_old_one_otherwise(
     two_configs: tuple[Path, Path],
 ) -> None:
+    """/admin/reload refuses a missing or wrong admin token with 401, applies a valid config
+    (200, the new peer is known), and on an invalid one answers 422 naming the key and keeps the
+    old settings."""
     cfg, info = two_configs
     # `gateway init` writes an admin token of its own: this test's replaces it.
     text = cfg.read_text()

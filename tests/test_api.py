@@ -27,6 +27,8 @@ async def _wait_final(api: Api, doc_id: str) -> dict[str, object]:
 
 
 async def test_submit_then_follow_to_delivery(api: Api) -> None:
+    """A submitted invoice gets 202 with a Location, its history goes received, routed,
+    delivered, and exactly that document lands in the local inbox."""
     resp = await api.client.post("/api/v1/documents", data=invoice(), headers=api.auth())
     assert resp.status == 202
     body = await resp.json()
@@ -48,6 +50,8 @@ async def test_submit_then_follow_to_delivery(api: Api) -> None:
 async def test_bad_tokens_are_refused_and_store_nothing(
     api: Api, headers: dict[str, str], reason: str
 ) -> None:
+    """A missing, unknown or non-Bearer Authorization header gets 401 with the reason, and no
+    document is stored."""
     resp = await api.client.post(
         "/api/v1/documents", data=invoice(), headers={**headers, "Content-Type": "application/xml"}
     )
@@ -71,6 +75,8 @@ async def test_bad_tokens_are_refused_and_store_nothing(
 async def test_bad_bodies_get_clear_errors_and_leave_no_trace(
     api: Api, body: bytes, ctype: str, status: int, code: str
 ) -> None:
+    """Empty, non-XML, malformed, hostile (entity) or unknown XML bodies get 400, and a JSON body
+    gets 415, each with an error code and message; nothing is stored or queued."""
     headers = {**api.auth(), "Content-Type": ctype}
     resp = await api.client.post("/api/v1/documents", data=body, headers=headers)
     assert resp.status == status
@@ -81,6 +87,7 @@ async def test_bad_bodies_get_clear_errors_and_leave_no_trace(
 
 
 async def test_oversized_body_is_413_and_leaves_no_trace(api: Api) -> None:
+    """A body over max_document_bytes gets 413 payload_too_large and nothing is stored."""
     limit = api.gw.settings.limits.max_document_bytes
     resp = await api.client.post(
         "/api/v1/documents", data=b"<a>" + b" " * (limit + 10) + b"</a>", headers=api.auth()
@@ -91,6 +98,8 @@ async def test_oversized_body_is_413_and_leaves_no_trace(api: Api) -> None:
 
 
 async def test_schema_invalid_document_is_rejected_with_reasons(api: Api) -> None:
+    """An invoice failing the UBL schema gets 422 "rejected" with a UBL-XSD error naming the bad
+    element; its status shows received then rejected, and nothing is queued for delivery."""
     broken = invoice().replace(b"<cbc:IssueDate>", b"<cbc:Bogus>x</cbc:Bogus><cbc:IssueDate>", 1)
     resp = await api.client.post("/api/v1/documents", data=broken, headers=api.auth())
     assert resp.status == 422
@@ -104,6 +113,9 @@ async def test_schema_invalid_document_is_rejected_with_reasons(api: Api) -> Non
 
 
 async def test_idempotency_key_returns_same_id_and_delivers_once(api: Api) -> None:
+    """Eight concurrent submissions with one Idempotency-Key all get 202 with the same id, one
+    document is stored and delivered once; the same key with another document gets 422
+    idempotency_conflict."""
     headers = {**api.auth(), "Idempotency-Key": "order-42"}
     answers = await asyncio.gather(
         *[api.client.post("/api/v1/documents", data=invoice(), headers=headers) for _ in range(8)]
@@ -121,6 +133,8 @@ async def test_idempotency_key_returns_same_id_and_delivers_once(api: Api) -> No
 
 
 async def test_sender_may_only_send_for_its_own_sellers(api: Api) -> None:
+    """An invoice whose seller is not one of the sender's participants gets 403 and nothing is
+    stored."""
     from gateway.model import DocumentKind
     from gateway.samples import sample_document
     from tests.conftest import BUYER
@@ -132,11 +146,14 @@ async def test_sender_may_only_send_for_its_own_sellers(api: Api) -> None:
 
 
 async def test_status_of_unknown_document_is_404(api: Api) -> None:
+    """Asking the status of an id that does not exist gets 404."""
     resp = await api.client.get("/api/v1/documents/nope", headers=api.auth())
     assert resp.status == 404
 
 
 async def test_openapi_health_and_metrics(api: Api) -> None:
+    """/api/v1/openapi.json serves an OpenAPI 3.1 spec with the documents path, /healthz says ok,
+    and after one local delivery /metrics counts it (received, delivered, latency, outbox 0)."""
     spec = await (await api.client.get("/api/v1/openapi.json")).json()
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/documents" in spec["paths"]

@@ -117,7 +117,8 @@ def _where(module: str, target: str) -> str:
 
 
 def test_every_module_belongs_to_a_layer() -> None:
-    """A new package must be placed in the picture before it is used."""
+    """Every module under gateway/ falls in a layer of the contract: a new package must be placed
+    in the picture before it is used."""
     for module in modules():
         _layer(module)
 

@@ -24,6 +24,8 @@ POLICY = DeliverySettings(
 
 @given(attempts=st.integers(1, 40), elapsed=st.floats(0, 3599), draw=st.floats(0, 0.999))
 def test_backoff_stays_within_bounds(attempts: int, elapsed: float, draw: float) -> None:
+    """For any attempt number and elapsed time, the next retry is never past the give-up deadline
+    and, before it, waits between half and all of the capped exponential delay."""
     now = T0 + timedelta(seconds=elapsed)
     nxt = next_attempt(attempts, first_attempt_at=T0, now=now, policy=POLICY, draw=draw)
     assert nxt is not None
@@ -36,6 +38,8 @@ def test_backoff_stays_within_bounds(attempts: int, elapsed: float, draw: float)
 
 
 def test_backoff_grows_then_gives_up() -> None:
+    """Retry delays double from the initial backoff up to the cap (1.5, 3, 6, 12, 45 s at the
+    midpoint draw), and once the give-up time is reached there is no next attempt."""
     delays = [
         (next_attempt(n, first_attempt_at=T0, now=T0, policy=POLICY, draw=0.5) - T0).total_seconds()  # type: ignore[operator]
         for n in (1, 2, 3, 4, 10)
@@ -73,6 +77,9 @@ def _decide(
 
 
 def test_own_participants_by_their_reception_choice(network_dir: tuple[Path, str]) -> None:
+    """Our own participant is delivered by its reception choice (portal; paper for a cross-border
+    buyer); e-mail falls back to the portal with a reason, and under a mandate paper is replaced
+    by network delivery."""
     s = _settings(network_dir[0])
     d = _decide(s, Location(OURS, "configuration", "portal"))
     assert d.kind is RouteKind.LOCAL and d.target == "portal"
@@ -88,6 +95,8 @@ def test_own_participants_by_their_reception_choice(network_dir: tuple[Path, str
 
 
 def test_peer_network_under_its_agreement(network_dir: tuple[Path, str]) -> None:
+    """A recipient found in a peer's SMP routes to that peer under its agreement, and the reason
+    says where it was found."""
     s = _settings(network_dir[0], Agreement(id="A-1"))
     d = _decide(s, Location("beta", "SMP of beta"))
     assert d.kind is RouteKind.PEER and d.target == "beta" and d.agreement == "A-1"
@@ -95,6 +104,8 @@ def test_peer_network_under_its_agreement(network_dir: tuple[Path, str]) -> None
 
 
 def test_network_without_agreement_is_refused(network_dir: tuple[Path, str]) -> None:
+    """A recipient in a network we have no agreement with is refused with "network gamma has no
+    agreement with us"."""
     s = _settings(network_dir[0], Agreement(id="A-1"))
     d = _decide(s, Location("gamma", "directory"))
     assert d.kind is RouteKind.REFUSE
@@ -102,6 +113,8 @@ def test_network_without_agreement_is_refused(network_dir: tuple[Path, str]) -> 
 
 
 def test_agreement_terms_refuse_with_reason(network_dir: tuple[Path, str]) -> None:
+    """A peer's agreement that is expired, not yet valid, receive-only, for other document types,
+    too small for the document, or requiring a signature refuses the route, saying which."""
     cfg = network_dir[0]
     beta = Location("beta", "configuration")
     cases = [
@@ -119,6 +132,8 @@ def test_agreement_terms_refuse_with_reason(network_dir: tuple[Path, str]) -> No
 
 
 def test_nowhere_paper_unless_a_mandate_applies(network_dir: tuple[Path, str]) -> None:
+    """A recipient in no network is refused (as a prospect) under the French B2B mandate, but
+    printed before the mandate's start date, for a consumer, or for a cross-border buyer."""
     s = _settings(network_dir[0])
     nowhere = Location(None, "configuration and directory")
     refused = _decide(s, nowhere)

@@ -22,6 +22,8 @@ def fail_times(gates: PeerGates, peer: str, n: int, now: datetime) -> None:
 
 
 def test_a_peer_gets_only_its_own_slots_and_others_are_not_affected() -> None:
+    """A peer's deliveries beyond its concurrency are refused as busy while another peer still
+    gets slots, and a freed slot can be taken again."""
     gates = PeerGates()
     held = [gates.admit("slow", LIMITS, T0) for _ in range(2)]
     assert all(a.admitted for a in held)
@@ -34,6 +36,8 @@ def test_a_peer_gets_only_its_own_slots_and_others_are_not_affected() -> None:
 
 
 def test_consecutive_failures_open_the_circuit_and_a_success_resets_the_count() -> None:
+    """Only failures in a row count: a success resets the run, and the third consecutive failure
+    opens the circuit, refusing deliveries until the open period ends."""
     gates = PeerGates()
     fail_times(gates, "p", 2, T0)
     ok = gates.admit("p", LIMITS, T0)
@@ -48,6 +52,8 @@ def test_consecutive_failures_open_the_circuit_and_a_success_resets_the_count() 
 
 
 def test_after_the_open_period_one_probe_goes_and_its_success_closes() -> None:
+    """After the open period exactly one probe is admitted (others are refused as probing), and
+    its success closes the circuit so full concurrency returns."""
     gates = PeerGates()
     fail_times(gates, "p", 3, T0)
     assert gates.admit("p", LIMITS, at(29.9)).refusal is Refusal.OPEN
@@ -60,6 +66,7 @@ def test_after_the_open_period_one_probe_goes_and_its_success_closes() -> None:
 
 
 def test_a_failed_probe_opens_the_circuit_again_for_a_full_period() -> None:
+    """A probe that fails reopens the circuit for a whole new open period from its failure."""
     gates = PeerGates()
     fail_times(gates, "p", 3, T0)
     probe = gates.admit("p", LIMITS, at(40))
@@ -70,6 +77,8 @@ def test_a_failed_probe_opens_the_circuit_again_for_a_full_period() -> None:
 
 
 def test_a_probe_that_taught_nothing_lets_the_next_one_go() -> None:
+    """A probe that ends neither in success nor failure leaves the circuit half-open and lets the
+    next probe go at once."""
     gates = PeerGates()
     fail_times(gates, "p", 3, T0)
     probe = gates.admit("p", LIMITS, at(30))
@@ -78,6 +87,8 @@ def test_a_probe_that_taught_nothing_lets_the_next_one_go() -> None:
 
 
 def test_deliveries_started_before_the_circuit_opened_still_count() -> None:
+    """A delivery admitted before the circuit opened still holds its slot, and its success closes
+    the circuit without waiting for the open period."""
     gates = PeerGates()
     late = gates.admit("p", LIMITS, T0)  # in flight while others fail
     fail_times(gates, "p", 3, T0)

@@ -22,6 +22,8 @@ XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd"
 
 
 async def test_pool_and_in_process_agree() -> None:
+    """Validation in a process pool returns the same report, facts and problems as in process,
+    and non-XML, hostile and oversize documents raise the same errors with their message."""
     local, pool = Checker(), Checker(1)
     try:
         good = invoice("INV-P-1")
@@ -65,6 +67,8 @@ def _kill(pids: list[int]) -> None:
 
 
 async def test_a_killed_validation_process_is_replaced() -> None:
+    """After the pool's validation process is killed, the next document is still validated, by a
+    new process."""
     pool = Checker(1)
     try:
         good = invoice("INV-K-1")
@@ -80,6 +84,8 @@ async def test_a_killed_validation_process_is_replaced() -> None:
 
 
 async def test_a_document_whose_process_keeps_dying_is_refused_then_all_is_well() -> None:
+    """A document whose validation process dies twice is refused with a 503 ValidationUnavailable
+    ("stopped twice"), and once processes survive again documents validate."""
     pool = Checker(1)
     stop = threading.Event()
 

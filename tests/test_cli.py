@@ -15,6 +15,9 @@ from tests.support import REPO, free_port, gateway_cli, http
 
 @pytest.mark.slow
 def test_serve_script_then_send_sample_reaches_final_state(tmp_path: Path) -> None:
+    """scripts/serve then `gateway send --wait` delivers the sample; `status` prints the id alone
+    on its first line; a second send is refused naming the first id and --allow-duplicate, which
+    sends it anew; logs name the document but never the token or invoice content."""
     cfg = tmp_path / "dev" / "gateway.toml"
     port = free_port()
     env = {**os.environ, "GATEWAY_CONFIG": str(cfg), "PORT": str(port)}
@@ -63,6 +66,9 @@ def test_serve_script_then_send_sample_reaches_final_state(tmp_path: Path) -> No
 
 
 def test_validate_exit_codes_and_json(tmp_path: Path, network_dir: tuple[Path, str]) -> None:
+    """`gateway validate` exits 0 for a valid file and 1 when any file is invalid or hostile,
+    printing one JSON report per file (schema errors under fatal, no traceback); an unreadable
+    file exits 2 with "cannot read"."""
     cfg, _ = network_dir
     good = cfg.parent / "sample-invoice.xml"
     bad = tmp_path / "bad.xml"
@@ -75,13 +81,25 @@ def test_validate_exit_codes_and_json(tmp_path: Path, network_dir: tuple[Path, s
     reports = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["valid"] for r in reports] == [True, False, False]
     assert "UBL-XSD" in reports[1]["fatal"] and reports[1]["schema_valid"] is False
-    assert set(reports[0]) == {"file", "valid", "schema_valid", "fatal", "warnings", "errors"}
+    assert set(reports[0]) == {
+        "file",
+        "valid",
+        "schema_valid",
+        "fatal",
+        "warnings",
+        "errors",
+        "rules",
+    }
+    assert reports[0]["rules"]["release"] == "2026.5"
     assert reports[2]["errors"] and "Traceback" not in out.stderr
     missing = gateway_cli("validate", str(tmp_path / "none.xml"), check=False)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
 def test_init_info_and_help(tmp_path: Path) -> None:
+    """`gateway init` writes a network whose `info --json` shows name, endpoint, participants and
+    certificate; init into an existing directory or with a bad participant id exits 2; every
+    command has --help."""
     gateway_cli(
         "init",
         str(tmp_path / "n"),
@@ -114,6 +132,8 @@ def test_init_info_and_help(tmp_path: Path) -> None:
 
 
 def test_serve_with_unreachable_store_says_so_without_traceback(tmp_path: Path) -> None:
+    """`gateway serve` with a Redis store nobody listens on exits 1 naming the address, without a
+    traceback."""
     port = free_port()  # nothing listens there
     gateway_cli(
         "init",
@@ -133,6 +153,9 @@ def test_serve_with_unreachable_store_says_so_without_traceback(tmp_path: Path) 
 def test_validate_takes_the_official_rules_dir_from_the_config(
     network_dir: tuple[Path, str],
 ) -> None:
+    """`validate --engine both` exits 2 naming the official rules when none are configured, and
+    with official_rules_dir in the config both engines agree the sample is valid (skipped outside
+    CI when the corpus rules are absent)."""
     from tests.support import CORPUS
 
     xslt = CORPUS / "rules" / "peppol-bis3-2026.5" / "xslt"
@@ -155,6 +178,9 @@ def test_validate_takes_the_official_rules_dir_from_the_config(
 
 
 def test_certs_issues_dev_certificates_from_one_ca(tmp_path: Path) -> None:
+    """`gateway certs --ca` issues an AP certificate from an existing development CA that passes
+    the peer check with the AP id as CN, writes the key mode 0600, and exits 1 when the CA is
+    missing."""
     from gateway.pki.certificates import check_peer_certificate, load_certificate
 
     gateway_cli("certs", str(tmp_path / "one"), "--ap-id", "POP000001")

@@ -20,6 +20,8 @@ def _edit(cfg: Path, old: str, new: str) -> None:
 
 
 def test_the_written_config_is_valid(network_dir: tuple[Path, str]) -> None:
+    """The config `gateway init` writes loads (network, participants, sender token, SQLite store)
+    and `config check` says OK; a wrong token matches no sender."""
     cfg, token = network_dir
     s = loader.load(cfg)
     assert s.network.name == "testnet"
@@ -86,6 +88,8 @@ def test_the_written_config_is_valid(network_dir: tuple[Path, str]) -> None:
 def test_broken_config_names_file_key_and_problem(
     network_dir: tuple[Path, str], old: str, new: str, key: str, problem: str
 ) -> None:
+    """Each broken config value is refused naming its key and the problem; `config check` exits 2
+    with the file, the problem and no traceback."""
     cfg, _ = network_dir
     _edit(cfg, old, new)
     with pytest.raises(ConfigError) as err:
@@ -100,6 +104,7 @@ def test_broken_config_names_file_key_and_problem(
 
 
 def test_serve_refuses_a_broken_config_before_starting(network_dir: tuple[Path, str]) -> None:
+    """`gateway serve` with an invalid listen_port exits 2 naming the key, without a traceback."""
     cfg, _ = network_dir
     _edit(cfg, r"^listen_port = \d+", "listen_port = -1")
     out = gateway_cli("serve", "--config", str(cfg), check=False)
@@ -108,6 +113,8 @@ def test_serve_refuses_a_broken_config_before_starting(network_dir: tuple[Path, 
 
 
 def test_missing_file_and_peer_problems(network_dir: tuple[Path, str], tmp_path: Path) -> None:
+    """Loading a missing config file fails with "file not found", and a peer that lists one of
+    our own participants is refused naming that peer participant's key."""
     with pytest.raises(ConfigError, match="file not found"):
         loader.load(tmp_path / "nope.toml")
     cfg, _ = network_dir
@@ -130,6 +137,8 @@ participants = ["{own}"]
 
 
 def test_revocation_mode_is_read_and_checked(network_dir: tuple[Path, str]) -> None:
+    """Revocation checking defaults to soft, hard and its timeout are read, and an unknown mode
+    is refused listing off, soft, hard."""
     cfg, _ = network_dir
     assert loader.load(cfg).network.revocation == "soft"
     _edit(cfg, r"^\[network\]", '[network]\nrevocation = "hard"\nrevocation_timeout_seconds = 2')
@@ -153,6 +162,8 @@ def test_revocation_mode_is_read_and_checked(network_dir: tuple[Path, str]) -> N
 def test_http_limits_are_checked(
     network_dir: tuple[Path, str], line: str, key: str, problem: str
 ) -> None:
+    """Bad [http] settings (zero inflight bytes, a string timeout, a missing spool dir, an
+    unknown key) are refused naming the key and the problem."""
     cfg, _ = network_dir
     with open(cfg, "a", encoding="utf-8") as fh:
         fh.write(f"\n[http]\n{line}\n")
@@ -162,6 +173,8 @@ def test_http_limits_are_checked(
 
 
 def test_validation_processes_default_to_one_per_spare_core(tmp_path: Path) -> None:
+    """Validation processes "auto" (what init writes) or left out means one per spare core, and
+    an explicit 0 or 3 is taken as given."""
     from datetime import UTC, datetime
 
     from gateway.cli.scaffold import init_network
@@ -182,6 +195,8 @@ def test_validation_processes_default_to_one_per_spare_core(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("value", ["-1", '"many"', "true", "1.5"])
 def test_bad_validation_processes_are_refused(network_dir: tuple[Path, str], value: str) -> None:
+    """A validation.processes that is negative, a word, a boolean or a fraction is refused naming
+    the file and the bad value."""
     cfg, _ = network_dir
     _edit(cfg, r"^processes = .*", f"processes = {value}")
     with pytest.raises(ConfigError, match=r'validation.processes: must be "auto"') as raised:
@@ -191,6 +206,8 @@ def test_bad_validation_processes_are_refused(network_dir: tuple[Path, str], val
 
 
 def test_attribute_limits_are_read_and_checked(network_dir: tuple[Path, str]) -> None:
+    """Attribute limits default to 64 per element, configured values are read, and a zero
+    max_attributes is refused."""
     cfg, _ = network_dir
     assert loader.load(cfg).limits.max_attributes_per_element == 64
     text = cfg.read_text() + "\n[limits]\nmax_attributes_per_element = 8\nmax_attributes = 900\n"

@@ -81,6 +81,9 @@ def _refused_in_one_line(cfg: Path, *words: str) -> str:
 def test_production_refuses_insecure_peer_endpoints(
     network_dir: tuple[Path, str], endpoint: str, address: str, why: str
 ) -> None:
+    """In production a peer endpoint over plain http or at a loopback, private or link-local
+    address is refused naming the address, why, and the allow_insecure escape; config check says
+    so on one line."""
     cfg, _ = network_dir
     _production(cfg)
     _add_peer(cfg, endpoint)
@@ -93,6 +96,7 @@ def test_production_refuses_insecure_peer_endpoints(
 
 
 def test_production_checks_the_smp_url_too(network_dir: tuple[Path, str]) -> None:
+    """In production a peer's smp_url at a private address is refused naming that key."""
     cfg, _ = network_dir
     _production(cfg)
     _add_peer(cfg, "https://93.184.216.34/as4", 'smp_url = "https://192.168.0.2/smp"')
@@ -103,6 +107,8 @@ def test_production_checks_the_smp_url_too(network_dir: tuple[Path, str]) -> Non
 
 
 def test_absent_environment_means_production(network_dir: tuple[Path, str]) -> None:
+    """A config without an environment setting is treated as production: a loopback http peer is
+    refused."""
     cfg, _ = network_dir
     _set(cfg, r'^environment = "development"\n', "")
     _add_peer(cfg, "http://127.0.0.1:9/as4")
@@ -114,6 +120,8 @@ def test_absent_environment_means_production(network_dir: tuple[Path, str]) -> N
 def test_production_accepts_public_https_and_does_not_resolve_names(
     network_dir: tuple[Path, str],
 ) -> None:
+    """In production a public https endpoint (a name that never resolves) and a public SMP
+    address are accepted without warnings."""
     cfg, _ = network_dir
     _production(cfg)
     # .invalid never resolves: the name is taken as the admin wrote it.
@@ -124,6 +132,8 @@ def test_production_accepts_public_https_and_does_not_resolve_names(
 
 
 def test_allow_insecure_accepts_the_peer_with_a_warning(network_dir: tuple[Path, str]) -> None:
+    """allow_insecure = true lets production accept a loopback http peer, and load and config
+    check both give one warning naming the endpoint and why."""
     cfg, _ = network_dir
     _production(cfg)
     _add_peer(cfg, "http://127.0.0.1:9/as4", "allow_insecure = true")
@@ -137,6 +147,7 @@ def test_allow_insecure_accepts_the_peer_with_a_warning(network_dir: tuple[Path,
 
 
 def test_development_accepts_loopback_peers_silently(network_dir: tuple[Path, str]) -> None:
+    """In development (what init writes) a loopback http peer is accepted without a warning."""
     cfg, _ = network_dir
     assert 'environment = "development"' in cfg.read_text()  # what `gateway init` writes
     _add_peer(cfg, "http://127.0.0.1:9/as4")
@@ -155,6 +166,8 @@ def test_development_accepts_loopback_peers_silently(network_dir: tuple[Path, st
 def test_bad_environment_values(
     network_dir: tuple[Path, str], old: str, new: str, key: str, problem: str
 ) -> None:
+    """An environment that is not one of the known names, or not a string, is refused naming
+    network.environment."""
     cfg, _ = network_dir
     _set(cfg, old, new)
     with pytest.raises(ConfigError) as err:
@@ -163,6 +176,7 @@ def test_bad_environment_values(
 
 
 def test_a_malformed_ipv6_endpoint_is_a_config_error(network_dir: tuple[Path, str]) -> None:
+    """A peer endpoint with a broken IPv6 literal is a config error on that key, not a crash."""
     cfg, _ = network_dir
     _add_peer(cfg, "https://[::1/as4")
     with pytest.raises(ConfigError) as err:  # urllib raises ValueError on it
@@ -171,6 +185,7 @@ def test_a_malformed_ipv6_endpoint_is_a_config_error(network_dir: tuple[Path, st
 
 
 def test_allow_insecure_must_be_true_or_false(network_dir: tuple[Path, str]) -> None:
+    """A peer's allow_insecure that is not a boolean is refused naming that key."""
     cfg, _ = network_dir
     _add_peer(cfg, "https://ap.beta.example/as4", 'allow_insecure = "yes"')
     with pytest.raises(ConfigError) as err:
@@ -181,6 +196,8 @@ def test_allow_insecure_must_be_true_or_false(network_dir: tuple[Path, str]) -> 
 def test_a_private_key_pinned_as_a_peer_certificate_is_refused(
     network_dir: tuple[Path, str],
 ) -> None:
+    """A private key file given as a peer's pinned certificate is refused naming the 'PRIVATE
+    KEY' block."""
     cfg, _ = network_dir
     _add_peer(cfg, "http://127.0.0.1:9/as4", 'certificate = "certs/ap.key"')
     with pytest.raises(ConfigError) as err:
@@ -194,6 +211,7 @@ def test_a_private_key_pinned_as_a_peer_certificate_is_refused(
 
 @pytest.mark.parametrize("prefix", ["5790000435", "57123456781", "5730000099", "0", "9999999999"])
 def test_scaffold_glns_pass_the_gs1_check(prefix: str) -> None:
+    """The GLNs the scaffold builds from any prefix pass the GS1 check-digit check."""
     assert check(ParticipantId("0088", gln(prefix))) is None
 
 
@@ -207,6 +225,8 @@ def test_scaffold_glns_pass_the_gs1_check(prefix: str) -> None:
 def test_config_check_refuses_a_participant_id_failing_its_scheme(
     network_dir: tuple[Path, str], where: str, bad: str, problem: str
 ) -> None:
+    """A participant id with a wrong GLN or SIRET check digit, ours or a peer's, is refused
+    naming the key, the id and the scheme's check, on one line."""
     cfg, _ = network_dir
     if where == "participants":
         # the second participant: the sender's list names only the first
@@ -232,6 +252,8 @@ def test_config_check_refuses_a_participant_id_failing_its_scheme(
 def test_init_refuses_a_participant_id_failing_its_scheme(
     tmp_path: Path, bad: str, problem: str
 ) -> None:
+    """`gateway init --participant` with a wrong check digit exits 2 naming the flag and the
+    check, without a traceback, and writes nothing."""
     target = tmp_path / "n"
     out = gateway_cli(
         "init", str(target), "--name", "n", "--port", "9001", "--participant", bad, check=False
@@ -281,6 +303,8 @@ BAD_PEMS = {
 def test_agreements_add_refuses_a_non_certificate_and_leaves_no_file(
     alpha_and_beta_info: tuple[Path, dict[str, object], Path], case: str
 ) -> None:
+    """`agreements add` whose peer info carries a key, CSR, non-ASCII, non-PEM or broken
+    certificate exits 2 with one line naming certificate_pem and the problem, and writes nothing."""
     cfg, info, beta_certs = alpha_and_beta_info
     make, problem = BAD_PEMS[case]
     info["certificate_pem"] = make(str(info["certificate_pem"]), beta_certs)
@@ -299,6 +323,8 @@ def test_agreements_add_refuses_a_non_certificate_and_leaves_no_file(
 
 
 def test_serve_logs_the_warning_of_an_allowed_insecure_peer(tmp_path: Path) -> None:
+    """`gateway serve` with an allowed insecure peer in production logs exactly one
+    config.warning line naming the endpoint."""
     net = make_network(tmp_path, "alpha", participants=[f"0088:{gln('5790000001')}"])
     _production(net.config)
     _add_peer(net.config, "http://127.0.0.1:9/as4", "allow_insecure = true")
@@ -315,6 +341,8 @@ def test_serve_logs_the_warning_of_an_allowed_insecure_peer(tmp_path: Path) -> N
 def test_a_refused_agreement_restores_a_certificate_file_that_was_there(
     alpha_and_beta_info: tuple[Path, dict[str, object], Path],
 ) -> None:
+    """A refused `agreements add` removes the peers/ folder it created, and leaves a certificate
+    file that was already there as it was."""
     cfg, info, _ = alpha_and_beta_info
     peer_info = cfg.parent.parent / "beta-info.json"
     peer_info.write_text(json.dumps(info), encoding="utf-8")

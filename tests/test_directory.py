@@ -44,6 +44,8 @@ def bad_lines(path: Path) -> dict[int, str]:
 
 
 def test_csv_rows_become_normalised_partners(tmp_path: Path) -> None:
+    """CSV partner rows become partners with normalised ids, names, reception, document types
+    (deduplicated), address lines and country, each with its line number."""
     path = write(
         tmp_path,
         HEADER
@@ -71,6 +73,9 @@ def test_csv_rows_become_normalised_partners(tmp_path: Path) -> None:
 
 
 def test_bad_rows_are_reported_by_line_with_the_reason(tmp_path: Path) -> None:
+    """Each bad CSV row (bad id syntax or check digit, unknown reception, missing name or id,
+    duplicate id, wrong field count, missing email or address, bad email or country) is reported
+    at its line with its reason."""
     path = write(
         tmp_path,
         HEADER
@@ -105,6 +110,7 @@ def test_bad_rows_are_reported_by_line_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_line_numbers_follow_quoted_cells_over_several_lines(tmp_path: Path) -> None:
+    """Line numbers of CSV rows count the lines of multi-line quoted cells and blank lines."""
     path = write(
         tmp_path,
         "id,name,address\n"
@@ -120,6 +126,8 @@ def test_line_numbers_follow_quoted_cells_over_several_lines(tmp_path: Path) -> 
 
 
 def test_columns_may_come_in_any_order_and_optional_ones_may_go(tmp_path: Path) -> None:
+    """A CSV with a BOM, only id and name, in another order and with an id scheme prefix, is
+    read."""
     path = write(tmp_path, "\ufeffName,ID\nAcme,iso6523-actorid-upis::" + GLN_1 + "\n")
 
     assert rows(path) == [(2, Partner(GLN_1, "Acme"))]
@@ -135,6 +143,8 @@ def test_columns_may_come_in_any_order_and_optional_ones_may_go(tmp_path: Path) 
     ],
 )
 def test_a_file_without_a_usable_header_is_refused(tmp_path: Path, text: str, words: str) -> None:
+    """A partner file that is empty, lacks the id column, has an unknown or repeated column is
+    refused with a header error saying which."""
     with pytest.raises(PartnerFileError, match="header") as caught:
         rows(write(tmp_path, text))
 
@@ -142,6 +152,7 @@ def test_a_file_without_a_usable_header_is_refused(tmp_path: Path, text: str, wo
 
 
 def test_unreadable_files_are_refused(tmp_path: Path) -> None:
+    """A partner file that is not UTF-8 or does not exist is refused saying so."""
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(b"id,name\n0088:1,Soci\xe9t\xe9\n")
 
@@ -152,6 +163,7 @@ def test_unreadable_files_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_csv_the_reader_cannot_go_on_with_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A CSV cell too large for the reader is refused naming the file and line."""
     path = write(tmp_path, HEADER + f"{GLN_1},Acme,,,,,,\n{GLN_2},{HUGE},,,,,,\n")
 
     with pytest.raises(PartnerFileError, match=r"partners.csv:3: cannot read the CSV"):
@@ -159,6 +171,8 @@ def test_a_csv_the_reader_cannot_go_on_with_is_refused_at_its_line(tmp_path: Pat
 
 
 def test_json_lines_rows(tmp_path: Path) -> None:
+    """JSON lines partner files are read (blank lines skipped), and lines that are not JSON, not
+    an object, with unknown keys, wrong types or a duplicate id are reported with the reason."""
     good = {"id": GLN_1, "name": "Acme", "address": ["1 Main St", "Oslo"], "document_types": "a;b"}
     path = write(
         tmp_path,
@@ -214,6 +228,8 @@ def many(count: int, *, bad_at: int | None = None) -> str:
 async def test_import_writes_the_good_rows_in_batches(
     tmp_path: Path, sqlite_store: SqliteStore
 ) -> None:
+    """Importing writes every good row in batches and reports the bad one by line and id, in text
+    and JSON."""
     path = write(tmp_path, many(23, bad_at=10))
 
     report = await import_file(sqlite_store, path, batch_size=5)
@@ -227,6 +243,8 @@ async def test_import_writes_the_good_rows_in_batches(
 async def test_all_or_nothing_writes_nothing_when_a_row_is_bad(
     tmp_path: Path, sqlite_store: SqliteStore
 ) -> None:
+    """An all-or-nothing import of a file with one bad row writes nothing; without bad rows it
+    writes them all."""
     bad = write(tmp_path, many(23, bad_at=22), "bad.csv")
     good = write(tmp_path, many(23), "good.csv")
 
@@ -242,6 +260,8 @@ async def test_all_or_nothing_writes_nothing_when_a_row_is_bad(
 async def test_a_file_error_midway_says_what_was_written(
     tmp_path: Path, sqlite_store: SqliteStore
 ) -> None:
+    """A file that cannot be read further midway stops the import with the line, and says the
+    good rows before it were written (and they are)."""
     path = write(tmp_path, many(12) + f"0088:1,{HUGE},,,,,,\n")
 
     with pytest.raises(PartnerFileError, match=r"partners\.csv:14: cannot read") as caught:
@@ -252,6 +272,7 @@ async def test_a_file_error_midway_says_what_was_written(
 
 
 async def test_importing_again_updates_in_place(tmp_path: Path, sqlite_store: SqliteStore) -> None:
+    """Importing a partner again replaces its data rather than adding a second one."""
     await import_file(sqlite_store, write(tmp_path, HEADER + f"{GLN_1},Old,north,,,,,\n"))
     await import_file(sqlite_store, write(tmp_path, HEADER + f"{GLN_1},New,south,,,,,\n"))
 
@@ -295,6 +316,8 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_import_list_and_show(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """`partners import` reports bad rows and exits 1; `list` pages with --limit and --after;
+    `show` finds a partner in any case and prints what it receives (SQLite and Redis stores)."""
     path = write(tmp_path, many(5, bad_at=2))
     cfg = ["--config", str(config)]
 
@@ -319,6 +342,8 @@ def test_import_list_and_show(
 def test_import_json_output_and_all_or_nothing(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """`partners import --all-or-nothing --json` with a bad row exits 1, reports it, and writes
+    no partner (SQLite and Redis stores)."""
     path = write(tmp_path, many(5, bad_at=4))
     cfg = ["--config", str(config)]
 
@@ -333,6 +358,8 @@ def test_import_json_output_and_all_or_nothing(
 def test_usage_errors_exit_2_and_unknown_partner_1(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """`gateway partners` exits 2 for a missing file, bad header, bad id, bad --limit or missing
+    config, and 1 for an unknown partner, saying which."""
     cfg = ["--config", str(config)]
 
     assert cli(capsys, "import", str(tmp_path / "none.csv"), *cfg)[:1] == (2,)
@@ -350,6 +377,7 @@ def test_usage_errors_exit_2_and_unknown_partner_1(
 
 @pytest.mark.parametrize("action", ["import", "list", "show"])
 def test_each_action_has_help(action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each `gateway partners` action has --help that exits 0 and mentions --config."""
     with pytest.raises(SystemExit) as done:
         partners_cli(["partners", action, "--help"])
 

@@ -144,6 +144,8 @@ async def _send_as4(node: Node, *, message_id: str, instance_id: str) -> bytes:
 async def test_as4_message_repeated_under_either_key_is_stored_once(
     node: Node, second_message_id: str, second_instance_id: str
 ) -> None:
+    """A peer's AS4 message repeated with the same MessageId or the same SBDH instance id is
+    answered with a receipt each time but stored once."""
     first = await _send_as4(
         node, message_id="m-1@beta", instance_id="7b0c7f3e-0000-4000-8000-000000000001"
     )
@@ -160,6 +162,8 @@ async def test_as4_message_repeated_under_either_key_is_stored_once(
 async def test_a_second_submission_of_the_same_invoice_is_409_naming_the_first(
     node: Node,
 ) -> None:
+    """Submitting the same invoice again gets 409 duplicate_invoice naming the first document's
+    id and location, and stores nothing new."""
     status, first = await node.post(invoice("INV-DUP-1"))
     assert status == 202
 
@@ -175,6 +179,7 @@ async def test_a_second_submission_of_the_same_invoice_is_409_naming_the_first(
 
 
 async def test_allow_duplicate_header_sends_a_genuine_resend(node: Node) -> None:
+    """The same invoice with Allow-Duplicate: true is accepted as a new document with a new id."""
     status, first = await node.post(invoice("INV-DUP-2"))
     assert status == 202
 
@@ -186,6 +191,8 @@ async def test_allow_duplicate_header_sends_a_genuine_resend(node: Node) -> None
 
 
 async def test_allow_duplicate_must_be_true_or_false(node: Node) -> None:
+    """An Allow-Duplicate header that is not true or false gets 400 naming the header and stores
+    nothing."""
     status, answer = await node.post(invoice("INV-DUP-3"), **{"Allow-Duplicate": "yes"})
 
     assert status == 400
@@ -196,6 +203,8 @@ async def test_allow_duplicate_must_be_true_or_false(node: Node) -> None:
 async def test_a_rejected_invoice_does_not_block_its_corrected_resubmission(
     node: Node,
 ) -> None:
+    """An invoice rejected by validation does not count as a duplicate: its corrected version is
+    accepted, and only that one blocks a further copy with 409."""
     good = invoice("INV-DUP-4")
     broken = good.replace(b"<cbc:IssueDate>", b"<cbc:Bogus>x</cbc:Bogus><cbc:IssueDate>", 1)
     status, rejected = await node.post(broken)
@@ -211,6 +220,8 @@ async def test_a_rejected_invoice_does_not_block_its_corrected_resubmission(
 async def test_the_same_number_from_two_senders_or_on_two_dates_is_not_a_duplicate(
     node: Node,
 ) -> None:
+    """The same invoice number from another sender, or with another issue date, is accepted as a
+    new document."""
     body = invoice("INV-DUP-5")
     next_year = body.replace(b"<cbc:IssueDate>2026-", b"<cbc:IssueDate>2027-", 1)
     assert next_year != body
@@ -226,6 +237,8 @@ async def test_the_same_number_from_two_senders_or_on_two_dates_is_not_a_duplica
 async def test_senders_whose_names_share_a_prefix_never_share_an_idempotency_key(
     node: Node,
 ) -> None:
+    """Senders "a" and "a:b" with keys "b:k" and "k" get two separate documents: their
+    Idempotency-Keys never collide."""
     # Before: "api:a:b:k" for sender "a" with key "b:k" and sender "a:b" with key "k".
     status_a, by_a = await node.post(
         invoice("INV-NS-A"), token=TOKENS["a"], **{"Idempotency-Key": "b:k"}

@@ -81,12 +81,15 @@ XML = b"Content-Type: application/xml\r\n"
 
 @pytest.mark.parametrize("path", ["/api/v1/documents", "/admin/reload"])
 async def test_a_latin1_byte_in_the_token_is_401_not_500(edge: Edge, path: str) -> None:
+    """A Bearer token with a non-ASCII byte gets 401 saying tokens are printable ASCII, on the
+    API and the admin route."""
     status, _, answer = await send(edge, path, bearer(b"caf\xe9-token-0123456789") + XML)
     assert status == 401, answer
     assert "printable ASCII" in answer["message"]
 
 
 async def test_a_latin1_byte_in_the_idempotency_key_is_400_and_stores_nothing(edge: Edge) -> None:
+    """An Idempotency-Key with a non-ASCII byte gets 400 naming the header and stores nothing."""
     headers = bearer(edge.token) + XML + b"Idempotency-Key: order-\xe9\r\n"
     status, _, answer = await send(edge, "/api/v1/documents", headers, invoice())
     assert status == 400, answer
@@ -95,6 +98,8 @@ async def test_a_latin1_byte_in_the_idempotency_key_is_400_and_stores_nothing(ed
 
 
 async def test_failures_from_one_address_get_429_even_with_the_right_token(edge: Edge) -> None:
+    """After the limit of failed authentications from one address, even a correct token from
+    there gets 429 with Retry-After and nothing stored, while other addresses still get 202."""
     limit = edge.gw.settings.limits.auth_failures_per_minute
     for i in range(limit):
         status, _, _ = await send(edge, "/admin/reload", bearer(f"guess-{i}"), source="127.0.0.2")
@@ -111,6 +116,8 @@ async def test_failures_from_one_address_get_429_even_with_the_right_token(edge:
 
 
 async def test_failures_with_one_token_prefix_get_429_from_any_address(edge: Edge) -> None:
+    """After the limit of failed tokens sharing a prefix, from many addresses, that prefix gets
+    429 from a new address while another prefix still gets 401."""
     limit = edge.gw.settings.limits.auth_failures_per_minute
     for i in range(limit):
         status, _, _ = await send(
@@ -159,6 +166,8 @@ async def wait_for_event(logs: list[dict[str, Any]], event: str) -> None:
 async def test_an_abandoned_upload_is_a_debug_event_without_a_reply(
     edge: Edge, path: str, headers: bytes | None, event: str
 ) -> None:
+    """An upload the client abandons half-way (AS4 or API) is logged as one debug event, with no
+    error log and no signed ebMS refusal."""
     with structlog.testing.capture_logs() as logs:
         await abandon(edge, path, headers or bearer(edge.token) + XML)
         await wait_for_event(logs, event)

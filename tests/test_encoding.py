@@ -65,6 +65,8 @@ REFUSED = {
 
 @pytest.mark.parametrize("case", list(REFUSED))
 async def test_a_document_not_in_utf8_is_refused_naming_its_encoding(api: Api, case: str) -> None:
+    """A document in Latin-1, windows-1252 or UTF-16 (declared or not, with or without BOM) gets
+    415 unsupported_encoding naming its encoding and UTF-8, and nothing is stored or queued."""
     make, named = REFUSED[case]
     resp = await api.client.post("/api/v1/documents", data=make(), headers=api.auth())
     answer = await resp.json()
@@ -86,6 +88,8 @@ ACCEPTED = {
 
 @pytest.mark.parametrize("case", list(ACCEPTED))
 async def test_a_utf8_document_is_accepted_and_can_be_packaged(api: Api, case: str) -> None:
+    """A UTF-8 document (plain, with BOM, or without declaration) gets 202 and survives being
+    wrapped in and unwrapped from a Peppol envelope with its non-ASCII text intact."""
     body = ACCEPTED[case]()
     resp = await api.client.post("/api/v1/documents", data=body, headers=api.auth())
     answer = await resp.json()

@@ -73,9 +73,12 @@ async def frozen_api(
             await client.close()
 
 
-async def test_a_frozen_store_answers_503_naming_the_document_and_a_resend_is_not_a_duplicate(
+async def test_a_frozen_store_answers_503_naming_the_document_and_a_resend_adds_no_copy(
     frozen_api: tuple[TestClient, dict[str, str], subprocess.Popen[bytes], Store],
 ) -> None:
+    """When Redis freezes mid-write the sender gets 503 naming the document id and location; GET
+    tells whether the write landed; a resend then gets 409 for it if it did, 202 if not, so only
+    one copy exists."""
     client, headers, redis_proc, store = frozen_api
     warm = await client.post("/api/v1/documents", data=invoice("INV-F-0"), headers=headers)
     assert warm.status == 202

@@ -16,6 +16,8 @@ from gateway.store.factory import sqlite_file
 async def test_healthz_is_503_while_another_process_holds_the_sqlite_write_lock(
     network_dir: tuple[Path, str],
 ) -> None:
+    """/healthz answers 503 "cannot write ... locked" while another process holds the SQLite
+    write lock, and 200 again soon after it is released."""
     cfg, _ = network_dir
     cfg.write_text(cfg.read_text().replace("[store]", "[store]\ntimeout_seconds = 0.3", 1))
     settings = loader.load(cfg)

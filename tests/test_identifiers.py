@@ -66,6 +66,7 @@ VALID: dict[str, tuple[st.SearchStrategy[str], slice]] = {
 @pytest.mark.parametrize("icd", [*VALID, "0242"])
 @given(data=st.data())
 def test_generated_valid_ids_pass_in_any_case(icd: str, data: st.DataObject) -> None:
+    """Generated valid ids of every supported scheme pass the check, in lower and upper case."""
     value = data.draw(spis if icd == "0242" else VALID[icd][0])
 
     assert check(ParticipantId(icd, value)) is None
@@ -75,6 +76,7 @@ def test_generated_valid_ids_pass_in_any_case(icd: str, data: st.DataObject) -> 
 @pytest.mark.parametrize("icd", list(VALID))
 @given(data=st.data())
 def test_one_changed_digit_is_caught(icd: str, data: st.DataObject) -> None:
+    """Changing any one checked digit of a valid id makes the scheme check fail with a reason."""
     strategy, checked = VALID[icd]
     value = data.draw(strategy)
     span = range(len(value))[checked]
@@ -92,6 +94,7 @@ def test_one_changed_digit_is_caught(icd: str, data: st.DataObject) -> None:
 
 @given(la_poste_siret)
 def test_la_poste_sirets_pass_by_their_own_rule(value: str) -> None:
+    """La Poste SIRETs whose digits sum to a multiple of 5 pass, though not Luhn-valid."""
     assert check(ParticipantId("0009", value)) is None
 
 
@@ -122,6 +125,7 @@ def test_la_poste_sirets_pass_by_their_own_rule(value: str) -> None:
     ],
 )
 def test_known_good_ids(pid: str) -> None:
+    """Published real and example ids of each scheme (and an unchecked ICD) pass the check."""
     assert check(pid) is None
 
 
@@ -155,12 +159,15 @@ def test_known_good_ids(pid: str) -> None:
     ],
 )
 def test_bad_ids_say_why(pid: str, words: str) -> None:
+    """Each malformed or wrong-check-digit id fails with a reason naming the rule it breaks."""
     reason = check(pid)
 
     assert reason is not None and words in reason
 
 
 def test_norwegian_bodies_without_a_check_digit_are_never_valid() -> None:
+    """A Norwegian organisation number whose body has no possible mod-11 check digit fails with
+    every final digit."""
     body = next(f"{n:08d}" for n in range(10**8) if ids.no_digit(f"{n:08d}") is None)
 
     assert all(check(ParticipantId("0192", body + d)) for d in "0123456789")

@@ -52,6 +52,8 @@ def _message(n: int) -> InboundMessage:
 async def test_documents_outside_the_agreement_are_refused_and_not_stored(
     network_dir: tuple[Path, str], case: str
 ) -> None:
+    """A peer's document outside its agreement (send-only, expired, too large, signature
+    required) is refused with EBMS:0010 saying why, and nothing is stored."""
     terms, reason = PEER_TERMS[case]
     async with running(_with_peer(network_dir[0], terms)) as gw:
         with pytest.raises(AgreementRefused, match=reason) as refused:
@@ -63,6 +65,8 @@ async def test_documents_outside_the_agreement_are_refused_and_not_stored(
 async def test_a_document_under_the_agreement_is_received_and_counted(
     network_dir: tuple[Path, str],
 ) -> None:
+    """A peer's document within its agreement is stored with the peer as origin and counted as
+    one received document under that agreement for the month."""
     async with running(_with_peer(network_dir[0], 'direction = "both"')) as gw:
         outcome = await gw.pipeline.receive(_message(2))
         assert not outcome.duplicate

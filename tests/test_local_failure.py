@@ -31,6 +31,8 @@ direction = "both"
 async def test_a_local_packaging_failure_does_not_blame_the_peer(
     network_dir: tuple[Path, str],
 ) -> None:
+    """A delivery that fails because the peer has no configured certificate fails permanently
+    with "not sent: a problem on our side", naming the missing certificate, never the recipient."""
     cfg, token = network_dir
     cfg.write_text(cfg.read_text() + PEER_WITHOUT_CERTIFICATE)
     async with running(loader.load(cfg)) as gw:
@@ -59,6 +61,8 @@ async def test_a_local_packaging_failure_does_not_blame_the_peer(
 
 
 def test_only_the_peers_own_refusal_is_put_on_the_peer() -> None:
+    """Only a refusal from the peer reads "refused by the recipient's network"; a local permanent
+    error reads "not sent", and a transient one "gave up retrying"."""
     refused = TransportError("peer said no", permanent=True, from_peer=True)
     assert _failure_reason(refused) == "refused by the recipient's network"
     assert _failure_reason(TransportError("cannot package", permanent=True)).startswith("not sent")

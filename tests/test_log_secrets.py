@@ -24,6 +24,8 @@ def raw_status(port: int, request: bytes) -> int:
 
 @pytest.mark.slow
 def test_an_oversize_authorization_header_is_logged_without_the_token(tmp_path: Path) -> None:
+    """A request with an oversize Authorization header gets 400 and is logged as http.bad_request
+    without the token or a traceback."""
     net = make_network(tmp_path, "alpha", participants=[])
     net.start()
     try:
@@ -42,6 +44,8 @@ def test_an_oversize_authorization_header_is_logged_without_the_token(tmp_path: 
 
 
 def test_anything_shaped_like_a_credential_is_scrubbed() -> None:
+    """Bearer tokens, authorization values and private keys in a log line are replaced by
+    [redacted] markers."""
     line = redact("b'Authorization: Bearer abc.DEF-123' and authorization=s3cret; bearer xyz")
     assert "abc.DEF" not in line and "s3cret" not in line and "xyz" not in line
     assert line.count("[redacted]") == 3

@@ -49,6 +49,8 @@ async def _final(client: TestClient, doc_id: str, headers: dict[str, str]) -> di
 async def test_open_circuit_defers_without_attempts_until_the_give_up_deadline(
     network_dir: tuple[Path, str],
 ) -> None:
+    """Once a peer's circuit is open, a new document is deferred ("not answering") without any
+    attempt and fails at the give-up deadline after 0 attempts; metrics count one real attempt."""
     cfg, token = network_dir
     _closed_port_peer(
         cfg,
@@ -99,6 +101,8 @@ async def test_open_circuit_defers_without_attempts_until_the_give_up_deadline(
 async def test_a_problem_on_our_side_does_not_open_the_peers_circuit(
     network_dir: tuple[Path, str],
 ) -> None:
+    """Deliveries failing on a certificate name mismatch (our configuration) are retried and fail
+    without deferrals, and the peer's circuit stays closed."""
     cfg, token = network_dir
     # The pinned certificate is not the peer's (its CN is not PSILENT): our
     # configuration is wrong, the peer is not known to be down.
@@ -127,6 +131,8 @@ async def test_a_problem_on_our_side_does_not_open_the_peers_circuit(
 async def test_a_peer_that_drops_connection_attempts_fails_at_the_connect_timeout(
     network_dir: tuple[Path, str],
 ) -> None:
+    """An attempt to a peer whose connections are never accepted fails with "no connection within
+    0.5 s", the connect timeout, not the longer request timeout."""
     cfg, token = network_dir
     # A listener with a full backlog: the kernel drops further SYNs, as a
     # firewall that black-holes the peer's address would.

@@ -6,6 +6,8 @@ from gateway.core.ratelimit import FailureLimiter
 
 
 def test_a_key_is_blocked_after_limit_failures_until_the_oldest_leaves_the_minute() -> None:
+    """After the limit of failures in a minute a key is blocked, with Retry-After until its
+    oldest failure is a minute old; other keys are not blocked."""
     lim = FailureLimiter(window=60)
     for t in (0.0, 10.0, 20.0):
         assert lim.retry_after(["a"], now=t, limit=3) == 0
@@ -20,6 +22,8 @@ def test_a_key_is_blocked_after_limit_failures_until_the_oldest_leaves_the_minut
 
 
 def test_a_lower_limit_after_a_reload_applies_to_failures_already_counted() -> None:
+    """Lowering the limit blocks at once a key whose failures already counted reach the new
+    limit."""
     lim = FailureLimiter(window=60)
     for t in (0.0, 1.0):
         lim.record(["a"], now=t, limit=5)
@@ -28,6 +32,8 @@ def test_a_lower_limit_after_a_reload_applies_to_failures_already_counted() -> N
 
 
 def test_memory_is_bounded_by_forgetting_the_least_recent_key() -> None:
+    """With a key limit, the limiter forgets the least recently failed key and keeps the others'
+    counts."""
     lim = FailureLimiter(window=60, max_keys=2)
     lim.record(["a"], now=0.0, limit=1)
     lim.record(["b"], now=1.0, limit=1)

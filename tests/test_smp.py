@@ -130,11 +130,15 @@ ACC_ZONE = "acc.edelivery.tech.ec.europa.eu"
     ],
 )
 def test_sml_names_match_the_published_examples(value: str, label: str) -> None:
+    """SML DNS names of participant ids match the Peppol policy and SML specification examples,
+    in either case."""
     name = smp.sml_name(ParticipantId.parse(value), ACC_ZONE)
     assert name == f"{label}.iso6523-actorid-upis.{ACC_ZONE}"
 
 
 def test_sml_name_takes_the_peppol_zone_without_padding_or_trailing_dot() -> None:
+    """An SML name in the production zone is a 52-character lower-case label without padding, and
+    a trailing dot on the zone is dropped."""
     name = smp.sml_name(BUYER, smp.SML_ZONE_PRODUCTION + ".")
     label, rest = name.split(".", 1)
     assert rest == "iso6523-actorid-upis.participant.sml.prod.tech.peppol.org"
@@ -158,20 +162,26 @@ def test_sml_name_takes_the_peppol_zone_without_padding_or_trailing_dot() -> Non
     ],
 )
 def test_every_participant_spelling_parses(segment: str) -> None:
+    """Every spelling of a participant id in an SMP URL (scheme or not, percent-encoded once or
+    twice, upper case) parses to the same participant."""
     assert smp.parse_participant_segment(segment) == BUYER
 
 
 def test_participant_values_are_case_insensitive() -> None:
+    """A participant value in upper case parses to the same id as in lower case."""
     upper = smp.parse_participant_segment("ISO6523-ACTORID-UPIS%3A%3A0088%3AABC")
     assert upper == ParticipantId.parse("0088:abc")
 
 
 @pytest.mark.parametrize("segment", smp.doctype_path_forms(INVOICE))
 def test_every_doctype_spelling_parses(segment: str) -> None:
+    """Every URL spelling of a document type id parses to the same id."""
     assert smp.parse_doctype_segment(segment) == INVOICE
 
 
 def test_doctype_values_keep_their_case() -> None:
+    """Document type values keep their case (only %23 is decoded), so upper and lower case
+    differ."""
     assert smp.parse_doctype_segment("busdox-docid-qns::urn:X%23%23Y") == "urn:X##Y"
     assert smp.parse_doctype_segment("BUSDOX-DOCID-QNS::urn:X##Y") != "urn:x##y"
 
@@ -180,12 +190,16 @@ def test_doctype_values_keep_their_case() -> None:
     "segment", ["other-scheme::0088:1", "iso6523-actorid-upis::88:1", "iso6523-actorid-upis::"]
 )
 def test_bad_participant_segments_are_refused(segment: str) -> None:
+    """A participant segment with another scheme, a bad ICD or no value is refused as an invalid
+    identifier."""
     with pytest.raises(InvalidIdentifier):
         smp.parse_participant_segment(segment)
 
 
 @pytest.mark.parametrize("segment", ["busdox-docid-qns::", "other::urn:x", "urn:x"])
 def test_bad_doctype_segments_are_refused(segment: str) -> None:
+    """A document type segment with no value or another scheme is refused as an invalid
+    identifier."""
     with pytest.raises(InvalidIdentifier):
         smp.parse_doctype_segment(segment)
 
@@ -194,6 +208,8 @@ def test_bad_doctype_segments_are_refused(segment: str) -> None:
 
 
 def test_service_group_round_trip() -> None:
+    """A service group lists the participant's document types, with hrefs percent-encoded, and
+    reads back the same."""
     xml = smp.service_group_xml(BUYER, [INVOICE, CREDIT_NOTE], f"{BETA_BASE}/smp")
     assert smp.parse_service_group(xml) == [INVOICE, CREDIT_NOTE]
     assert b"iso6523-actorid-upis%3A%3A0088%3A7300010000001/services/" in xml
@@ -201,6 +217,8 @@ def test_service_group_round_trip() -> None:
 
 
 def test_signed_metadata_round_trip(tmp_path: Path, ca: KeyPair) -> None:
+    """Signed service metadata reads back as the same endpoint: participant, type, process, URL,
+    certificate and dates."""
     beta = _pki(tmp_path, "beta", BETA, ca)
     pair = load_identity(_settings(tmp_path, "beta", BETA, beta, base=BETA_BASE).network)
     ep = smp.parse_signed_service_metadata(_metadata(pair), trust=_trusting(ca))
@@ -222,12 +240,14 @@ def beta_pair(ca: KeyPair) -> KeyPair:
 
 
 def test_a_changed_endpoint_url_breaks_the_signature(ca: KeyPair, beta_pair: KeyPair) -> None:
+    """Signed metadata whose endpoint URL was changed is refused with a digest mismatch."""
     forged = _metadata(beta_pair).replace(b"https://ap.beta.example/as4", b"https://evil/as4")
     with pytest.raises(SecurityError, match="Digest mismatch"):
         smp.parse_signed_service_metadata(forged, trust=_trusting(ca))
 
 
 def test_a_changed_certificate_breaks_the_signature(ca: KeyPair, beta_pair: KeyPair) -> None:
+    """Signed metadata whose endpoint certificate was swapped is refused as a security error."""
     other = issue_ap_certificate(ca, BETA, now=NOW - timedelta(days=1), days=365)
     good, swapped = _metadata(beta_pair), _metadata(beta_pair, ap=other)
     forged = good.replace(_ap_certificate_text(good), _ap_certificate_text(swapped))
@@ -241,12 +261,15 @@ def _ap_certificate_text(xml: bytes) -> bytes:
 
 
 def test_a_signer_from_an_untrusted_ca_is_refused(ca: KeyPair, rogue_ca: KeyPair) -> None:
+    """Metadata signed by a certificate from a look-alike CA is refused as not issued by a
+    trusted CA."""
     rogue = issue_ap_certificate(rogue_ca, BETA, now=NOW - timedelta(days=1), days=365)
     with pytest.raises(SecurityError, match="not issued by a trusted CA"):
         smp.parse_signed_service_metadata(_metadata(rogue), trust=_trusting(ca))
 
 
 def test_a_signature_by_another_key_is_refused(ca: KeyPair, beta_pair: KeyPair) -> None:
+    """Metadata carrying a trusted certificate but signed with another key is refused."""
     # A trusted certificate in KeyInfo, but the signature made with some other key.
     forged = _metadata((generate_key(), beta_pair[1]))
     with pytest.raises(SecurityError, match=r"[Ss]ignature"):
@@ -254,6 +277,8 @@ def test_a_signature_by_another_key_is_refused(ca: KeyPair, beta_pair: KeyPair) 
 
 
 def test_unsigned_and_hostile_answers_are_refused(ca: KeyPair, beta_pair: KeyPair) -> None:
+    """Unsigned metadata is refused for lacking a signing certificate, and metadata with an
+    entity declaration is refused as hostile XML."""
     signed = _metadata(beta_pair)
     unsigned = signed[: signed.index(b"<ds:Signature")] + b"</smp:SignedServiceMetadata>"
     with pytest.raises(SecurityError, match="one signing certificate"):
@@ -264,6 +289,7 @@ def test_unsigned_and_hostile_answers_are_refused(ca: KeyPair, beta_pair: KeyPai
 
 
 def test_metadata_without_the_wanted_process_is_no_service(ca: KeyPair, beta_pair: KeyPair) -> None:
+    """Metadata for another process than the one asked for is "no service"."""
     with pytest.raises(smp.NoService, match="not for process"):
         smp.parse_signed_service_metadata(
             _metadata(beta_pair), trust=_trusting(ca), process="urn:other:process"
@@ -271,6 +297,8 @@ def test_metadata_without_the_wanted_process_is_no_service(ca: KeyPair, beta_pai
 
 
 def test_endpoint_dates_are_judged_at_lookup_time(beta_pair: KeyPair) -> None:
+    """An endpoint is a failed lookup before its activation, found during it, and not registered
+    from its expiration on."""
     ep = smp.Endpoint(BUYER, INVOICE, BIS3_PROCESS, smp.AS4_PROFILE, "https://x", beta_pair[1],
                       NOW, NOW + timedelta(days=1))  # fmt: skip
     assert isinstance(in_service(Found(ep), NOW - timedelta(seconds=1)), LookupFailed)
@@ -279,6 +307,7 @@ def test_endpoint_dates_are_judged_at_lookup_time(beta_pair: KeyPair) -> None:
 
 
 def test_smp_base_replaces_the_endpoint_path() -> None:
+    """A peer's SMP base URL is its endpoint's scheme, host and port with path /smp."""
     peer = Peer("beta", BETA, "https://ap.beta.example:8443/as4?x=1", None, ())
     assert smp_base(peer) == "https://ap.beta.example:8443/smp"
 
@@ -365,6 +394,8 @@ async def _get(peer: Peer, path: str) -> tuple[int, bytes, str]:
 
 
 async def test_server_answers_every_participant_spelling(net: Net) -> None:
+    """Our SMP answers every participant spelling with the service group and a max-age cache
+    header."""
     for form in smp.participant_path_forms(BUYER):
         status, body, caching = await _get(net.peer, f"/{form}")
         assert status == 200, form
@@ -373,6 +404,7 @@ async def test_server_answers_every_participant_spelling(net: Net) -> None:
 
 
 async def test_server_signs_for_every_doctype_spelling(net: Net, ca: KeyPair) -> None:
+    """Our SMP answers every document type spelling with signed metadata for our AS4 endpoint."""
     pid = smp.participant_segment(BUYER)
     for form in smp.doctype_path_forms(INVOICE):
         status, body, _ = await _get(net.peer, f"/{pid}/services/{form}")
@@ -382,6 +414,8 @@ async def test_server_signs_for_every_doctype_spelling(net: Net, ca: KeyPair) ->
 
 
 async def test_server_404s_and_400s(net: Net) -> None:
+    """Our SMP answers 404 for an unknown participant or a type it does not receive, and 400 for
+    a malformed id."""
     stranger, buyer = smp.participant_segment(STRANGER), smp.participant_segment(BUYER)
     assert (await _get(net.peer, f"/{stranger}"))[0] == 404
     assert (await _get(net.peer, f"/{stranger}/services/{smp.doctype_segment(INVOICE)}"))[0] == 404
@@ -392,6 +426,8 @@ async def test_server_404s_and_400s(net: Net) -> None:
 async def test_server_signs_once_per_participant_and_doctype(
     net: Net, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Our SMP signs a participant's metadata once and serves the same bytes again, signing
+    afresh only once the memo has expired."""
     calls: list[str] = []
     real = smp.signed_service_metadata_xml
 
@@ -409,6 +445,7 @@ async def test_server_signs_once_per_participant_and_doctype(
 
 
 async def test_lookup_finds_the_peer_endpoint(net: Net) -> None:
+    """A lookup in a peer's SMP finds its AS4 URL and the peer's own AP certificate."""
     result = await net.client.lookup(net.peer, BUYER, INVOICE)
     assert isinstance(result, Found)
     assert result.endpoint.url == f"{BETA_BASE}/as4"
@@ -416,11 +453,13 @@ async def test_lookup_finds_the_peer_endpoint(net: Net) -> None:
 
 
 async def test_unknown_participant_or_doctype_is_not_registered(net: Net) -> None:
+    """A lookup of an unknown participant, or a type it does not receive, is "not registered"."""
     assert isinstance(await net.client.lookup(net.peer, STRANGER, INVOICE), NotRegistered)
     assert isinstance(await net.client.lookup(net.peer, BUYER, CREDIT_NOTE), NotRegistered)
 
 
 async def test_a_dead_port_is_a_failed_lookup(net: Net) -> None:
+    """A lookup at a closed port is a failed lookup ("cannot reach") and nothing is cached."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -431,6 +470,8 @@ async def test_a_dead_port_is_a_failed_lookup(net: Net) -> None:
 
 
 async def test_timeout_500_and_bad_signature_are_failed_lookups(net: Net) -> None:
+    """An SMP that times out, answers 500, or serves forged metadata gives a failed lookup saying
+    which, and nothing is cached."""
     release = asyncio.Event()
 
     async def slow(_: web.Request) -> web.Response:
@@ -457,12 +498,16 @@ async def test_timeout_500_and_bad_signature_are_failed_lookups(net: Net) -> Non
 
 
 async def test_a_peer_signing_as_someone_else_is_a_failed_lookup(net: Net) -> None:
+    """A peer whose SMP signs with a certificate for another AP id than configured gives a failed
+    lookup naming the expected id."""
     impostor = Peer("beta", "PSOMEONE", net.peer.endpoint, None, ())
     result = await net.client.lookup(impostor, BUYER, INVOICE)
     assert isinstance(result, LookupFailed) and "expected 'PSOMEONE'" in result.reason
 
 
 async def test_answers_are_cached_until_their_ttl(net: Net) -> None:
+    """Found and not-registered answers are served from the cache until their TTL; the shorter
+    negative entry is asked again first."""
     found = await net.client.lookup(net.peer, BUYER, INVOICE)
     missing = await net.client.lookup(net.peer, STRANGER, INVOICE)
     asked = len(net.asked)
@@ -476,7 +521,11 @@ async def test_answers_are_cached_until_their_ttl(net: Net) -> None:
 
 
 async def test_an_unreadable_cache_entry_is_asked_afresh(net: Net) -> None:
+    """A corrupt cache entry does not break the lookup: the SMP is asked again and the
+    endpoint found."""
     await net.client.lookup(net.peer, BUYER, INVOICE)
+    asked = len(net.asked)
     for key in net.cache.entries:
         net.cache.entries[key] = (NOW + timedelta(days=1), b"{not json")
     assert isinstance(await net.client.lookup(net.peer, BUYER, INVOICE), Found)
+    assert net.asked[asked:] == [BUYER]

@@ -33,6 +33,8 @@ participants = ["{STRANGER}"]
 async def test_failing_deliveries_are_retried_then_dead_lettered(
     network_dir: tuple[Path, str],
 ) -> None:
+    """Deliveries to a peer that never answers are retried several times, then fail with "gave up
+    retrying after" and the attempt count, are counted as failed, and leave the outbox."""
     cfg, token = network_dir
     _unreachable_peer(
         cfg,

@@ -16,7 +16,7 @@ from gateway.cli.findings import grouped
 from gateway.model import State, status_view
 
 if TYPE_CHECKING:
-    from gateway.store.base import Store
+    from gateway.store.base import DocumentStore
 
 # `send --wait` that ends before the document reached a final state.
 WAIT_TIMED_OUT = 3
@@ -99,7 +99,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _local(store: Store, doc_id: str) -> dict[str, Any] | None:
+async def _local(store: DocumentStore, doc_id: str) -> dict[str, Any] | None:
     """Read a document's history straight from the store: any direction."""
     meta = await store.get_meta(doc_id)
     if meta is None:
@@ -121,7 +121,7 @@ def _since(text: str) -> datetime:
 
 
 async def _listing(
-    store: Store, state: str | None, since: datetime | None, limit: int
+    store: DocumentStore, state: str | None, since: datetime | None, limit: int
 ) -> list[dict[str, Any]]:
     """The newest documents first, with their last state, filtered."""
     rows: list[dict[str, Any]] = []

@@ -55,13 +55,14 @@ class _Version(argparse.Action):
     ) -> None:
         from importlib.metadata import PackageNotFoundError, version
 
+        from gateway.validation.release import describe
         from gateway.validation.rules import BUILD
 
         try:
             release = version("einvoice-gateway")
         except PackageNotFoundError:  # run from a source tree that was never installed
             release = "(not installed)"
-        print(f"gateway {release}; validation rules: {BUILD}")
+        print(f"gateway {release}; validation rules: {describe()}, {BUILD}")
         parser.exit()
 
 

@@ -22,7 +22,7 @@ from gateway.model import InvalidIdentifier, ParticipantId
 if TYPE_CHECKING:  # the store (and redis) is imported only by commands that use it
     from gateway.directory.partner_files import ImportReport
     from gateway.model import Partner
-    from gateway.store.base import Store
+    from gateway.store.base import PartnerStore
 
 T = TypeVar("T")
 PROSPECT = "(prospect)"  # a partner in no network: refused paper under a mandate
@@ -34,7 +34,7 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _with_store(args: argparse.Namespace, work: Callable[[Store], Awaitable[T]]) -> T:
+def _with_store(args: argparse.Namespace, work: Callable[[PartnerStore], Awaitable[T]]) -> T:
     """Open the configured store, run ``work`` on it, close it."""
     return common.with_store(common.load(args), work)
 
@@ -81,7 +81,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return _fail("--limit must be at least 1")
     after = _pid(args.after) if args.after else ""
 
-    async def work(store: Store) -> tuple[int, list[Partner]]:
+    async def work(store: PartnerStore) -> tuple[int, list[Partner]]:
         return await store.count_partners(), await store.list_partners(
             after=after, limit=args.limit
         )

@@ -26,7 +26,7 @@ from gateway.service.pipeline import (
     Pipeline,
     StoreOutcomeUnknown,
 )
-from gateway.store.base import Store
+from gateway.store.base import DocumentStore
 from gateway.transport import bodies
 from gateway.transport.http_guard import client_went_away
 
@@ -125,7 +125,7 @@ def _allow_duplicate(request: web.Request) -> bool:
 async def status(request: web.Request) -> web.Response:
     sender = authenticate(request)
     doc_id = request.match_info["id"]
-    store: Store = request.app[STORE]
+    store: DocumentStore = request.app[STORE]
     meta = await store.get_meta(doc_id)
     # A sender sees only what it submitted: an id alone grants nothing.
     if meta is None or meta.direction is not Direction.OUTBOUND or meta.origin != sender.name:

@@ -27,6 +27,7 @@ from gateway.errors import ConfigError, GatewayError
 from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.server import api, edge
 from gateway.server.health import WriteProbe
+from gateway.server.http_metrics import build_labels, metrics_middleware
 from gateway.service.delivery import Clock
 from gateway.service.intake import Checker
 from gateway.service.pipeline import Pipeline
@@ -75,7 +76,7 @@ async def running(
         if released:
             log.info("store.leases_released", count=released)
     transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
-    metrics = Metrics()
+    metrics = Metrics(build_labels())
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, clock=clock, cache=store)
     checker = Checker(settings.validation.pool_size(), schema_dir=settings.validation.schema_dir)
     pipeline = Pipeline(
@@ -134,7 +135,11 @@ def reload(gw: Gateway) -> tuple[bool, str]:
 def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     settings = gw.settings
     app = web.Application(
-        middlewares=[bodies.budget_middleware, api.errors_middleware],
+        middlewares=[
+            metrics_middleware(gw.metrics),
+            bodies.budget_middleware,
+            api.errors_middleware,
+        ],
         # Bodies are streamed with our own limit; this only bounds aiohttp's buffer.
         client_max_size=settings.limits.max_document_bytes + 1024 * 1024,
     )

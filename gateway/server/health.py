@@ -15,13 +15,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from gateway.errors import StoreError
-from gateway.store.base import Store
+from gateway.store.base import StoreLifecycle
 
 
 class WriteProbe:
     def __init__(
         self,
-        store: Store,
+        store: StoreLifecycle,
         clock: Callable[[], datetime],
         *,
         room: int,

@@ -10,6 +10,7 @@ import dataclasses
 import random
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
@@ -33,7 +34,7 @@ from gateway.model import (
 )
 from gateway.routing import decision as routing
 from gateway.service.peer_gate import PeerDeferred, PeerGating
-from gateway.store.base import Store
+from gateway.store.base import DocumentStore, LedgerStore, Outbox, PartnerStore
 from gateway.transport.base import OutboundMessage, Transport
 
 log = structlog.get_logger("gateway.delivery")
@@ -41,9 +42,14 @@ log = structlog.get_logger("gateway.delivery")
 Clock = Callable[[], datetime]
 
 
+class DeliveryStore(DocumentStore, Outbox, PartnerStore, LedgerStore, Protocol):
+    """What delivering (and, in Pipeline, accepting) a document touches:
+    not the cache, nor opening and closing, which the server does."""
+
+
 class Delivery(PeerGating):
     settings: Settings
-    store: Store
+    store: DeliveryStore
     transport: Transport
     metrics: Metrics
     clock: Clock

@@ -22,7 +22,7 @@ from gateway.core.breaker import Admission, Circuit, Limits, Outcome, PeerGates,
 from gateway.errors import TransportError
 from gateway.metrics import Metrics
 from gateway.model import DocumentMeta, OutboxJob, State, StatusEvent
-from gateway.store.base import Store
+from gateway.store.base import DocumentStore
 from gateway.transport.base import OutboundMessage, Receipt, Transport
 
 log = structlog.get_logger("gateway.peer_gate")
@@ -49,7 +49,7 @@ def judge(exc: TransportError) -> Outcome:
 
 class PeerGating:
     settings: Settings
-    store: Store
+    store: DocumentStore
     transport: Transport
     metrics: Metrics
     gates: PeerGates

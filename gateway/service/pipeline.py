@@ -39,9 +39,8 @@ from gateway.model import (
     StatusEvent,
 )
 from gateway.routing.agreements import refusal
-from gateway.service.delivery import Clock, Delivery
+from gateway.service.delivery import Clock, Delivery, DeliveryStore
 from gateway.service.intake import Checked, Checker
-from gateway.store.base import Store
 from gateway.transport.base import InboundMessage, ReceiveOutcome, Transport
 from gateway.validation import envelope
 from gateway.validation.facts import DocumentFacts
@@ -137,7 +136,7 @@ class Pipeline(Delivery):
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: DeliveryStore,
         transport: Transport,
         *,
         metrics: Metrics,

@@ -18,13 +18,13 @@ from gateway.config.settings import DeliverySettings
 from gateway.model import OutboxJob
 from gateway.service.delivery import Clock
 from gateway.service.pipeline import Pipeline
-from gateway.store.base import Store
+from gateway.store.base import Outbox
 
 log = structlog.get_logger("gateway.worker")
 
 
 class Worker:
-    def __init__(self, store: Store, pipeline: Pipeline, *, clock: Clock) -> None:
+    def __init__(self, store: Outbox, pipeline: Pipeline, *, clock: Clock) -> None:
         self.store = store
         self.pipeline = pipeline
         self.clock = clock

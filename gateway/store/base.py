@@ -1,5 +1,6 @@
-"""The store seam: one Protocol, two implementations (SQLite, Redis), one
-contract test suite (tests/store/test_contract.py) run against both.
+"""The store seam: one small Protocol per concern, and ``Store``, all of them
+at once, which the factory returns. Callers ask for the narrowest one they
+use (see the package docstring for who uses which, and how a concern is added).
 
 Every method that writes is atomic: either all it was asked to write is
 there afterwards, or none of it is. That is what lets the API promise that
@@ -23,11 +24,27 @@ from gateway.model import (
 )
 
 
-class Store(Protocol):
+class StoreLifecycle(Protocol):
+    """Opening, closing, and the health of the store as a whole."""
+
     async def open(self) -> None:
         """Connect / create the schema. Idempotent."""
 
     async def close(self) -> None: ...
+
+    async def probe_write(self, now: datetime, *, room: int = 0) -> None:
+        """Raise StoreError unless a small write commits now and (where the
+        store can tell) ``room`` more bytes would still fit."""
+
+
+class DocumentStore(Protocol):
+    """Documents: metadata, payload, status history, named blobs, and the
+    keys (idempotency, message ids, business identity) they were accepted under.
+
+    ``accept`` lives here although it may also queue an outbox job: the
+    document, its first events, its keys and its job are one write, which is
+    what makes a delivery happen exactly once.
+    """
 
     async def accept(
         self,
@@ -68,6 +85,19 @@ class Store(Protocol):
     async def find_by_key(self, idempotency_key: str) -> str | None:
         """The document id stored under an idempotency key, if any."""
 
+    async def count_documents(self) -> int: ...
+
+    async def list_documents(
+        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentMeta]:
+        """Documents newest first (received at or after ``since``), a page of
+        ``limit`` after skipping ``offset``: an admin's listing, not a hot path."""
+
+
+class Outbox(Protocol):
+    """The jobs waiting to be delivered, leased to one worker at a time.
+    Jobs enter with ``DocumentStore.accept``."""
+
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta, owner: str
     ) -> list[OutboxJob]:
@@ -99,19 +129,9 @@ class Store(Protocol):
     async def next_due(self) -> datetime | None:
         """The earliest next_attempt_at in the outbox, leased or not."""
 
-    async def count_documents(self) -> int: ...
 
-    async def list_documents(
-        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
-    ) -> list[DocumentMeta]:
-        """Documents newest first (received at or after ``since``), a page of
-        ``limit`` after skipping ``offset``: an admin's listing, not a hot path."""
-
-    async def probe_write(self, now: datetime, *, room: int = 0) -> None:
-        """Raise StoreError unless a small write commits now and (where the
-        store can tell) ``room`` more bytes would still fit."""
-
-    # -- partner directory -------------------------------------------------
+class PartnerStore(Protocol):
+    """The partner directory: who our senders' customers are and how they receive."""
 
     async def put_partners(self, partners: Sequence[Partner]) -> None:
         """Insert or replace partners by id, all of them or none. Within one
@@ -126,7 +146,9 @@ class Store(Protocol):
 
     async def count_partners(self) -> int: ...
 
-    # -- look-up cache -----------------------------------------------------
+
+class CacheStore(Protocol):
+    """A key-value cache with expiry by the caller's clock (SMP look-ups)."""
 
     async def cache_put(self, key: str, value: bytes, ttl_seconds: float, *, now: datetime) -> None:
         """Keep ``value`` under ``key`` until ``now + ttl_seconds`` (exclusive),
@@ -134,6 +156,10 @@ class Store(Protocol):
 
     async def cache_get(self, key: str, *, now: datetime) -> bytes | None:
         """The value under ``key`` if it has not expired at ``now``."""
+
+
+class LedgerStore(Protocol):
+    """The settlement ledger: documents exchanged with each peer, by month."""
 
     async def record_exchange(self, exchange: Exchange) -> None:
         """Count a document exchanged with a peer, once per document and way
@@ -143,7 +169,6 @@ class Store(Protocol):
         """Documents exchanged in a month (YYYY-MM), by peer, agreement, way and type."""
 
 
-def accept_keys(idempotency_key: str | None, keys: Sequence[str]) -> list[str]:
-    """The keys an ``accept`` claims, in the order they are checked, each once."""
-    ordered = ([] if idempotency_key is None else [idempotency_key]) + list(keys)
-    return list(dict.fromkeys(ordered))
+class Store(StoreLifecycle, DocumentStore, Outbox, PartnerStore, CacheStore, LedgerStore, Protocol):
+    """Every concern at once: what ``factory.make_store`` returns, and what
+    the process that opens and closes the store holds."""

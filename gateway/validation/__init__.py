@@ -10,6 +10,10 @@ EN 16931 and Peppol BIS rules come next and add their findings to the same
 the pieces raise ``InputError`` subclasses for callers that want the
 exception (its ``http_status``: 400 not XML / hostile / unknown root, 413 too
 large). A refused input's exception is also kept as ``report.rejection``.
+
+The rules are those of Peppol BIS Billing 3.0 release ``RULES_RELEASE`` with
+the CEN EN 16931 rules of ``CEN_RELEASE`` (``release``); every report's JSON
+names them.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from gateway.errors import InputError
 from gateway.model import DocumentKind
 from gateway.validation.facts import DocumentFacts, extract_facts
 from gateway.validation.parse import classify, parse_xml
+from gateway.validation.release import CEN_RELEASE, RULES_RELEASE
 from gateway.validation.report import Finding, ValidationReport
 from gateway.validation.rules import native_findings
 from gateway.validation.xsd import SchemaError, load_schemas, validate_schema
 
 __all__ = [
+    "CEN_RELEASE",
+    "RULES_RELEASE",
     "DocumentFacts",
     "Finding",
     "SchemaError",

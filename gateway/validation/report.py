@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from gateway.errors import HostileXml, InputError, NotXml, PayloadTooLarge, UnknownDocument
 from gateway.model import DocumentKind
+from gateway.validation.release import rules_json
 
 Flag = Literal["fatal", "warning"]
 FATAL: Flag = "fatal"  # rejects the document
@@ -109,4 +110,6 @@ class ValidationReport:
             "fatal": self.fatal_ids,
             "warnings": self.warning_ids,
             "errors": [f.to_json() for f in self.findings],
+            # The official rules whose verdicts these are.
+            "rules": rules_json(),
         }

@@ -148,6 +148,8 @@ async def _wait_inbox(side: Receiving, count: int) -> list[Path]:
 async def test_a_message_whose_envelope_matches_is_received_and_delivered(
     receiving: Receiving,
 ) -> None:
+    """A peer's message whose envelope agrees with its invoice is acknowledged with a signed
+    receipt, stored once and delivered to the inbox."""
     signal = await receiving.post(invoice("INV-MATCH"))
     assert signal.errors == () and signal.acknowledged is not None
     assert await receiving.gw.store.count_documents() == 1
@@ -187,6 +189,9 @@ MISMATCHES = {
 async def test_an_envelope_that_contradicts_its_document_is_refused_and_nothing_kept(
     receiving: Receiving, kind: str
 ) -> None:
+    """A document whose SBDH receiver, sender, document type or process differs from the invoice
+    is refused with one signed permanent EBMS:0004 naming the field and both values, and nothing
+    is stored or delivered."""
     values, field, in_envelope, in_document = MISMATCHES[kind]
     signal = await receiving.post(invoice(f"INV-{kind}"), **values)
     assert signal.acknowledged is None, "a contradicting envelope must not be acknowledged"
@@ -202,6 +207,8 @@ async def test_an_envelope_that_contradicts_its_document_is_refused_and_nothing_
 
 
 async def test_every_mismatch_is_named_at_once(receiving: Receiving) -> None:
+    """An envelope contradicting the document in receiver, sender and process gets one error
+    naming all three, and nothing is stored."""
     signal = await receiving.post(
         invoice("INV-ALL"), recipient=str(SELLER), sender=str(STRANGER), process=OTHER_PROCESS
     )
@@ -214,6 +221,8 @@ async def test_every_mismatch_is_named_at_once(receiving: Receiving) -> None:
 async def test_a_document_not_in_utf8_is_refused_naming_its_encoding(
     receiving: Receiving,
 ) -> None:
+    """A peer's document in Latin-1 bytes is refused with a signed permanent EBMS:0004
+    (unsupported_encoding) naming the offending byte, and nothing is stored."""
     # A sender that copied ISO-8859-1 bytes into its (UTF-8) envelope.
     text = invoice("INV-LATIN1").decode().replace("Camille Bressand", "Zoë Müller")
     body = text.replace("<?xml version='1.0' encoding='UTF-8'?>", "", 1).encode("latin-1")

@@ -197,6 +197,8 @@ async def networks(tmp_path: Path, pki: Pki) -> AsyncIterator[Factory]:
 
 
 async def test_both_directions_deliver_with_verified_receipts(networks: Factory) -> None:
+    """Each gateway sends to the other over HTTP and gets a verified receipt for that message;
+    the receiver gets the sender, recipient and document as sent, and keeps the receipt."""
     net = await networks()
     for sender, receiving in ((net.alpha, net.beta), (net.beta, net.alpha)):
         other = "beta" if sender is net.alpha else "alpha"
@@ -214,6 +216,8 @@ async def test_both_directions_deliver_with_verified_receipts(networks: Factory)
 
 
 async def test_retry_gets_the_original_receipt_and_one_delivery(networks: Factory) -> None:
+    """Sending the same message twice returns the original receipt's bytes again, and the
+    receiver keeps one message."""
     net = await networks()
     first = await net.alpha.transport.send(net.alpha.peer("beta"), _message())
     again = await net.alpha.transport.send(net.alpha.peer("beta"), _message())
@@ -222,6 +226,8 @@ async def test_retry_gets_the_original_receipt_and_one_delivery(networks: Factor
 
 
 async def test_same_envelope_under_a_new_message_id_is_delivered_once(networks: Factory) -> None:
+    """A rebuilt message with a new MessageId but the same SBDH instance id gets a valid receipt
+    and is not delivered a second time."""
     net = await networks()
     await net.alpha.transport.send(net.alpha.peer("beta"), _message())
     key, cert = certs.load_key_pair(
@@ -265,6 +271,8 @@ async def test_same_envelope_under_a_new_message_id_is_delivered_once(networks: 
 async def test_refusals_are_signed_errors(
     networks: Factory, fail: Exception, permanent: bool, words: str
 ) -> None:
+    """A receiver that does not serve the recipient, rejects the document, or has its store down
+    answers a signed EBMS:0004 that the sender reports as the peer's, permanent or temporary."""
     net = await networks(beta_receiver=MemoryReceiver(fail=fail))
     with pytest.raises(TransportError, match=words) as caught:
         await net.alpha.transport.send(net.alpha.peer("beta"), _message())
@@ -274,6 +282,8 @@ async def test_refusals_are_signed_errors(
 
 
 async def test_unknown_sender_gets_a_signed_authentication_error(networks: Factory) -> None:
+    """A message from an AP id the receiver has no peer for is refused with EBMS:0101, a
+    permanent failure for the sender."""
     net = await networks()
     stranger = replace(
         net.alpha.settings, network=replace(net.alpha.settings.network, provider_id="POP000999")
@@ -300,6 +310,8 @@ async def test_unknown_sender_gets_a_signed_authentication_error(networks: Facto
 async def test_encrypting_to_a_wrong_pin_is_a_failed_attempt(
     networks: Factory, tmp_path: Path, pki: Pki
 ) -> None:
+    """A sender that pinned the wrong certificate for the peer gets no verifiable signal: a
+    temporary failure, and the peer keeps nothing."""
     impostor = write_dev_pki(
         tmp_path / "impostor",
         BETA,
@@ -314,6 +326,7 @@ async def test_encrypting_to_a_wrong_pin_is_a_failed_attempt(
 
 
 async def test_unreachable_peer_is_transient(networks: Factory) -> None:
+    """A peer whose port is closed is a temporary "cannot reach" failure, not blamed on the peer."""
     net = await networks()
     gone = replace(net.alpha.peer("beta"), endpoint="http://127.0.0.1:9/as4")
     with pytest.raises(TransportError, match="cannot reach") as caught:
@@ -322,6 +335,7 @@ async def test_unreachable_peer_is_transient(networks: Factory) -> None:
 
 
 async def test_a_larger_document_streams_through(networks: Factory) -> None:
+    """A 3 MB document is delivered over HTTP and received byte for byte."""
     net = await networks()
     doc = big_invoice(3 * 1024 * 1024)
     await net.alpha.transport.send(net.alpha.peer("beta"), _message(payload=doc))
@@ -330,6 +344,7 @@ async def test_a_larger_document_streams_through(networks: Factory) -> None:
 
 
 async def test_oversized_request_is_refused_with_a_signed_error(networks: Factory) -> None:
+    """A request body over the size limit is answered 413 with a signed payload_too_large error."""
     net = await networks()
     async with (
         aiohttp.ClientSession() as http,
@@ -351,6 +366,8 @@ async def test_oversized_request_is_refused_with_a_signed_error(networks: Factor
 
 
 async def test_their_sender_to_our_endpoint(networks: Factory) -> None:
+    """The independent as4 package's sender is acknowledged by our endpoint, again on a replay
+    with one delivery, and a tampered attachment is rejected with EBMS:0102."""
     net = await networks()
     key, cert = certs.load_key_pair(
         net.alpha.pki.key.read_bytes(), net.alpha.pki.certificate.read_bytes()
@@ -393,6 +410,8 @@ async def test_their_sender_to_our_endpoint(networks: Factory) -> None:
 
 
 async def test_a_proxy_error_page_is_a_transient_failure(networks: Factory) -> None:
+    """An HTML 502 page from a proxy instead of a signal is a temporary failure "HTTP 502 without
+    a verifiable signal"."""
     net = await networks()
 
     async def proxy(_: web.Request) -> web.Response:

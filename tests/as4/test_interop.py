@@ -93,6 +93,8 @@ def _our_answer(pki: Pki, headers: dict[str, str], body: bytes) -> bytes:
 
 
 def test_their_sender_our_receiver_their_strict_receipt_check(pki: Pki) -> None:
+    """A message from the as4 package's sender is read by our receiver, and our receipt passes
+    that package's strict check."""
     exchange, headers, body = _their_exchange(pki)
     got = read(pki, headers["Content-Type"], body)
     assert got.document.endswith(b"</Invoice>")
@@ -125,6 +127,8 @@ def _tamper_their_signature(headers: dict[str, str], body: bytes) -> bytes:
 def test_their_tampered_messages_get_our_signed_errors(
     pki: Pki, name: str, tamper: Callable[[dict[str, str], bytes], bytes], code: str
 ) -> None:
+    """Their message with a flipped ciphertext byte or signature gets our signed EBMS:0102 or
+    EBMS:0101, which their sender reads as a rejection."""
     exchange, headers, body = _their_exchange(pki)
     exchange.receive_signal(_our_answer(pki, headers, tamper(headers, body)))
     assert exchange.state is ExchangeState.REJECTED
@@ -132,6 +136,8 @@ def test_their_tampered_messages_get_our_signed_errors(
 
 
 def test_their_message_signed_with_an_untrusted_certificate(pki: Pki) -> None:
+    """Their message signed with a certificate from an untrusted CA is rejected by us with
+    EBMS:0101."""
     exchange, headers, body = _their_exchange(pki, signer=pki.rogue_alpha)
     exchange.receive_signal(_our_answer(pki, headers, body))
     assert exchange.state is ExchangeState.REJECTED
@@ -139,6 +145,8 @@ def test_their_message_signed_with_an_untrusted_certificate(pki: Pki) -> None:
 
 
 def test_their_replay_gets_the_original_receipt_again(pki: Pki) -> None:
+    """Our stored receipt sent again for their replayed message is accepted by their strict
+    check."""
     exchange, headers, body = _their_exchange(pki)
     first = _our_answer(pki, headers, body)
     exchange.receive_signal(first)
@@ -166,6 +174,8 @@ def _them(pki: Pki) -> Callable[[dict[str, str], bytes], tuple[bool, bytes]]:
 
 
 def test_our_sender_their_receiver_our_receipt_check(pki: Pki) -> None:
+    """Our message is accepted by the as4 package's receiver, and its receipt passes our strict
+    check."""
     req = request(pki)
     ok, answer = _them(pki)(req.headers, req.body())
     assert ok
@@ -203,6 +213,8 @@ def _flip_our_signature(body: bytes) -> bytes:
 def test_their_signed_errors_reach_our_sender(
     pki: Pki, name: str, make: Callable[[Pki], tuple[object, Callable[[bytes], bytes]]], code: str
 ) -> None:
+    """Our message with flipped ciphertext or signature, an untrusted signer, or encrypted to the
+    wrong certificate gets their signed EBMS:0102 or 0101, which our check refuses as no receipt."""
     req, tamper = make(pki)
     ok, answer = _them(pki)(req.headers, tamper(req.body()))  # type: ignore[attr-defined]
     assert not ok
@@ -215,6 +227,8 @@ def test_their_signed_errors_reach_our_sender(
 
 
 def test_our_replay_to_them_is_acknowledged_again(pki: Pki) -> None:
+    """Our message sent twice to their receiver is acknowledged twice, each receipt passing our
+    check."""
     req = request(pki)
     receive = _them(pki)
     for _ in range(2):
@@ -225,6 +239,7 @@ def test_our_replay_to_them_is_acknowledged_again(pki: Pki) -> None:
 
 
 def test_their_receipt_echoes_exactly_our_references(pki: Pki) -> None:
+    """Their receipt acknowledges exactly the references we signed, in order."""
     req = request(pki)
     _, answer = _them(pki)(req.headers, req.body())
     uris = [

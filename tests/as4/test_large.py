@@ -47,6 +47,8 @@ def peak(run: Callable[[], T]) -> tuple[T, int]:
 
 
 def test_fifty_megabytes_both_ways_in_bounded_memory(pki: Pki) -> None:
+    """A 50 MB invoice is built into a request and read back whole, each side peaking under twice
+    the payload in Python allocations."""
     document = big_invoice()
     assert len(document) == SIZE
     req, send_peak = peak(lambda: request(pki, document))

@@ -30,6 +30,8 @@ from tests.as4.helpers import (
 
 
 def test_round_trip(pki: Pki) -> None:
+    """A built request reads back as the same document, ebMS parties, original sender and final
+    recipient, SBDH instance id and signer, with the three signed references."""
     req = request(pki)
     got = read(pki, req.content_type, req.body())
     assert got.document == invoice()[invoice().index(b"<!--") :]
@@ -46,6 +48,8 @@ def test_round_trip(pki: Pki) -> None:
 
 
 def test_ids_are_stable_across_retries_and_valid_ncnames(pki: Pki) -> None:
+    """A retry keeps the MessageId and instance id but encrypts afresh; all element Ids are
+    unique NCNames; a message id without @ gets one, the same each time."""
     first, retry = request(pki), request(pki)
     assert (first.message_id, first.instance_id) == (retry.message_id, retry.instance_id)
     assert first.body() != retry.body()  # fresh key and IV each time
@@ -58,6 +62,8 @@ def test_ids_are_stable_across_retries_and_valid_ncnames(pki: Pki) -> None:
 
 
 def test_profile_values_on_the_wire(pki: Pki) -> None:
+    """A request carries the Peppol party id type, service type, action, agreement and gzip
+    compression, and an empty SOAP Body."""
     root = etree.fromstring(bytes(request(pki).chunks[1]))
     um = root.find(f".//{q(EB, 'UserMessage')}")
     assert um is not None
@@ -76,6 +82,7 @@ def test_profile_values_on_the_wire(pki: Pki) -> None:
 
 
 def test_base64_attachment_from_a_tolerant_peer_still_verifies(pki: Pki) -> None:
+    """A request whose attachment a peer re-encoded as base64 still verifies and reads."""
     req = request(pki)
     head = bytes(req.chunks[2]).replace(b"binary", b"base64")
     b64 = base64.encodebytes(bytes(req.chunks[3]))
@@ -215,6 +222,9 @@ def _code(exc: GatewayError) -> str:
 
 @pytest.mark.parametrize("name", list(SOAP_TAMPERS))
 def test_tampered_envelope(pki: Pki, name: str) -> None:
+    """Each change to a signed request's SOAP header (signature, signed values, weak algorithms,
+    no signature or encryption, wrapping, wrong party, agreement or service, no message id) is
+    refused with its ebMS error code."""
     change, code = SOAP_TAMPERS[name]
     req = request(pki)
     with pytest.raises(GatewayError) as caught:
@@ -303,6 +313,9 @@ CASES: dict[str, tuple[Callable[[Pki], tuple[str, bytes]], str, str]] = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_refused_requests(pki: Pki, name: str) -> None:
+    """Requests with a broken ciphertext, untrusted, expired or wrong-AP certificate, wrong
+    encryption key, bad digest, no gzip, no SBDH, a disagreeing SBDH, no MIME or bad SOAP are
+    refused with their ebMS code and a reason."""
     make, code, words = CASES[name]
     ctype, body = make(pki)
     with pytest.raises(GatewayError) as caught:
@@ -312,6 +325,8 @@ def test_refused_requests(pki: Pki, name: str) -> None:
 
 
 def test_wrong_private_key_looks_like_any_decryption_failure(pki: Pki) -> None:
+    """A request we cannot decrypt with our key gets EBMS:0102 with the same message as any
+    decryption failure."""
     req = request(pki)
     with pytest.raises(GatewayError) as caught:
         read(pki, req.content_type, req.body(), key=pki.alpha[0])
@@ -320,6 +335,7 @@ def test_wrong_private_key_looks_like_any_decryption_failure(pki: Pki) -> None:
 
 
 def test_compression_bomb_is_stopped(pki: Pki) -> None:
+    """An attachment that decompresses past the document size limit is refused with EBMS:0303."""
     bomb = sbdh.wrap(envelope(), b"<Invoice>" + b" " * 5_000_000 + b"</Invoice>")
     req = _assembled(pki, bomb)
     with pytest.raises(GatewayError) as caught:

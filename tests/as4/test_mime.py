@@ -16,6 +16,7 @@ BLOB = os.urandom(3000) + b"\r\n--not-the-boundary\r\n" + os.urandom(100)
 
 
 def test_build_then_parse() -> None:
+    """A multipart we build parses back to the same SOAP root and binary attachment."""
     ctype, chunks = mime.build(
         SOAP, [("att@x", "application/octet-stream", BLOB)], boundary="b-1", root_id="root@x"
     )
@@ -93,6 +94,8 @@ VARIANTS = {
 
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_tolerated_variants(name: str) -> None:
+    """Multiparts as real senders write them (reordered or unquoted parameters, bare LF, repeated
+    headers, base64, folded headers, special boundaries, plain SOAP) are read."""
     ctype, kwargs = VARIANTS[name]
     body = _body(**kwargs)  # type: ignore[arg-type]
     parsed = mime.parse(ctype, body)
@@ -105,6 +108,7 @@ def test_tolerated_variants(name: str) -> None:
 
 
 def test_binary_part_is_a_view_not_a_copy() -> None:
+    """A binary attachment is read as a view into the request body, not a copy."""
     body = _body()
     part = mime.parse('multipart/related; boundary="MIME_b"', body).attachment("cid:att@x")
     assert part is not None and isinstance(part.content, memoryview)
@@ -136,11 +140,15 @@ def test_binary_part_is_a_view_not_a_copy() -> None:
     ],
 )
 def test_broken_mime_is_refused(ctype: str, body: bytes, message: str) -> None:
+    """A multipart without a boundary, without parts, unterminated, of another type, with an
+    unknown start, without Content-ID or with an unknown encoding is refused saying why."""
     with pytest.raises(MimeInconsistency, match=message):
         mime.parse(ctype, body)
 
 
 def test_parse_content_type_unescapes_quoted_values() -> None:
+    """Content-Type parameters are read case-insensitively, with quoted values unescaped and
+    semicolons inside quotes kept."""
     media, params = mime.parse_content_type(r'Multipart/Related; A="x\"y"; b = c ;C="d;e"')
     assert media == "multipart/related"
     assert params == {"a": 'x"y', "b": "c", "c": "d;e"}

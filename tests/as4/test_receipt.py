@@ -42,6 +42,8 @@ def _receipt_for(pki: Pki) -> tuple[bytes, list[wssec.Reference], str]:
 
 
 def test_receipt_echoes_every_signed_reference(pki: Pki) -> None:
+    """A signed receipt reads back for the right message without errors, passes the strict check,
+    and acknowledges all three signed references."""
     raw, refs, message_id = _receipt_for(pki)
     signal = receipt.read_signal(receipt.CONTENT_TYPE, raw, signer=pki.beta[1])
     assert signal.ref_to_message_id == message_id and not signal.errors
@@ -52,6 +54,8 @@ def test_receipt_echoes_every_signed_reference(pki: Pki) -> None:
 
 
 def test_receipt_checks(pki: Pki) -> None:
+    """A receipt is refused as proof when it is about another message, misses a reference, or
+    acknowledges a different digest."""
     raw, refs, message_id = _receipt_for(pki)
     signal = receipt.read_signal(receipt.CONTENT_TYPE, raw, signer=pki.beta[1])
     with pytest.raises(FailedAuthentication, match="about message"):
@@ -64,12 +68,15 @@ def test_receipt_checks(pki: Pki) -> None:
 
 
 def test_receipt_from_another_certificate_is_refused(pki: Pki) -> None:
+    """A receipt signed with another certificate than the peer's is refused."""
     raw, _, _ = _receipt_for(pki)
     with pytest.raises(FailedAuthentication, match="another certificate"):
         receipt.read_signal(receipt.CONTENT_TYPE, raw, signer=pki.alpha[1])
 
 
 def test_tampered_receipt_is_refused(pki: Pki) -> None:
+    """A receipt with a changed value fails its digest, and one without a signature is refused
+    with EBMS:0103."""
     raw, _, message_id = _receipt_for(pki)
     forged = raw.replace(message_id.encode(), b"doc-2@POP000101")
     with pytest.raises(FailedAuthentication, match="digest"):
@@ -101,6 +108,8 @@ def test_tampered_receipt_is_refused(pki: Pki) -> None:
 def test_error_signals(
     pki: Pki, error: GatewayError, code: str, detail: str, permanent: bool
 ) -> None:
+    """Each kind of refusal becomes a signed ebMS error with its code, detail prefix and whether
+    it is permanent, and reads back the same."""
     info = error_info(error, ref_to_message_id="doc-1@x")
     raw = receipt.build_error(
         info, signal_id="e-1@beta", now=NOW, key=pki.beta[0], cert=pki.beta[1]
@@ -117,6 +126,8 @@ def test_error_signals(
 
 
 def test_transient_codes() -> None:
+    """Connection errors and warnings are temporary, other EBMS:0004 errors permanent, and
+    PEPPOL:NOT_SERVICED is recognised with surrounding spaces."""
     assert not ErrorInfo("EBMS:0005", "connection").permanent
     assert not ErrorInfo("EBMS:0004", "x", severity="warning").permanent
     assert ErrorInfo("EBMS:0004", "a foreign refusal").permanent

@@ -96,6 +96,8 @@ def _dev(pki: Pki, cn: str) -> KeyPair:
 
 
 async def test_good_certificates_deliver(exchange: Make, responder: Responder) -> None:
+    """In hard mode with good certificates the message is delivered, and each side checked the
+    other's certificate once."""
     ex = await exchange(responder.issue(ALPHA), responder.issue(BETA), "hard")
     with capture_logs() as logs:
         await ex.send()
@@ -108,6 +110,8 @@ async def test_good_certificates_deliver(exchange: Make, responder: Responder) -
 async def test_revoked_sender_is_refused_inbound(
     source: str, exchange: Make, responder: Responder, pki: Pki
 ) -> None:
+    """A sender whose certificate OCSP or the CRL says is revoked is refused with a signed
+    EBMS:0101 saying so, nothing is kept, and the responder was asked once."""
     alpha = responder.issue(ALPHA, ocsp_=source == "ocsp", crl=source == "crl")
     responder.revoked[alpha[1].serial_number] = datetime.now(UTC) - timedelta(days=1)
     ex = await exchange(alpha, _dev(pki, BETA))
@@ -122,6 +126,8 @@ async def test_revoked_sender_is_refused_inbound(
 async def test_revoked_peer_is_not_delivered_to(
     exchange: Make, responder: Responder, pki: Pki
 ) -> None:
+    """A sender does not deliver to a peer whose certificate is revoked: a temporary failure
+    naming the peer, and nothing is received."""
     beta = responder.issue(BETA)
     responder.revoked[beta[1].serial_number] = datetime.now(UTC) - timedelta(days=1)
     ex = await exchange(_dev(pki, ALPHA), beta)
@@ -136,6 +142,8 @@ def _unreachable(pki: Pki, cn: str) -> KeyPair:
 
 
 async def test_unreachable_responder_soft_delivers_with_a_warning(exchange: Make, pki: Pki) -> None:
+    """In soft mode, when no revocation responder answers, the message is delivered and both
+    certificates are logged as unknown."""
     ex = await exchange(_unreachable(pki, ALPHA), _unreachable(pki, BETA), "soft")
     with capture_logs() as logs:
         await ex.send()
@@ -144,7 +152,9 @@ async def test_unreachable_responder_soft_delivers_with_a_warning(exchange: Make
     assert warned == [ALPHA, BETA]
 
 
-async def test_unreachable_responder_hard_refuses_both_ways(exchange: Make, pki: Pki) -> None:
+async def test_unreachable_responder_hard_refuses_inbound(exchange: Make, pki: Pki) -> None:
+    """In hard mode, when the sender's revocation status cannot be checked, the receiver refuses
+    with EBMS:0101 "cannot be checked" and keeps nothing."""
     ex = await exchange(_unreachable(pki, ALPHA), _dev(pki, BETA), "hard")
     with pytest.raises(TransportError) as caught:
         await ex.send()
@@ -154,6 +164,8 @@ async def test_unreachable_responder_hard_refuses_both_ways(exchange: Make, pki:
 
 
 async def test_unreachable_responder_hard_stops_outbound(exchange: Make, pki: Pki) -> None:
+    """In hard mode, when the peer's revocation status cannot be checked, the sender does not
+    deliver to it."""
     ex = await exchange(_dev(pki, ALPHA), _unreachable(pki, BETA), "hard")
     with pytest.raises(TransportError, match=r"not delivering to peer beta.*cannot be checked"):
         await ex.send()
@@ -163,6 +175,8 @@ async def test_unreachable_responder_hard_stops_outbound(exchange: Make, pki: Pk
 async def test_known_revoked_sender_is_refused_before_decryption(
     exchange: Make, responder: Responder, pki: Pki
 ) -> None:
+    """Once a sender is known to be revoked, its next message is refused with EBMS:0101 naming
+    the revocation before any decryption, without asking the responder again."""
     alpha = responder.issue(ALPHA)
     responder.revoked[alpha[1].serial_number] = datetime.now(UTC) - timedelta(days=1)
     ex = await exchange(alpha, _dev(pki, BETA))

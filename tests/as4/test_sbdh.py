@@ -12,6 +12,8 @@ from tests.as4.helpers import BUYER, DOCTYPE, PROCESS, SELLER, envelope, invoice
 
 
 def test_round_trip_keeps_every_field_and_the_document_bytes() -> None:
+    """An envelope wrapped and unwrapped keeps every header field (extra scopes too) and the
+    document's bytes after the prolog."""
     h = envelope(extra_scopes=(("MLS_TO", "0242:000001"), ("MLS_TYPE", "ALWAYS_SEND")))
     doc = invoice()
     got, inner = sbdh.unwrap(sbdh.wrap(h, doc))
@@ -20,6 +22,8 @@ def test_round_trip_keeps_every_field_and_the_document_bytes() -> None:
 
 
 def test_envelope_has_the_peppol_scopes_and_identifiers() -> None:
+    """The envelope we write has the Peppol header version, sender authority, standard, type,
+    version and scopes, and the document as the second child."""
     root = etree.fromstring(sbdh.wrap(envelope(), invoice()))
     ns = {"sh": SBDH}
     assert (
@@ -54,6 +58,7 @@ def test_envelope_has_the_peppol_scopes_and_identifiers() -> None:
 
 @pytest.mark.parametrize("chunk", [1, 7, 4096])
 def test_unwrapper_reads_any_chunking(chunk: int) -> None:
+    """The streaming unwrapper reads the envelope fed in chunks of 1, 7 or 4096 bytes."""
     data = sbdh.wrap(envelope(), invoice())
     reader = sbdh.Unwrapper(max_bytes=len(data))
     for at in range(0, len(data), chunk):
@@ -64,6 +69,8 @@ def test_unwrapper_reads_any_chunking(chunk: int) -> None:
 
 
 def test_foreign_envelope_with_default_namespace_and_scheme_in_values() -> None:
+    """A foreign envelope with a default namespace and scheme prefixes in the ids is read, and
+    the document inherits namespaces declared on the envelope."""
     env = f"""<?xml version="1.0"?>
 <StandardBusinessDocument xmlns="{SBDH}" xmlns:cbc="urn:cbc">
  <StandardBusinessDocumentHeader>
@@ -93,6 +100,8 @@ def test_foreign_envelope_with_default_namespace_and_scheme_in_values() -> None:
 
 
 def test_prolog_is_stripped_and_other_encodings_refused() -> None:
+    """The XML declaration and BOM are stripped from the document, and a declared non-UTF-8
+    encoding is refused."""
     assert bytes(sbdh.strip_prolog(b'\xef\xbb\xbf<?xml version="1.0"?><a/>')) == b"<a/>"
     assert bytes(sbdh.strip_prolog(b"<?xml version='1.0' encoding='utf-8'?>\n<a/>")) == b"\n<a/>"
     with pytest.raises(ValueError, match="ISO-8859-1"):
@@ -117,17 +126,21 @@ def _replace(old: bytes, new: bytes) -> bytes:
     ],
 )
 def test_bad_envelopes_are_refused(data: bytes, message: str) -> None:
+    """Envelopes with no header, missing scopes, no end, broken XML or a DOCTYPE are refused
+    saying why."""
     with pytest.raises(InvalidEnvelope, match=message):
         sbdh.unwrap(data)
 
 
 def test_size_limit() -> None:
+    """An envelope one byte over the size limit is refused."""
     data = sbdh.wrap(envelope(), invoice())
     with pytest.raises(InvalidEnvelope, match="limit"):
         sbdh.unwrap(data, max_bytes=len(data) - 1)
 
 
 def test_document_type_parts() -> None:
+    """A document type id splits into its standard, type and version; anything else is refused."""
     assert sbdh.document_type_parts(DOCTYPE) == (
         "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
         "Invoice",

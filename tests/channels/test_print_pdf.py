@@ -97,6 +97,8 @@ def _many_lines(count: int) -> etree._Element:
 
 
 def test_invoice_shows_parties_number_lines_vat_totals_and_payment() -> None:
+    """The printed invoice shows the parties, number, line amounts, allowances, VAT breakdown,
+    totals, IBAN, payment reference, due date and page count."""
     (page,) = _text(_render(_root()))
     for expected in (
         "Invoice",
@@ -123,6 +125,8 @@ def test_invoice_shows_parties_number_lines_vat_totals_and_payment() -> None:
 
 
 def test_credit_note_is_titled_and_totalled_as_one() -> None:
+    """A printed credit note is titled so, names the invoice it corrects, and shows the amount
+    credited."""
     (page,) = _text(_render(_root(DocumentKind.CREDIT_NOTE)))
     assert "Credit note" in page
     assert "Invoice" not in page.replace("InvoiceDocument", "")
@@ -138,6 +142,7 @@ def test_credit_note_is_titled_and_totalled_as_one() -> None:
 
 
 def test_recipient_address_sits_in_the_window_envelope_field() -> None:
+    """The recipient's address lines are printed inside the window-envelope field."""
     # The constants say where the window is; the PDF must put the lines there.
     assert (ADDRESS_FIELD.left_mm, ADDRESS_FIELD.top_mm) == (20, 45)
     assert ADDRESS_FIELD.top_mm < RECIPIENT_TOP_MM < ADDRESS_FIELD.top_mm + ADDRESS_FIELD.height_mm
@@ -150,6 +155,7 @@ def test_recipient_address_sits_in_the_window_envelope_field() -> None:
 
 
 def test_foreign_recipient_gets_the_country_as_last_line() -> None:
+    """A recipient abroad gets the country name in capitals as the last address line."""
     root = _root()
     _set(root, f"{BUYER_PARTY}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", "DE")
     _set(root, f"{BUYER_PARTY}/cac:PostalAddress/cbc:PostalZone", "10115")
@@ -160,6 +166,8 @@ def test_foreign_recipient_gets_the_country_as_last_line() -> None:
 
 
 def test_long_invoice_flows_over_pages_with_headers_and_page_numbers() -> None:
+    """An invoice of 120 lines flows over several pages, each numbered and repeating the table
+    header, with every line and the total shown."""
     pdf = render_pdf(read_document(_many_lines(120)), created=CREATED)
     pages = _text(pdf.data)
     assert pdf.pages == len(pages) >= 3
@@ -174,6 +182,8 @@ def test_long_invoice_flows_over_pages_with_headers_and_page_numbers() -> None:
 
 
 def test_same_input_gives_the_same_bytes_and_the_given_creation_date() -> None:
+    """The same document and date render to the same PDF bytes, with that creation date and
+    title; another date gives other bytes."""
     first = _render(_root())
     _render(_root(DocumentKind.CREDIT_NOTE))  # no state carried from one to the next
     assert _render(_root()) == first
@@ -184,6 +194,9 @@ def test_same_input_gives_the_same_bytes_and_the_given_creation_date() -> None:
 
 
 def test_odd_and_hostile_text_is_drawn_readably() -> None:
+    """Non-Latin, markup-like and very long text prints readably: as written (or folded by the
+    fallback font), long names cut with an ellipsis, the note's subject code dropped, and the
+    total still shown."""
     root = _root()
     huge = "Aktiengesellschaft" * 60  # one 1080-character word
     _set(root, f"{BUYER_PARTY}/cac:PartyName/cbc:Name", "Ελλάδα Ltd <b>&amp; \u202e" + huge)
@@ -209,6 +222,8 @@ def test_odd_and_hostile_text_is_drawn_readably() -> None:
 def test_without_dejavu_the_vera_fallback_folds_what_it_cannot_draw(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Without the DejaVu fonts, the bundled Vera font folds characters it cannot draw and the
+    invoice still prints."""
     # A machine without fonts-dejavu-core gets Bitstream Vera, which ships
     # inside reportlab and covers Western Latin only.
     vera = _register("Vera.ttf", "VeraBd.ttf", unicode=False, name="TestVera")
@@ -223,6 +238,8 @@ def test_without_dejavu_the_vera_fallback_folds_what_it_cannot_draw(
 
 
 def test_every_field_at_its_longest_still_prints() -> None:
+    """A document with every field at an absurd length prints on fewer than 12 numbered pages,
+    and a non-numeric amount shows as missing."""
     # Wide letters in every text node and attribute: no row, block or line
     # may grow past a page, and amounts that are not numbers show as missing.
     root = _many_lines(3)
@@ -239,6 +256,8 @@ def test_every_field_at_its_longest_still_prints() -> None:
 
 
 def test_number_formats() -> None:
+    """Amounts print with thousands separators, two decimals and the currency, and a missing
+    amount as a dash."""
     assert money(Decimal("1234.5"), "EUR") == "1,234.50 EUR"
     assert money(Decimal("-0.005"), "SEK") == "-0.00 SEK"
     assert money(None, "EUR") == "—"
@@ -260,6 +279,8 @@ def _manifest(root: Path, day: str = "2026-11-02") -> list[dict[str, str]]:
 async def test_channel_writes_the_pdf_and_one_manifest_row_even_when_delivered_twice(
     tmp_path: Path,
 ) -> None:
+    """Printing a document writes its PDF and one manifest row in the day's batch, and printing
+    it again, even after a restart, adds nothing."""
     payload = _bytes(_root())
     channel = PdfPrintChannel(tmp_path)
     done = await channel.deliver(str(BUYER), "doc-1", payload, now=CREATED)
@@ -287,6 +308,7 @@ async def test_channel_writes_the_pdf_and_one_manifest_row_even_when_delivered_t
 async def test_a_crash_between_pdf_and_manifest_row_is_repaired_by_the_retry(
     tmp_path: Path,
 ) -> None:
+    """A half-written PDF left by a crash is replaced on retry and the manifest gets its row."""
     (tmp_path / "2026-11-02").mkdir()
     (tmp_path / "2026-11-02" / "doc-1.pdf").write_bytes(b"half an attempt")
     await PdfPrintChannel(tmp_path).deliver(str(BUYER), "doc-1", _bytes(_root()), now=CREATED)
@@ -295,6 +317,7 @@ async def test_a_crash_between_pdf_and_manifest_row_is_repaired_by_the_retry(
 
 
 async def test_concurrent_deliveries_each_get_one_row(tmp_path: Path) -> None:
+    """Concurrent prints, some of the same documents, give exactly one manifest row per document."""
     channel = PdfPrintChannel(tmp_path)
     payload = _bytes(_root())
     ids = [f"doc-{n}" for n in range(8)]
@@ -305,6 +328,7 @@ async def test_concurrent_deliveries_each_get_one_row(tmp_path: Path) -> None:
 
 
 async def test_missing_postal_address_is_printed_and_flagged(tmp_path: Path) -> None:
+    """A document whose buyer has no postal address is still printed and flagged in the manifest."""
     root = _root()
     address = root.find(f"{BUYER_PARTY}/cac:PostalAddress", NAMESPACES)
     assert address is not None
@@ -318,6 +342,8 @@ async def test_missing_postal_address_is_printed_and_flagged(tmp_path: Path) -> 
 
 
 async def test_address_from_the_directory_replaces_the_documents(tmp_path: Path) -> None:
+    """An address from the partner directory replaces the document's on the page and in the
+    manifest, where a leading = is escaped so spreadsheets do not run it."""
     channel = PdfPrintChannel(tmp_path)
     done = await channel.deliver(
         str(BUYER),

@@ -139,6 +139,9 @@ def networks(tmp_path: Path) -> Iterator[tuple[Network, Network]]:
 def test_black_hole_peer_neither_blocks_others_nor_stays_blocked(
     networks: tuple[Network, Network],
 ) -> None:
+    """While a peer's port accepts and never answers, local deliveries still complete and only
+    the peer's two slots hang; their timeouts open its circuit; once the real peer is up all four
+    are delivered, the circuit closes, and each wait is recorded once."""
     alpha, beta = networks
     hole = BlackHole(beta.port)
     try:

@@ -49,6 +49,8 @@ async def _submit_while_polling(net: Network, body: bytes) -> tuple[int, str, li
 
 
 def test_healthz_answers_while_a_million_attributes_are_refused(tmp_path: Path) -> None:
+    """A gateway process keeps answering /healthz while it checks an 8 MB document with a million
+    attributes, which it then refuses with 400 hostile_xml naming max_attributes_per_element."""
     net = make_network(tmp_path, "busy", participants=[SELLER])  # the configuration of `init`
     body = docs.many_attributes(1_000_000)  # 8 MB, the document of issue #9
     net.start()

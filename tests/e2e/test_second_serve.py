@@ -80,6 +80,8 @@ def alpha_delivering(tmp_path: Path) -> Iterator[Network]:
 def test_a_second_serve_on_the_same_store_exits_with_one_line_and_leaves_the_leases(
     alpha_delivering: Network,
 ) -> None:
+    """A second `gateway serve` on a running gateway's config exits non-zero with one line naming
+    the store lock, and the running gateway keeps its delivery lease and keeps running."""
     alpha = alpha_delivering
     held = _leases(alpha)
 
@@ -94,6 +96,8 @@ def test_a_second_serve_on_the_same_store_exits_with_one_line_and_leaves_the_lea
 
 
 def test_serve_on_a_busy_port_names_the_port_and_opens_no_store(tmp_path: Path) -> None:
+    """`gateway serve` on a port already taken exits non-zero with one line naming the address,
+    and creates no store file."""
     net = make_network(tmp_path, "gamma", participants=[SELLER])
     store = net.directory / "store.db"
     store.unlink(missing_ok=True)

@@ -99,6 +99,9 @@ def _explain(net: Network, tmp: Path, body: bytes) -> str:
 def test_routes_refusals_print_and_settlement(
     nets: tuple[Network, Network, Network], tmp_path: Path
 ) -> None:
+    """Across three gateway processes: invoices to the agreed peer are delivered under the
+    agreement, to a network without one and to a mandated French company refused, to a foreign
+    consumer printed; `route --explain` says the same; traffic both ways is settled by the fees."""
     a, b, c = nets
     for n in (b, c, a):
         n.start()

@@ -72,6 +72,9 @@ def networks(tmp_path: Path) -> Iterator[tuple[Network, Network]]:
 
 
 def test_invoice_crosses_to_peer_network_with_receipt(networks: tuple[Network, Network]) -> None:
+    """An invoice to a peer network's participant is delivered with a receipt, lands unchanged
+    (as canonical XML) in the peer's inbox, and the peer's own history names the sender and
+    message id."""
     alpha, beta = networks
     beta.start()
     alpha.start()
@@ -100,6 +103,9 @@ def test_invoice_crosses_to_peer_network_with_receipt(networks: tuple[Network, N
 
 
 def test_local_recipient_and_recipients_in_no_network(networks: tuple[Network, Network]) -> None:
+    """An invoice to our own participant is delivered to the inbox, a foreign consumer in no
+    network is printed (listed in the manifest), and a French company in no network is refused
+    under the mandate, not printed."""
     alpha, beta = networks
     beta.start()  # its SMP must answer "not registered" before alpha may print
     alpha.start()
@@ -132,6 +138,8 @@ def test_local_recipient_and_recipients_in_no_network(networks: tuple[Network, N
 
 
 def test_peer_down_then_up_is_retried_until_delivered(networks: tuple[Network, Network]) -> None:
+    """Deliveries to a peer that is down record failed attempts with a cause and are delivered
+    once it is up; `send --wait` that ends first exits 3 saying it is not final yet."""
     alpha, beta = networks
     alpha.start()
     code, answer = alpha.submit(invoice(ALPHA_SELLER, BETA_BUYER, "INV-R-1"))
@@ -161,6 +169,8 @@ def test_peer_down_then_up_is_retried_until_delivered(networks: tuple[Network, N
 def test_kill_minus_9_with_pending_deliveries_delivers_each_exactly_once(
     networks: tuple[Network, Network],
 ) -> None:
+    """After kill -9 of a gateway mid-delivery and a restart, each of 20 pending invoices reaches
+    the peer exactly once."""
     alpha, beta = networks
     alpha.start()  # beta is down: every delivery stays pending
     ids = []
@@ -183,6 +193,8 @@ def test_kill_minus_9_with_pending_deliveries_delivers_each_exactly_once(
 
 
 def test_two_processes_sharing_redis_deliver_each_document_once(tmp_path: Path) -> None:
+    """Two processes of one network sharing a Redis store each answer for all documents, and each
+    of 30 documents is delivered to the peer once."""
     import shutil
     import uuid
 
@@ -234,6 +246,8 @@ def test_two_processes_sharing_redis_deliver_each_document_once(tmp_path: Path) 
 
 
 def test_two_worker_processes_on_one_port(networks: tuple[Network, Network]) -> None:
+    """With workers = 2, two processes serve one port, each of 16 documents is delivered once,
+    and both workers exit when the gateway stops."""
     import subprocess
 
     alpha, beta = networks
@@ -265,6 +279,8 @@ def test_two_worker_processes_on_one_port(networks: tuple[Network, Network]) -> 
 
 
 def test_a_fifty_megabyte_invoice_crosses_to_the_peer(networks: tuple[Network, Network]) -> None:
+    """A 50 MB invoice (with a raised size limit) is delivered to the peer and lands there
+    unchanged as canonical XML."""
     from tests.validation.docs import attach
 
     alpha, beta = networks

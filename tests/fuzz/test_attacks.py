@@ -120,6 +120,8 @@ SIGNED_MESSAGE_ATTACKS: list[tuple[str, Callable[[], bytes], type[GatewayError]]
 def test_a_hostile_signed_message_is_refused_with_its_ebms_error(
     attack: str, build: Callable[[], bytes], refusal: type[GatewayError]
 ) -> None:
+    """Signed AS4 messages with a broken signer certificate, a wrapped signature, no signature or
+    a token that is not base64 are refused with the matching ebMS error class."""
     with pytest.raises(refusal):
         _read(build())
 
@@ -147,6 +149,8 @@ MIME_ATTACKS: list[tuple[str, str, bytes]] = [
 def test_a_hostile_multipart_is_refused_as_mime_inconsistency(
     attack: str, ctype: str, body: bytes
 ) -> None:
+    """Multiparts without or with an overlong boundary, 10,000 empty parts, endless part headers,
+    or a non-SOAP media type are refused as a MIME inconsistency."""
     with pytest.raises(MimeInconsistency):
         mime.parse(ctype, body)
 
@@ -186,6 +190,8 @@ SBDH_ATTACKS: list[tuple[str, Callable[[], bytes], type[GatewayError]]] = [
 def test_a_hostile_sbdh_envelope_is_refused(
     attack: str, build: Callable[[], bytes], refusal: type[GatewayError]
 ) -> None:
+    """SBDH envelopes with a DTD entity, no header, a header that never closes, or no document
+    are refused with an envelope error."""
     with pytest.raises(refusal):
         sbdh.unwrap(build(), max_bytes=targets.LIMITS.max_document_bytes)
 
@@ -219,6 +225,8 @@ DOCUMENT_ATTACKS: list[tuple[str, Callable[[], bytes], type[GatewayError]]] = [
 def test_a_hostile_document_is_refused_before_validation(
     attack: str, build: Callable[[], bytes], refusal: type[GatewayError]
 ) -> None:
+    """Billion laughs, external entities, deep nesting, too many elements, oversize and non-XML
+    documents are refused as hostile, too large or not XML before validation."""
     with pytest.raises(refusal):
         check_document(build(), targets.LIMITS)
 
@@ -228,7 +236,8 @@ def _regressions() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", _regressions(), ids=lambda p: p.name)
-def test_inputs_the_fuzzer_found_stay_refused(path: Path) -> None:
-    """Each file is named ``<target>-<anything>`` and replayed through its target."""
+def test_inputs_the_fuzzer_found_no_longer_break_their_reader(path: Path) -> None:
+    """Each input the coverage-guided fuzzer found (tests/fuzz/regressions/<target>-*) is now
+    either read correctly or refused with a GatewayError by its target; nothing else escapes."""
     target = targets.TARGETS[path.name.split("-", 1)[0]]
     target(path.read_bytes())

@@ -1,9 +1,12 @@
-"""Small factories for store tests: documents, events and jobs at fixed times."""
+"""Small factories for store tests: documents, events and jobs at fixed
+times, a document put in the store, and the Backend the fixtures hand out."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gateway.model import (
@@ -14,9 +17,12 @@ from gateway.model import (
     State,
     StatusEvent,
 )
+from gateway.store.base import DocumentStore, Store
 
 # Microseconds on purpose: the stores must give back exactly what they got.
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123457, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+LEASE = timedelta(seconds=30)
 
 
 def payload(size: int = 5_000, *, seed: str = "") -> bytes:
@@ -53,3 +59,32 @@ def job(document_id: str, *, due: datetime = T0, job_id: str | None = None) -> O
         next_attempt_at=due,
         attempts=0,
     )
+
+
+async def put(
+    store: DocumentStore, *, due: datetime | None = T0, key: str | None = None
+) -> tuple[str, OutboxJob | None]:
+    """Accept a fresh document (with a job due at ``due`` unless None)."""
+    body = payload()
+    m = meta(body)
+    j = job(m.id, due=due) if due is not None else None
+    result = await store.accept(
+        m, body, [event()], idempotency_key=key, fingerprint=m.sha256, job=j
+    )
+    assert result.created
+    return m.id, j
+
+
+@dataclass
+class Backend:
+    """Where a test's data lives, and a way to open more stores on it."""
+
+    kind: str
+    make: Callable[[], Store]
+    opened: list[Store] = field(default_factory=list)
+
+    async def open_store(self) -> Store:
+        store = self.make()
+        await store.open()
+        self.opened.append(store)
+        return store

@@ -1,4 +1,5 @@
-"""The ``store`` fixture: every contract test runs against SQLite and Redis.
+"""The ``store`` and ``backend`` fixtures: every contract test runs against
+SQLite and Redis.
 
 Redis is a real server on 127.0.0.1:6379 (scripts/test starts one). It is
 not skipped when absent: a missing server is a failing run, not a green one.
@@ -9,8 +10,7 @@ and its keys are deleted afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,23 +19,9 @@ from redis.asyncio import Redis
 from gateway.store.base import Store
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
+from tests.store.builders import Backend
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@dataclass
-class Backend:
-    """Where a test's data lives, and a way to open more stores on it."""
-
-    kind: str
-    make: Callable[[], Store]
-    opened: list[Store] = field(default_factory=list)
-
-    async def open_store(self) -> Store:
-        store = self.make()
-        await store.open()
-        self.opened.append(store)
-        return store
 
 
 async def _delete_keys(prefix: str) -> None:

@@ -1,6 +1,6 @@
-"""The Store contract for documents accepted under several keys at once
-(a message's MessageId and InstanceIdentifier, an Idempotency-Key and an
-invoice's business identity), and for the write probe of /healthz."""
+"""The DocumentStore contract for the keys a document is accepted under (an
+Idempotency-Key, a message's MessageId and InstanceIdentifier, an invoice's
+business identity), several at once: run against every implementation."""
 
 from __future__ import annotations
 
@@ -8,12 +8,82 @@ import asyncio
 
 import pytest
 
-from gateway.errors import StoreError
 from gateway.store.base import Store
-from tests.store.builders import T0, event, job, meta, payload
+from tests.store.builders import event, job, meta, payload, put
+
+# --- one key -------------------------------------------------------------------
+
+
+async def test_repeated_key_returns_original_and_writes_nothing(store: Store) -> None:
+    """A second accept under a taken key returns the original document, not created, and stores
+    nothing: no meta, history or job for the newcomer, and the key still finds the original."""
+    original, _ = await put(store, key="k1")
+    body = payload()
+    again = meta(body)
+
+    result = await store.accept(
+        again, body, [event()], idempotency_key="k1", fingerprint=again.sha256, job=job(again.id)
+    )
+
+    assert (result.document_id, result.created) == (original, False)
+    assert await store.count_documents() == 1
+    assert await store.get_meta(again.id) is None
+    assert await store.history(again.id) == []
+    assert await store.outbox_depth() == 1
+    assert await store.find_by_key("k1") == original
+
+
+async def test_repeated_key_tells_whether_fingerprint_matches(store: Store) -> None:
+    """A repeated key reports the original document with fingerprint_matches True when the
+    fingerprint is the same and False when it differs; neither stores a document."""
+    body = payload()
+    m = meta(body)
+    await store.accept(m, body, [event()], idempotency_key="k", fingerprint="fp-1")
+
+    same = await store.accept(meta(body), body, [], idempotency_key="k", fingerprint="fp-1")
+    other = await store.accept(meta(body), body, [], idempotency_key="k", fingerprint="fp-2")
+
+    assert (same.document_id, same.created, same.fingerprint_matches) == (m.id, False, True)
+    assert (other.document_id, other.created, other.fingerprint_matches) == (m.id, False, False)
+    assert await store.count_documents() == 1
+
+
+async def test_find_by_key(store: Store) -> None:
+    """Each key finds the document accepted under it; a key never claimed finds nothing."""
+    doc_a, _ = await put(store, key="a")
+    doc_b, _ = await put(store, key="b")
+    await put(store)  # no key
+
+    assert await store.find_by_key("a") == doc_a
+    assert await store.find_by_key("b") == doc_b
+    assert await store.find_by_key("c") is None
+
+
+async def test_concurrent_accepts_with_one_key_make_one_document(store: Store) -> None:
+    """50 concurrent accepts under one key create exactly one document and one job; all 50 are told
+    that same document id."""
+    body = payload()
+    metas = [meta(body) for _ in range(50)]
+
+    results = await asyncio.gather(
+        *(
+            store.accept(m, body, [event()], idempotency_key="same", fingerprint="f", job=job(m.id))
+            for m in metas
+        )
+    )
+
+    winners = [r for r in results if r.created]
+    assert len(winners) == 1
+    assert {r.document_id for r in results} == {winners[0].document_id}
+    assert await store.count_documents() == 1
+    assert await store.outbox_depth() == 1
+
+
+# --- several keys --------------------------------------------------------------
 
 
 async def test_every_key_is_claimed_with_the_document(store: Store) -> None:
+    """A document accepted under several keys is found under each of them."""
     body = payload()
     m = meta(body)
 
@@ -28,6 +98,8 @@ async def test_every_key_is_claimed_with_the_document(store: Store) -> None:
 async def test_a_hit_on_any_key_returns_the_original_and_writes_nothing(
     store: Store, shared: str
 ) -> None:
+    """An accept sharing any one of its keys with a stored document returns that document and the
+    shared key, not created: the newcomer, its other key and its job are not stored."""
     body = payload()
     original = meta(body)
     await store.accept(original, body, [event()], keys=["msg:1", "sbdh:1"], fingerprint="f")
@@ -48,6 +120,8 @@ async def test_a_hit_on_any_key_returns_the_original_and_writes_nothing(
 
 
 async def test_the_first_claimed_key_in_order_is_reported(store: Store) -> None:
+    """When an accept's keys are taken by two different documents, the Idempotency-Key is checked
+    first: its document and key are reported, with the fingerprint mismatch."""
     first_body, second_body = payload(), payload()
     first, second = meta(first_body), meta(second_body)
     await store.accept(first, first_body, [event()], keys=["idem:1"], fingerprint="a")
@@ -68,6 +142,8 @@ async def test_the_first_claimed_key_in_order_is_reported(store: Store) -> None:
 async def test_concurrent_accepts_sharing_one_of_their_keys_make_one_document(
     store: Store,
 ) -> None:
+    """40 concurrent accepts that share one key (in either position) create one document and one
+    job; all are told its id, and the losers' own keys are left unclaimed."""
     bodies = [payload() for _ in range(40)]
     metas = [meta(b) for b in bodies]
 
@@ -91,21 +167,11 @@ async def test_concurrent_accepts_sharing_one_of_their_keys_make_one_document(
 
 
 async def test_a_key_given_twice_is_claimed_once(store: Store) -> None:
+    """A key given twice in one accept (as Idempotency-Key and repeated in keys) does not clash with
+    itself: the document is created and found under that key."""
     body = payload()
     m = meta(body)
 
     result = await store.accept(m, body, [event()], idempotency_key="k", keys=["k", "k"])
 
     assert result.created and await store.find_by_key("k") == m.id
-
-
-async def test_write_probe_passes_on_a_healthy_store(store: Store) -> None:
-    await store.probe_write(T0)
-    await store.probe_write(T0, room=1024)
-
-
-async def test_write_probe_on_a_closed_store_fails(store: Store) -> None:
-    await store.close()
-
-    with pytest.raises(StoreError):
-        await store.probe_write(T0)

@@ -1,20 +1,16 @@
-"""The Store contract for the partner directory and the look-up cache, run
-against every implementation (see conftest)."""
+"""The PartnerStore contract for the partner directory, run against every
+implementation (see conftest)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from gateway.cli.scaffold import gln
 from gateway.model import ParticipantId, Partner
-from gateway.store.base import Store
-from tests.store.builders import T0
+from gateway.store.base import PartnerStore
 
 
 def pid(n: int) -> str:
@@ -34,10 +30,9 @@ def partner(n: int, **changes: Any) -> Partner:
     return replace(base, **changes)
 
 
-# --- partners -----------------------------------------------------------------------
-
-
-async def test_partner_round_trips_every_field(store: Store) -> None:
+async def test_partner_round_trips_every_field(store: PartnerStore) -> None:
+    """A partner with non-ASCII text, empty fields and several document types and address lines
+    reads back equal, as does an ordinary one; both are counted."""
     full = Partner(
         id="0002:552081317",
         name="Électricité de France — siège",
@@ -55,7 +50,9 @@ async def test_partner_round_trips_every_field(store: Store) -> None:
     assert await store.count_partners() == 2
 
 
-async def test_text_holding_separators_round_trips(store: Store) -> None:
+async def test_text_holding_separators_round_trips(store: PartnerStore) -> None:
+    """Partners whose text holds the encoding's separators, its JSON marker, NUL bytes or empty
+    values read back exactly as stored."""
     # The fast encoding joins fields with control characters: text that
     # holds them must still come back as it went in.
     odd = [
@@ -70,7 +67,9 @@ async def test_text_holding_separators_round_trips(store: Store) -> None:
     assert [await store.get_partner(p.id) for p in odd] == odd
 
 
-async def test_unknown_partner_and_empty_directory(store: Store) -> None:
+async def test_unknown_partner_and_empty_directory(store: PartnerStore) -> None:
+    """After an empty batch the directory is empty: an unknown partner reads
+    as None, nothing is listed or counted."""
     await store.put_partners([])
 
     assert await store.get_partner(pid(1)) is None
@@ -78,7 +77,9 @@ async def test_unknown_partner_and_empty_directory(store: Store) -> None:
     assert await store.count_partners() == 0
 
 
-async def test_put_replaces_a_partner_with_the_same_id(store: Store) -> None:
+async def test_put_replaces_a_partner_with_the_same_id(store: PartnerStore) -> None:
+    """Putting a partner whose id is stored replaces it; other partners are untouched and the count
+    stays the same."""
     await store.put_partners([partner(1), partner(2)])
 
     moved = partner(1, network="south", name="Renamed")
@@ -89,7 +90,8 @@ async def test_put_replaces_a_partner_with_the_same_id(store: Store) -> None:
     assert await store.count_partners() == 2
 
 
-async def test_a_repeated_id_in_one_call_keeps_the_last(store: Store) -> None:
+async def test_a_repeated_id_in_one_call_keeps_the_last(store: PartnerStore) -> None:
+    """When one batch holds the same id twice, the last one is stored and it is counted once."""
     await store.put_partners([partner(1, name="first"), partner(2), partner(1, name="last")])
 
     found = await store.get_partner(pid(1))
@@ -97,7 +99,10 @@ async def test_a_repeated_id_in_one_call_keeps_the_last(store: Store) -> None:
     assert await store.count_partners() == 2
 
 
-async def test_list_pages_through_partners_in_id_order(store: Store) -> None:
+async def test_list_pages_through_partners_in_id_order(store: PartnerStore) -> None:
+    """Listing pages of 100 after the last id seen walks all 250 partners in id order (100, 100,
+    50), whatever order they were put in; a page may start after any listed id; limit 0 lists
+    nothing."""
     partners = [partner(n) for n in range(250)]
     random.Random(1).shuffle(partners)
     await store.put_partners(partners[:120])
@@ -114,7 +119,9 @@ async def test_list_pages_through_partners_in_id_order(store: Store) -> None:
     assert await store.list_partners(limit=0) == []
 
 
-async def test_list_after_an_id_that_is_not_stored(store: Store) -> None:
+async def test_list_after_an_id_that_is_not_stored(store: PartnerStore) -> None:
+    """Listing after an id that is not stored starts at the next stored id; after an id beyond the
+    last one, nothing is listed."""
     partners = sorted((partner(n) for n in range(10)), key=lambda p: p.id)
     await store.put_partners(partners)
     between = partners[4].id + "0"  # sorts after partners[4], before partners[5]
@@ -123,7 +130,8 @@ async def test_list_after_an_id_that_is_not_stored(store: Store) -> None:
     assert await store.list_partners(after="9999:zzz") == []
 
 
-async def test_ten_thousand_partners_in_one_batch(store: Store) -> None:
+async def test_ten_thousand_partners_in_one_batch(store: PartnerStore) -> None:
+    """A batch of 10 000 partners in random order is stored whole: counted, found, listed by id."""
     partners = [partner(n) for n in range(10_000)]
     random.Random(2).shuffle(partners)
 
@@ -138,7 +146,9 @@ async def test_ten_thousand_partners_in_one_batch(store: Store) -> None:
     assert [p.id for p in listed] == sorted(p.id for p in partners)
 
 
-async def test_readers_see_a_batch_whole_or_not_at_all(store: Store) -> None:
+async def test_readers_see_a_batch_whole_or_not_at_all(store: PartnerStore) -> None:
+    """Partner counts taken while a batch of 5 000 is being put are only ever 0 or 5 000, and the
+    full batch is counted afterwards."""
     partners = [partner(n) for n in range(5_000)]
 
     async def counts() -> list[int]:
@@ -152,45 +162,3 @@ async def test_readers_see_a_batch_whole_or_not_at_all(store: Store) -> None:
 
     assert set(seen) <= {0, 5_000}
     assert await store.count_partners() == 5_000
-
-
-# --- look-up cache --------------------------------------------------------------------
-
-
-async def test_cache_keeps_a_value_until_its_ttl_is_over(store: Store) -> None:
-    value = bytes(range(256)) + b"::"
-    await store.cache_put("smp:0088:1", value, 60, now=T0)
-
-    assert await store.cache_get("smp:0088:1", now=T0) == value
-    just_before = T0 + timedelta(seconds=60) - timedelta(microseconds=1)
-    assert await store.cache_get("smp:0088:1", now=just_before) == value
-    assert await store.cache_get("smp:0088:1", now=T0 + timedelta(seconds=60)) is None
-    assert await store.cache_get("smp:0088:1", now=T0 + timedelta(days=1)) is None
-
-
-async def test_cache_put_replaces_value_and_expiry(store: Store) -> None:
-    await store.cache_put("k", b"old", 10, now=T0)
-    await store.cache_put("k", b"", 0.5, now=T0 + timedelta(seconds=5))
-
-    assert await store.cache_get("k", now=T0 + timedelta(seconds=5.4)) == b""
-    assert await store.cache_get("k", now=T0 + timedelta(seconds=5.5)) is None
-
-
-async def test_cache_keys_are_separate_and_unknown_keys_absent(store: Store) -> None:
-    await store.cache_put("a", b"1", 30, now=T0)
-    await store.cache_put("b", b"2", 1, now=T0)
-    later = T0 + timedelta(seconds=2)
-    await store.cache_put("c", b"3", 30, now=later)  # b has expired by now: dropped in passing
-
-    assert await store.cache_get("a", now=later) == b"1"
-    assert await store.cache_get("b", now=later) is None
-    assert await store.cache_get("c", now=later) == b"3"
-    assert await store.cache_get("missing", now=later) is None
-
-
-@pytest.mark.parametrize("ttl", [0, -1, float("nan"), float("inf")])
-async def test_cache_refuses_a_ttl_that_is_not_a_positive_number(store: Store, ttl: float) -> None:
-    with pytest.raises(ValueError, match="ttl_seconds"):
-        await store.cache_put("k", b"v", ttl, now=T0)
-
-    assert await store.cache_get("k", now=T0) is None

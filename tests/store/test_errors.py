@@ -21,6 +21,8 @@ def _unused_port() -> int:
 
 
 async def test_unreachable_redis_is_a_store_error_without_credentials() -> None:
+    """Opening a Redis store with no server behind it fails with a 503 StoreError naming the URL
+    without its password."""
     port = _unused_port()
     store = RedisStore(f"redis://gw:hunter2@127.0.0.1:{port}/0", prefix="x")
 
@@ -33,6 +35,8 @@ async def test_unreachable_redis_is_a_store_error_without_credentials() -> None:
 
 
 async def test_sqlite_that_cannot_be_opened_is_a_store_error(tmp_path: Path) -> None:
+    """A SQLite store whose directory is blocked by a file fails to open with a StoreError naming
+    the sqlite store and the path."""
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the directory should be")
 
@@ -41,6 +45,8 @@ async def test_sqlite_that_cannot_be_opened_is_a_store_error(tmp_path: Path) -> 
 
 
 async def test_refused_write_does_not_echo_the_payload(tmp_path: Path) -> None:
+    """A refused write (the same document accepted twice) raises a StoreError that names the
+    database file but does not include the document's content."""
     store = SqliteStore(tmp_path / "gw.db")
     await store.open()
     try:

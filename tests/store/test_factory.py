@@ -12,6 +12,8 @@ from gateway.store.sqlite import SqliteStore
 
 
 async def test_sqlite_url_opens_that_file(tmp_path: Path) -> None:
+    """A sqlite:// URL makes a SQLite store that, when opened, creates that file and its missing
+    directories."""
     path = tmp_path / "deep" / "dir" / "gw.db"
 
     store = make_store(f"sqlite://{path}")
@@ -26,6 +28,7 @@ async def test_sqlite_url_opens_that_file(tmp_path: Path) -> None:
     "url", ["redis://127.0.0.1:6379/0", "rediss://cache.example:6380/1", "unix:///run/redis.sock"]
 )
 def test_redis_urls_make_a_redis_store(url: str) -> None:
+    """redis://, rediss:// and unix:// URLs make a Redis store."""
     assert isinstance(make_store(url, prefix="net1"), RedisStore)
 
 
@@ -34,12 +37,16 @@ def test_redis_urls_make_a_redis_store(url: str) -> None:
     ["sqlite://relative.db", "sqlite:///", "sqlite:///tmp/x.db?mode=ro", "sqlite:relative.db"],
 )
 def test_sqlite_url_must_name_an_absolute_file(url: str) -> None:
+    """A sqlite URL with a relative path, no file name or a query string is refused with a
+    ValueError asking for an absolute path."""
     with pytest.raises(ValueError, match="absolute"):
         make_store(url)
 
 
 @pytest.mark.parametrize("url", ["postgres://admin:hunter2@db/gw", "/var/lib/gw.db", ""])
 def test_unknown_scheme_is_refused_without_echoing_credentials(url: str) -> None:
+    """A URL of another scheme, a bare path or an empty string is refused with a ValueError showing
+    the expected sqlite:/// form, without echoing a password from the URL."""
     with pytest.raises(ValueError, match="expected sqlite:///") as caught:
         make_store(url)
 
@@ -47,5 +54,6 @@ def test_unknown_scheme_is_refused_without_echoing_credentials(url: str) -> None
 
 
 def test_unknown_sync_mode_is_refused(tmp_path: Path) -> None:
+    """An unknown SQLite sync mode ("off") is refused with a ValueError naming sync."""
     with pytest.raises(ValueError, match="sync"):
         make_store(f"sqlite://{tmp_path}/gw.db", sync="off")

@@ -33,20 +33,25 @@ partners = st.builds(
 
 @given(values)
 def test_values_round_trip(vals: tuple[str, ...]) -> None:
+    """Any tuple of strings, separators and markers included, reads back as written."""
     assert load_values(dump_values(vals)) == vals
 
 
 @given(partners)
 def test_partner_round_trips_as_a_row(p: Partner) -> None:
+    """Any partner, separators and markers included, reads back equal from its SQLite row form."""
     assert partner_from_row(partner_row(p)) == p
 
 
 @given(partners)
 def test_partner_round_trips_as_a_record(p: Partner) -> None:
+    """Any partner, separators and markers included, reads back equal from its Redis record form."""
     assert load_partner(p.id, dump_partner(p)) == p
 
 
 def test_ordinary_partners_take_the_fast_form() -> None:
+    """A partner without separator characters is encoded in the fast form, not the JSON fallback:
+    no JSON marker, address lines joined by the record separator."""
     p = Partner("0088:7300010000001", "Acme", "north", ("a", "b"), "network", "", ("l1", "l2"))
 
     assert not dump_partner(p).startswith("\x02")

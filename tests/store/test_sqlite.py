@@ -40,6 +40,9 @@ asyncio.run(main())
 
 
 async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+    """50 documents acknowledged before the process is killed with SIGKILL are all there when the
+    file is reopened: all counted with their jobs and claimable; the last one's key and history
+    are found."""
     path = tmp_path / "gw.db"
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -73,6 +76,8 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
 async def test_write_probe_fails_when_another_connection_holds_the_write_lock(
     tmp_path: Path,
 ) -> None:
+    """The write probe passes, then fails with StoreError saying locked while another connection
+    holds the write lock, though reads still work."""
     store = SqliteStore(tmp_path / "gw.db", timeout=0.2)
     await store.open()
     hog = sqlite3.connect(tmp_path / "gw.db", isolation_level=None)
@@ -91,6 +96,8 @@ async def test_write_probe_fails_when_another_connection_holds_the_write_lock(
 async def test_write_probe_fails_when_the_disk_has_no_room_for_a_document(
     tmp_path: Path,
 ) -> None:
+    """The write probe fails with StoreError about bytes free on the disk when the room asked for
+    is more than the disk holds."""
     store = SqliteStore(tmp_path / "gw.db")
     await store.open()
     try:
@@ -103,6 +110,9 @@ async def test_write_probe_fails_when_the_disk_has_no_room_for_a_document(
 async def test_keys_stored_before_version_4_are_found_under_their_new_form(
     tmp_path: Path,
 ) -> None:
+    """Keys a version 3 store kept in the old text form are found under their new form after
+    reopening (a peer's message also under its MessageId), no longer under the old text;
+    a repeat under the new key is a duplicate."""
     path = tmp_path / "gw.db"
     store = SqliteStore(path)
     await store.open()

@@ -34,6 +34,8 @@ from .conftest import ALPHA, BETA, NOW
 
 
 def test_ca_is_a_self_signed_ca(ca: KeyPair) -> None:
+    """The development CA is self-signed, may sign certificates and CRLs, and says DEVELOPMENT in
+    its name."""
     _, cert = ca
     assert cert.issuer == cert.subject
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
@@ -44,6 +46,8 @@ def test_ca_is_a_self_signed_ca(ca: KeyPair) -> None:
 
 
 def test_access_point_certificate(ca: KeyPair) -> None:
+    """An issued AP certificate names the AP id as CN, is signed by the CA for exactly the given
+    period, may sign and encrypt but not act as a CA, and matches its key."""
     start = NOW - timedelta(hours=1)
     key, cert = issue_ap_certificate(ca, ALPHA, now=start, days=30)
     assert common_name(cert) == ALPHA
@@ -58,6 +62,8 @@ def test_access_point_certificate(ca: KeyPair) -> None:
 
 
 def test_issuance_refuses_bad_input(ca: KeyPair) -> None:
+    """Issuing a certificate with a naive time, under a day, or an empty AP id is refused saying
+    which."""
     with pytest.raises(ValueError, match="timezone-aware"):
         issue_ap_certificate(ca, ALPHA, now=datetime(2026, 1, 1), days=1)
     with pytest.raises(ValueError, match="at least one day"):
@@ -67,6 +73,7 @@ def test_issuance_refuses_bad_input(ca: KeyPair) -> None:
 
 
 def test_fingerprint_is_sha256_of_der(alpha: KeyPair) -> None:
+    """A certificate's fingerprint is the SHA-256 of its DER bytes."""
     der = alpha[1].public_bytes(serialization.Encoding.DER)
     assert fingerprint(alpha[1]) == hashlib.sha256(der).hexdigest()
 
@@ -81,11 +88,13 @@ def _check(cert: x509.Certificate, cas: list[x509.Certificate], **kw: object) ->
 
 
 def test_trusted_certificate_passes(ca: KeyPair, alpha: KeyPair) -> None:
+    """A certificate from a trusted CA with the expected CN passes, pinned or not."""
     _check(alpha[1], [ca[1]])
     _check(alpha[1], [ca[1]], pinned=alpha[1])
 
 
 def test_trust_anchor_among_several(ca: KeyPair, other_ca: KeyPair, alpha: KeyPair) -> None:
+    """A certificate passes when its CA is any one of several trusted CAs."""
     _check(alpha[1], [other_ca[1], ca[1]])
 
 
@@ -105,6 +114,8 @@ def test_trust_anchor_among_several(ca: KeyPair, other_ca: KeyPair, alpha: KeyPa
 def test_trust_check_refusals(
     case: str, reason: str, message: str, ca: KeyPair, other_ca: KeyPair, alpha: KeyPair
 ) -> None:
+    """An expired, not yet valid, foreign-CA, wrong-CN, unpinned, anchorless, self-signed or CA
+    certificate is refused with 403, its reason and a message saying why."""
     cert, cas, kw = alpha[1], [ca[1]], {}
     if case == "expired":
         cert = issue_ap_certificate(ca, ALPHA, now=NOW - timedelta(days=10), days=5)[1]
@@ -129,6 +140,7 @@ def test_trust_check_refusals(
 
 
 def test_expired_issuing_ca_is_refused(alpha: KeyPair) -> None:
+    """A certificate whose issuing CA has expired is refused saying so."""
     old_ca = create_dev_ca(now=NOW - timedelta(days=20), days=10)
     cert = issue_ap_certificate(old_ca, ALPHA, now=NOW - timedelta(days=15), days=30)[1]
     with pytest.raises(SecurityError, match=r"issuing CA certificate .* expired"):
@@ -136,6 +148,7 @@ def test_expired_issuing_ca_is_refused(alpha: KeyPair) -> None:
 
 
 def test_trust_check_needs_an_aware_time(ca: KeyPair, alpha: KeyPair) -> None:
+    """The trust check refuses a time without a timezone."""
     with pytest.raises(ValueError, match="timezone-aware"):
         _check(alpha[1], [ca[1]], now=NOW.replace(tzinfo=None))
 
@@ -144,17 +157,20 @@ def test_trust_check_needs_an_aware_time(ca: KeyPair, alpha: KeyPair) -> None:
 
 
 def test_key_pair_round_trip(alpha: KeyPair) -> None:
+    """A key and certificate written as PEM load back as the same pair."""
     key, cert = load_key_pair(key_pem(alpha[0]), certificate_pem(alpha[1]))
     assert fingerprint(cert) == fingerprint(alpha[1])
     assert key.public_key().public_numbers() == alpha[0].public_key().public_numbers()
 
 
 def test_key_that_does_not_match_the_certificate(alpha: KeyPair, beta: KeyPair) -> None:
+    """A private key that does not belong to the certificate is refused naming the key file."""
     with pytest.raises(SecurityError, match="private key does not match the certificate"):
         load_key_pair(key_pem(beta[0]), certificate_pem(alpha[1]), key_source="ap.key")
 
 
 def test_not_pem() -> None:
+    """A key or certificate file that is not PEM is refused naming the file."""
     with pytest.raises(SecurityError, match=r"ap.key: not a PEM file"):
         load_private_key(b"\x30\x82\x01\x02", source="ap.key")
     with pytest.raises(SecurityError, match="not a PEM file"):
@@ -162,6 +178,7 @@ def test_not_pem() -> None:
 
 
 def test_wrong_kind_of_pem(alpha: KeyPair) -> None:
+    """A certificate given as a key, or a key as a certificate, is refused naming what was found."""
     with pytest.raises(SecurityError, match="expected a PEM private key, found 'CERTIFICATE'"):
         load_private_key(certificate_pem(alpha[1]))
     with pytest.raises(SecurityError, match="expected a PEM certificate, found 'PRIVATE KEY'"):
@@ -169,12 +186,14 @@ def test_wrong_kind_of_pem(alpha: KeyPair) -> None:
 
 
 def test_corrupt_pem() -> None:
+    """A PEM certificate block with a broken body is refused as unreadable."""
     junk = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
     with pytest.raises(SecurityError, match="not a readable certificate"):
         load_certificate(junk)
 
 
 def test_encrypted_key_is_refused_with_advice(alpha: KeyPair) -> None:
+    """A password-protected private key is refused saying it is encrypted."""
     pem = alpha[0].private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -185,6 +204,7 @@ def test_encrypted_key_is_refused_with_advice(alpha: KeyPair) -> None:
 
 
 def test_non_rsa_key_is_refused() -> None:
+    """An elliptic-curve private key is refused: only RSA keys are supported."""
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -195,6 +215,7 @@ def test_non_rsa_key_is_refused() -> None:
 
 
 def test_bundle_of_certificates(ca: KeyPair, other_ca: KeyPair) -> None:
+    """A PEM bundle loads as all its certificates, in order."""
     bundle = certificate_pem(ca[1]) + certificate_pem(other_ca[1])
     assert [fingerprint(c) for c in load_certificates(bundle)] == [
         fingerprint(ca[1]),
@@ -210,6 +231,8 @@ def _mode(p: Path) -> int:
 
 
 def test_write_dev_pki(tmp_path: Path) -> None:
+    """The development PKI on disk has key files of mode 0600, matching key pairs, and an AP
+    certificate that passes the trust check."""
     pki = write_dev_pki(tmp_path / "certs", ALPHA, now=NOW)
     assert _mode(pki.key) == 0o600
     assert _mode(pki.ca_key) == 0o600
@@ -220,6 +243,7 @@ def test_write_dev_pki(tmp_path: Path) -> None:
 
 
 def test_rewriting_tightens_an_existing_key_file(tmp_path: Path) -> None:
+    """Writing the PKI over an existing world-readable key file replaces it with mode 0600."""
     (tmp_path / "ap.key").write_bytes(b"old")
     (tmp_path / "ap.key").chmod(0o644)
     pki = write_dev_pki(tmp_path, ALPHA, now=NOW)
@@ -228,6 +252,8 @@ def test_rewriting_tightens_an_existing_key_file(tmp_path: Path) -> None:
 
 
 def test_two_networks_share_one_dev_ca(tmp_path: Path, ca: KeyPair) -> None:
+    """Two networks made with one CA carry the same CA certificate and trust each other's AP
+    certificates."""
     a = write_dev_pki(tmp_path / "a", ALPHA, now=NOW, ca=ca)
     b = write_dev_pki(tmp_path / "b", BETA, now=NOW, ca=ca)
     assert a.ca_certificate.read_bytes() == b.ca_certificate.read_bytes()
@@ -238,6 +264,8 @@ def test_two_networks_share_one_dev_ca(tmp_path: Path, ca: KeyPair) -> None:
 
 
 def test_reuse_the_ca_of_another_directory(tmp_path: Path) -> None:
+    """A network can reuse the CA of another directory; a directory without a CA is refused
+    saying so."""
     a = write_dev_pki(tmp_path / "a", ALPHA, now=NOW)
     b = write_dev_pki(tmp_path / "b", BETA, now=NOW, ca_dir=tmp_path / "a")
     assert a.ca_certificate.read_bytes() == b.ca_certificate.read_bytes()
@@ -246,6 +274,7 @@ def test_reuse_the_ca_of_another_directory(tmp_path: Path) -> None:
 
 
 def test_fresh_ca_each_time_without_one(tmp_path: Path) -> None:
+    """Without a CA given, each development PKI gets a CA of its own."""
     a = write_dev_pki(tmp_path / "a", ALPHA, now=NOW)
     b = write_dev_pki(tmp_path / "b", BETA, now=NOW)
     assert a.ca_certificate.read_bytes() != b.ca_certificate.read_bytes()

@@ -127,6 +127,8 @@ BUDGET = "[http]\ninflight_bytes = 2097152\ninflight_wait_seconds = 0.5"
 def test_flood_beyond_the_budget_is_503_and_a_small_request_succeeds_after(
     gateway: Network,
 ) -> None:
+    """Uploads beyond the in-flight byte budget (sized or chunked) get 503 with Retry-After on
+    /as4 and the API; once the holder finishes, a new document is accepted."""
     # One upload holds most of the budget: its headers and part of its body are in.
     holder = _connect(gateway)
     holder.sendall(_head("/as4", 3 * MIB // 2, ctype="multipart/related") + b"x" * 1000)
@@ -161,6 +163,8 @@ TIMEOUTS = "[http]\nheader_timeout_seconds = 1\nbody_timeout_seconds = 1"
 
 @pytest.mark.parametrize("gateway", [TIMEOUTS], indirect=True)
 def test_slow_headers_and_slow_bodies_are_closed_by_the_server(gateway: Network) -> None:
+    """A client trickling headers, an API body or an AS4 body past the timeouts is disconnected,
+    and other submissions still get 202."""
     slow_head = _connect(gateway)
     slow_head.sendall(b"POST /as4 HTTP/1.1\r\nHost: x\r\n")
     assert _closed_by_server(slow_head, b"X-Padding: " + b"a" * 200)
@@ -179,6 +183,8 @@ PER_ADDRESS = "[http]\nmax_connections_per_address = 3\nheader_timeout_seconds =
 
 @pytest.mark.parametrize("gateway", [PER_ADDRESS], indirect=True)
 def test_connections_past_the_limit_per_address_are_refused(gateway: Network) -> None:
+    """A fourth connection from one address is refused while another address is served, and once
+    one closes the address is served again."""
     idle = [_connect(gateway) for _ in range(3)]
     time.sleep(0.3)
     extra = _connect(gateway)
@@ -230,6 +236,8 @@ def _half_sent(net: Network, path: str, body: bytes, spool: Path) -> socket.sock
 
 
 def test_a_large_body_leaves_no_spool_file_behind(spooling: tuple[Network, Path]) -> None:
+    """A body spooled to disk leaves no spool file whether it is accepted, refused, or abandoned
+    mid-upload, and the server keeps running."""
     net, spool = spooling
     from tests.validation.docs import attach
 

@@ -25,6 +25,8 @@ def peer(ca: KeyPair) -> x509.Certificate:
 
 
 def test_sources_are_read_from_the_certificate(ca: KeyPair, peer: x509.Certificate) -> None:
+    """A certificate's HTTP CRL and OCSP addresses are read from it; LDAP-only or absent sources
+    count as none."""
     found = revocation.sources(peer)
     assert found.crl_urls == (CRL_URL,) and found.ocsp_urls == (OCSP_URL,)
     ldap = issue(ca, ALPHA, now=NOW, crl_url="ldap://dir.ca.test/cn=CA")[1]
@@ -36,6 +38,8 @@ def test_sources_are_read_from_the_certificate(ca: KeyPair, peer: x509.Certifica
 
 
 def test_crl_good_and_revoked(ca: KeyPair, peer: x509.Certificate) -> None:
+    """A CRL that does not list the certificate says good until its next update; one that does
+    says revoked, with the time and reason."""
     good = revocation.read_crl(build_crl(ca, {}, now=NOW), issuer=ca[1], now=NOW)
     verdict = revocation.crl_verdict(good, peer, now=NOW)
     assert not verdict.revoked and verdict.source == "crl"
@@ -62,6 +66,8 @@ def test_crl_good_and_revoked(ca: KeyPair, peer: x509.Certificate) -> None:
 def test_unusable_crls_are_no_answer(
     case: str, words: str, ca: KeyPair, other_ca: KeyPair, peer: x509.Certificate
 ) -> None:
+    """A forged, stale, future-dated, unreadable or foreign-issuer CRL gives no answer, saying
+    why."""
     issuer, now, data = ca[1], NOW, b""
     if case == "forged":  # same CA name, another key
         data = build_crl(other_ca, {}, now=NOW)
@@ -82,6 +88,7 @@ def test_unusable_crls_are_no_answer(
 
 
 def test_ocsp_good_and_revoked(ca: KeyPair, peer: x509.Certificate) -> None:
+    """An OCSP answer says good until its next update, or revoked with the time and reason."""
     answer = build_ocsp(ca, peer, now=NOW)
     verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=NOW)
     assert not verdict.revoked and verdict.source == "ocsp"
@@ -94,12 +101,14 @@ def test_ocsp_good_and_revoked(ca: KeyPair, peer: x509.Certificate) -> None:
 
 
 def test_ocsp_from_a_delegated_responder(ca: KeyPair, peer: x509.Certificate) -> None:
+    """An OCSP answer signed by a responder the CA delegated is believed."""
     responder = issue(ca, "OCSP responder", now=NOW, ocsp_signing=True)
     answer = build_ocsp(ca, peer, now=NOW, signer=responder)
     assert not revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=NOW).revoked
 
 
 def test_ocsp_without_next_update_is_believed_briefly(ca: KeyPair, peer: x509.Certificate) -> None:
+    """An OCSP answer without a next update is believed only for a short fixed time."""
     answer = build_ocsp(ca, peer, now=NOW, next_update=None)
     verdict = revocation.ocsp_verdict(answer, cert=peer, issuer=ca[1], now=NOW)
     assert verdict.valid_until == NOW + revocation.NO_NEXT_UPDATE_VALIDITY
@@ -121,6 +130,8 @@ def test_ocsp_without_next_update_is_believed_briefly(ca: KeyPair, peer: x509.Ce
 def test_unusable_ocsp_answers_are_no_answer(
     case: str, words: str, ca: KeyPair, other_ca: KeyPair, peer: x509.Certificate
 ) -> None:
+    """OCSP answers that are forged, from an unauthorised or foreign responder, about another
+    certificate, unknown, stale, unsuccessful or unreadable give no answer, saying why."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.x509 import ocsp
 
@@ -148,6 +159,7 @@ def test_unusable_ocsp_answers_are_no_answer(
 
 
 def test_ocsp_request_names_the_certificate(ca: KeyPair, peer: x509.Certificate) -> None:
+    """The OCSP request we send asks about the certificate's serial number."""
     from cryptography.x509 import ocsp
 
     asked = ocsp.load_der_ocsp_request(revocation.ocsp_request(peer, ca[1]))

@@ -39,6 +39,8 @@ async def _check(
 
 
 async def test_good_certificate_is_accepted_and_logged(ca: KeyPair, responder: Responder) -> None:
+    """A good certificate is accepted after one OCSP request, logged with result, source, serial
+    and CN."""
     cert = responder.issue("PALPHA")[1]
     logs = await _check(RevocationChecker([ca[1]], timeout=5), cert, "hard")
     [line] = [x for x in logs if x["event"] == "revocation.checked"]
@@ -51,6 +53,8 @@ async def test_good_certificate_is_accepted_and_logged(ca: KeyPair, responder: R
 async def test_revoked_certificate_is_refused(
     source: str, ca: KeyPair, responder: Responder
 ) -> None:
+    """A certificate revoked per OCSP or CRL is refused as revoked, logged with its source, after
+    one request."""
     cert = responder.issue("PALPHA", ocsp_=source == "ocsp", crl=source == "crl")[1]
     responder.revoked[cert.serial_number] = datetime.now(UTC) - timedelta(days=1)
     with capture_logs() as logs, pytest.raises(SecurityError, match="was revoked") as caught:
@@ -64,6 +68,7 @@ async def test_revoked_certificate_is_refused(
 
 
 async def test_crl_is_asked_when_ocsp_fails(ca: KeyPair, responder: Responder) -> None:
+    """When OCSP is down the CRL is asked, and a revocation there refuses the certificate."""
     cert = responder.issue("PALPHA")[1]
     responder.ocsp_down = True
     responder.revoked[cert.serial_number] = datetime.now(UTC)
@@ -73,6 +78,8 @@ async def test_crl_is_asked_when_ocsp_fails(ca: KeyPair, responder: Responder) -
 
 
 async def test_unreachable_responder_soft_accepts_with_a_warning(ca: KeyPair) -> None:
+    """In soft mode, with no responder reachable, the certificate is accepted with a warning
+    saying why."""
     cert = issue(ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url())[1]
     logs = await _check(RevocationChecker([ca[1]], timeout=5), cert, "soft")
     [line] = [x for x in logs if x["event"] == "revocation.unknown"]
@@ -81,6 +88,8 @@ async def test_unreachable_responder_soft_accepts_with_a_warning(ca: KeyPair) ->
 
 
 async def test_unreachable_responder_hard_refuses(ca: KeyPair) -> None:
+    """In hard mode, with no responder reachable, the certificate is refused as "cannot be
+    checked"."""
     cert = issue(ca, "PALPHA", now=datetime.now(UTC), crl_url=dead_url(), ocsp_url=dead_url())[1]
     with pytest.raises(SecurityError, match="cannot be checked") as caught:
         await _check(RevocationChecker([ca[1]], timeout=5), cert, "hard")
@@ -90,6 +99,8 @@ async def test_unreachable_responder_hard_refuses(ca: KeyPair) -> None:
 async def test_off_and_certificates_without_sources_fetch_nothing(
     ca: KeyPair, responder: Responder
 ) -> None:
+    """Mode off, and certificates naming no source, make no request (even for a revoked
+    certificate), and a missing source is logged once per certificate."""
     checker = RevocationChecker([ca[1]], timeout=5)
     revoked = responder.issue("PALPHA")[1]
     responder.revoked[revoked.serial_number] = datetime.now(UTC)
@@ -102,6 +113,8 @@ async def test_off_and_certificates_without_sources_fetch_nothing(
 
 
 async def test_answers_are_cached_until_next_update(ca: KeyPair, responder: Responder) -> None:
+    """OCSP answers and CRLs are reused until their next update (one CRL serving all its
+    certificates), then fetched again."""
     checker = RevocationChecker([ca[1]], timeout=5)
     now = datetime.now(UTC)
     ocsp_cert = responder.issue("POCSP", crl=False)[1]
@@ -120,6 +133,8 @@ async def test_answers_are_cached_until_next_update(ca: KeyPair, responder: Resp
 
 
 async def test_failure_is_remembered_briefly(ca: KeyPair, responder: Responder) -> None:
+    """A responder failure is remembered for a short while without asking again, and then asked
+    anew."""
     cert = responder.issue("PALPHA", crl=False)[1]
     responder.ocsp_down = True
     checker = RevocationChecker([ca[1]], timeout=5)

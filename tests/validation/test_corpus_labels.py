@@ -34,6 +34,8 @@ def _labels() -> list[dict[str, object]]:
 
 
 def test_schema_verdicts_match_the_labels() -> None:
+    """Our UBL schema verdict and root element agree with the reference labels on all 1,749
+    corpus documents."""
     labels = _labels()
     assert len(labels) == EXPECTED_DOCUMENTS
     limits = LimitSettings()
@@ -52,6 +54,8 @@ def test_schema_verdicts_match_the_labels() -> None:
 
 
 def test_error_counts_match_where_invalid() -> None:
+    """On each schema-invalid corpus document we report as many UBL-XSD findings as the reference
+    run found errors."""
     # One finding per XSD error: the same count as the reference run.
     labels = [label for label in _labels() if not label["schema_valid"]]
     limits = LimitSettings()
@@ -67,6 +71,7 @@ def test_error_counts_match_where_invalid() -> None:
 def test_a_missing_corpus_skips_locally_but_fails_in_ci(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """Without the corpus the corpus tests skip locally but fail when CI=true."""
     monkeypatch.setattr(sys.modules[__name__], "LABELS", tmp_path / "none")
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="einvoice corpus is not at"):

@@ -29,10 +29,13 @@ def _compare(facts: DocumentFacts, **envelope: str) -> list[str]:
 
 
 def test_a_true_envelope_has_no_mismatch() -> None:
+    """An envelope that describes its document truly has no mismatch."""
     assert _compare(_facts()) == []
 
 
 def test_participant_values_compare_without_case_and_schemes_exactly() -> None:
+    """Envelope and document participant values match regardless of case and scheme prefix, but a
+    different ICD is a receiver mismatch."""
     facts = _facts(buyer=ParticipantId.parse("0192:AbC123"))
     assert _compare(facts, receiver="0192:abc123") == []
     assert _compare(facts, receiver="iso6523-actorid-upis::0192:ABC123") == []
@@ -42,11 +45,14 @@ def test_participant_values_compare_without_case_and_schemes_exactly() -> None:
 
 
 def test_document_type_and_process_compare_exactly() -> None:
+    """Document type and process ids differing only in case are both mismatches."""
     upper = BIS3_DOCUMENT_TYPES[0].replace("billing:3.0", "BILLING:3.0")
     assert len(_compare(_facts(), document_type=upper, process=BIS3_PROCESS.upper())) == 2
 
 
 def test_a_document_without_parties_or_ids_mismatches_every_field() -> None:
+    """A document without parties, type or process mismatches all four envelope fields, and the
+    refusal is EBMS:0004 / 400 quoting the values, with "(none)" for the missing ones."""
     facts = _facts(seller=None, buyer=None, document_type="", process="")
     found = envelope_mismatches(
         sender=str(SELLER),

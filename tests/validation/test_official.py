@@ -63,6 +63,8 @@ def engine() -> official.OfficialEngine:
 
 
 def test_reproduces_the_official_labels(engine: official.OfficialEngine) -> None:
+    """The official engine reproduces the labelled fatal and warning ids (and aborted stages) on
+    about 60 corpus documents."""
     sample = _sample()
     assert len(sample) >= 55
     assert any(lab["path"] == DYNAMIC_ERROR for lab in sample)
@@ -81,6 +83,8 @@ def test_reproduces_the_official_labels(engine: official.OfficialEngine) -> None
 
 
 def test_findings_carry_svrl_text_and_location(engine: official.OfficialEngine) -> None:
+    """Official findings carry the SVRL message and location, the same from bytes as from a
+    parsed document."""
     path = CORPUS / "examples/en16931/test/testfiles/BIS_Billing_30-DataIT.xml"
     findings = engine.findings(path.read_bytes())  # bytes go through the hardened parser
     r049 = [f for f in findings if f.id == "PEPPOL-COMMON-R049"]
@@ -93,6 +97,8 @@ def test_findings_carry_svrl_text_and_location(engine: official.OfficialEngine) 
 def test_dynamic_error_is_a_fatal_finding_naming_the_stage(
     engine: official.OfficialEngine,
 ) -> None:
+    """A stylesheet that aborts on a document gives one fatal finding naming the stage and the
+    error, while the other stage's findings are still reported."""
     findings = engine.findings(_parse(CORPUS / DYNAMIC_ERROR))
     errors = [f for f in findings if f.id == official.ERROR_RULE]
     assert len(errors) == 1
@@ -103,11 +109,15 @@ def test_dynamic_error_is_a_fatal_finding_naming_the_stage(
 
 
 def test_compiled_once_per_directory(engine: official.OfficialEngine) -> None:
+    """The official rules are compiled once per directory, however its path is spelt."""
     assert official.load(str(RULES)) is engine
     assert official.load(RULES / ".." / "xslt") is engine
 
 
 def test_disagreements_compare_ids_and_flags() -> None:
+    """Disagreements between engines list rule ids whose flag differs, on each side; identical
+    reports have none."""
+
     def report(*findings: Finding) -> ValidationReport:
         return ValidationReport(kind=None, schema_valid=True, findings=findings)
 
@@ -132,6 +142,9 @@ def _validate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str,
 def test_both_engines_agree_on_samples_and_examples(
     engine: official.OfficialEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """`validate --engine both` on the samples and official examples reports no disagreement in
+    the BR and UBL rule families, and the samples are valid with nothing only official (other
+    families may differ here)."""
     examples = [
         CORPUS / "examples/peppol-bis3/rules/examples/base-example.xml",
         CORPUS / "examples/peppol-bis3/rules/examples/base-creditnote-correction.xml",
@@ -162,6 +175,8 @@ def test_both_reports_a_disagreement_and_exits_1(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """`validate --engine both` exits 1 and names a rule only one engine found, in text and JSON,
+    even when the verdict stays valid."""
     import gateway.validation.rules as rules
 
     real = rules.native_findings
@@ -188,6 +203,8 @@ def test_official_engine_alone_from_the_environment(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """`validate --engine official` takes the rules from the environment variable, reports an
+    aborted stage as invalid and the samples as valid, without disagreements."""
     monkeypatch.setenv(official.ENV_VAR, str(RULES))
     code, out, _ = _validate(
         capsys, "--engine", "official", "--json", str(CORPUS / DYNAMIC_ERROR), *map(str, SAMPLES)
@@ -202,6 +219,8 @@ def test_official_engine_alone_from_the_environment(
 def test_missing_directory_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`validate --engine official` or both without a rules directory, with a missing one, or one
+    lacking a stylesheet exits 2 saying which, printing nothing."""
     monkeypatch.delenv(official.ENV_VAR, raising=False)
     sample = str(SAMPLES[0])
     code, out, err = _validate(capsys, "--engine", "official", sample)
@@ -222,6 +241,7 @@ def test_missing_directory_is_a_usage_error(
 def test_missing_saxonche_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`validate --engine official` without saxonche installed exits 2 saying so."""
     for _, file in official.STAGES:
         (tmp_path / file).write_text("<x/>")
     monkeypatch.setattr(official, "_saxon_instance", None)
@@ -236,6 +256,7 @@ def test_missing_saxonche_is_a_usage_error(
 def test_broken_stylesheet_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    """`validate --engine official` with a stylesheet that does not compile exits 2 naming it."""
     pytest.importorskip("saxonche")
     for _, file in official.STAGES:
         (tmp_path / file).write_text("<not-a-stylesheet/>")
@@ -247,6 +268,7 @@ def test_broken_stylesheet_is_a_usage_error(
 
 
 def test_native_stays_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    """`gateway validate` without --engine uses only the native engine: no disagreements field."""
     code, out, _ = _validate(capsys, "--json", str(SAMPLES[0]))
     assert code == 0
     assert "disagreements" not in json.loads(out)

@@ -81,6 +81,9 @@ REFUSED_CASES = [
 def test_refused_with_the_right_exception_quickly(
     data: bytes, error: type[InputError], pattern: str
 ) -> None:
+    """Empty, binary, non-XML, mis-encoded, malformed, DOCTYPE, entity-expansion, external entity
+    or DTD, and too deeply nested inputs are refused within 2 s as not XML or hostile, with a
+    message saying what and where."""
     start = time.perf_counter()
     with pytest.raises(InputError) as raised:
         parse_xml(data, LimitSettings(max_document_bytes=20_000_000))
@@ -100,6 +103,8 @@ def test_refused_with_the_right_exception_quickly(
 def test_configured_depth_and_element_limits(
     limits: LimitSettings, data: bytes, pattern: str | None
 ) -> None:
+    """Configured depth and element limits refuse documents beyond them, naming the limit, and
+    accept documents within both."""
     if pattern is None:
         parse_xml(data, limits)
         return
@@ -110,6 +115,8 @@ def test_configured_depth_and_element_limits(
 @pytest.mark.parametrize("encode", [lambda d: d, docs.utf16], ids=["utf8", "utf16"])
 @pytest.mark.parametrize("limit", [1, 7, 64])
 def test_limits_are_exact_at_the_boundary(encode: Callable[[bytes], bytes], limit: int) -> None:
+    """A document exactly at the depth or element limit parses and one more level or element is
+    refused, in UTF-8 and UTF-16."""
     at_depth, at_count = LimitSettings(max_depth=limit), LimitSettings(max_elements=limit)
     header = b'<?xml version="1.0" encoding="UTF-8"?>'
     parse_xml(encode(header + docs.nested(limit)), at_depth)
@@ -121,12 +128,14 @@ def test_limits_are_exact_at_the_boundary(encode: Callable[[bytes], bytes], limi
 
 
 def test_libxml2_depth_ceiling_applies_to_higher_settings() -> None:
+    """A configured depth above libxml2's ceiling still stops at that ceiling."""
     parse_xml(docs.nested(LIBXML2_MAX_DEPTH), LimitSettings(max_depth=1000))
     with pytest.raises(HostileXml):
         parse_xml(docs.nested(LIBXML2_MAX_DEPTH + 1), LimitSettings(max_depth=1000))
 
 
 def test_element_flood_stops_at_the_limit() -> None:
+    """A flood of two million elements is refused at the element limit within 2 s."""
     flood = docs.flat(2_000_000)  # 8 MB of "<b/>"
     start = time.perf_counter()
     with pytest.raises(HostileXml, match="more than 20000 elements"):
@@ -135,6 +144,7 @@ def test_element_flood_stops_at_the_limit() -> None:
 
 
 def test_exotic_encodings_are_counted_exactly() -> None:
+    """Elements in a UTF-7 document are counted exactly, so the element limit holds there too."""
     # In UTF-7 "<" can be spelled without the byte "<": no byte-count shortcut.
     body = "<a>" + "<b/>" * 30 + "</a>"
     data = b'<?xml version="1.0" encoding="UTF-7"?>' + body.encode("utf-7")
@@ -144,6 +154,8 @@ def test_exotic_encodings_are_counted_exactly() -> None:
 
 
 def test_oversized_is_refused_before_parsing() -> None:
+    """A document one byte over the size limit is refused naming its size and the limit, even
+    when it is not XML."""
     data = sample_bytes(DocumentKind.INVOICE)
     parse_xml(data, LimitSettings(max_document_bytes=len(data)))
     with pytest.raises(PayloadTooLarge, match=rf"{len(data)} bytes; the limit is {len(data) - 1}"):
@@ -153,6 +165,8 @@ def test_oversized_is_refused_before_parsing() -> None:
 
 
 def test_the_file_behind_an_external_entity_is_never_read(tmp_path: Path) -> None:
+    """A document with an external entity pointing at a local file is refused as hostile and the
+    report holds nothing of that file."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-7731")
     report, root, facts = validate(docs.xxe(secret.as_uri()), LIMITS)
@@ -175,6 +189,8 @@ def listener() -> Iterator[tuple[str, socket.socket]]:
 
 
 def test_nothing_is_fetched_over_the_network(listener: tuple[str, socket.socket]) -> None:
+    """Validating documents with external entities, DTDs, schemaLocation or XInclude makes no
+    network connection."""
     url, server = listener
     attempts = [
         docs.xxe(f"{url}/entity"),
@@ -223,17 +239,21 @@ def test_nothing_is_fetched_over_the_network(listener: tuple[str, socket.socket]
     ],
 )
 def test_unknown_roots_are_named(data: bytes, found: str) -> None:
+    """A document whose root is not a UBL Invoice or CreditNote is refused naming the root
+    element and its namespace."""
     root = parse_xml(data, LIMITS)
     with pytest.raises(UnknownDocument, match=found):
         classify(root)
 
 
 def test_both_ubl_roots_are_recognised() -> None:
+    """The UBL Invoice and CreditNote samples are recognised as their kind."""
     for kind in DocumentKind:
         assert classify(parse_xml(sample_bytes(kind), LIMITS)) is kind
 
 
 def test_utf16_documents_parse() -> None:
+    """A UTF-16 invoice with a BOM parses and validates, with its facts read."""
     data = docs.utf16(sample_bytes(DocumentKind.INVOICE))
     assert data.startswith(b"\xff\xfe")
     report, _root, facts = validate(data, LIMITS)
@@ -244,6 +264,8 @@ def test_utf16_documents_parse() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=3000))
 def test_arbitrary_bytes_only_ever_give_input_errors(data: bytes) -> None:
+    """Any bytes either parse or are refused with an input error, and validation always gives a
+    valid report or fatal findings, never another exception."""
     with contextlib.suppress(InputError):  # any other exception fails the test
         parse_xml(data, LIMITS)
     report, _root, _facts = validate(data, LIMITS)
@@ -260,6 +282,8 @@ _SAMPLE = sample_bytes(DocumentKind.INVOICE)
     st.binary(min_size=0, max_size=8),
 )
 def test_damaged_samples_never_crash(start: int, end: int, junk: bytes) -> None:
+    """A sample damaged by a random splice validates to a consistent report: a refusal when
+    unparsable, valid exactly when schema-valid without fatal findings."""
     damaged = _SAMPLE[:start] + junk + _SAMPLE[max(start, end) :]
     report, root, facts = validate(damaged, LIMITS)
     if root is None:
@@ -290,6 +314,8 @@ def _xml(tree: list[object]) -> bytes:
 def test_limits_hold_for_any_shape(
     tree: list[object], max_elements: int, max_depth: int, as_utf16: bool
 ) -> None:
+    """For any tree shape, in UTF-8 or UTF-16, parsing succeeds exactly when element count and
+    depth are within the limits, and is refused as hostile otherwise."""
     elements, depth = _shape(tree)
     data = _xml(tree)
     if as_utf16:
@@ -303,6 +329,7 @@ def test_limits_hold_for_any_shape(
 
 
 def test_large_text_nodes_parse_but_depth_is_still_limited() -> None:
+    """A text node over 10 MB parses, but deep nesting after it is still refused at 256 levels."""
     # Over 10 MB, libxml2's own limits are lifted (an invoice may embed a big
     # PDF); ours still refuse deep nesting.
     big = LimitSettings(max_document_bytes=64 * 1024 * 1024)
@@ -324,6 +351,8 @@ def _spread(elements: int, each: int) -> bytes:
 def test_attribute_limits_are_exact_at_the_boundary(
     encode: Callable[[bytes], bytes], limit: int
 ) -> None:
+    """Attributes exactly at the per-element or total limit parse and one more is refused naming
+    the element and the count, in UTF-8 and UTF-16."""
     header = b'<?xml version="1.0" encoding="UTF-8"?>'
     per_element = LimitSettings(max_attributes_per_element=limit)
     in_all = LimitSettings(max_attributes=limit)
@@ -336,6 +365,7 @@ def test_attribute_limits_are_exact_at_the_boundary(
 
 
 def test_namespace_declarations_count_toward_the_total_only() -> None:
+    """Namespace declarations count toward the total attribute limit but not the per-element one."""
     declarations = b"".join(b' xmlns:n%d="urn:x:%d"' % (i, i) for i in range(10))
     data = b"<a" + declarations + b' k="v"/>'
     parse_xml(data, LimitSettings(max_attributes_per_element=1, max_attributes=11))
@@ -344,12 +374,15 @@ def test_namespace_declarations_count_toward_the_total_only() -> None:
 
 
 def test_equals_signs_in_text_and_values_are_not_attributes() -> None:
+    """Equals signs in text and attribute values are not counted as attributes."""
     # The byte-count shortcut sees 201 "=" here; the exact count sees 1 attribute.
     data = b'<a k="' + b"=" * 100 + b'">' + b"x=y " * 100 + b"</a>"
     assert parse_xml(data, LimitSettings(max_attributes_per_element=1, max_attributes=1)).tag == "a"
 
 
 def test_a_million_attributes_are_refused_while_parsing() -> None:
+    """One element with a million attributes, or 1.2 million attributes over small elements, is
+    refused naming the count and the limit."""
     data = docs.many_attributes(1_000_000)  # 8 MB, as in issue #9
     with pytest.raises(HostileXml, match="an element with 1000000 attributes"):
         parse_xml(data, LIMITS)
@@ -359,5 +392,6 @@ def test_a_million_attributes_are_refused_while_parsing() -> None:
 
 
 def test_the_default_limits_accept_every_corpus_example() -> None:
+    """The default parsing limits accept every example document of the corpus."""
     for path in corpus_examples():
         parse_xml(path.read_bytes(), LimitSettings(max_document_bytes=64 * 1024 * 1024))

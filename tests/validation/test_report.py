@@ -9,13 +9,16 @@ import pytest
 from gateway.config.settings import LimitSettings
 from gateway.errors import HostileXml, InputError, NotXml, PayloadTooLarge, UnknownDocument
 from gateway.model import DocumentKind
-from gateway.validation import Finding, ValidationReport, validate
+from gateway.samples import sample_bytes
+from gateway.validation import CEN_RELEASE, RULES_RELEASE, Finding, ValidationReport, validate
 from gateway.validation.report import FATAL, WARNING
 
 XSD = Finding("UBL-XSD", FATAL, "Element 'x': not expected.", "/*/x, line 3")
 
 
 def test_json_shape_is_exact() -> None:
+    """A report's JSON has exactly file, valid, schema_valid, sorted unique fatal ids, warnings
+    and every finding with id, flag, message and location."""
     report = ValidationReport(
         kind=DocumentKind.INVOICE,
         schema_valid=True,
@@ -27,7 +30,7 @@ def test_json_shape_is_exact() -> None:
         ),
     )
     out = report.to_json("inv.xml")
-    assert list(out) == ["file", "valid", "schema_valid", "fatal", "warnings", "errors"]
+    assert list(out) == ["file", "valid", "schema_valid", "fatal", "warnings", "errors", "rules"]
     assert out["file"] == "inv.xml"
     assert out["valid"] is False and out["schema_valid"] is True
     assert out["fatal"] == ["BR-CO-16", "PEPPOL-COMMON-R040"]  # sorted, unique
@@ -43,7 +46,24 @@ def test_json_shape_is_exact() -> None:
     assert ValidationReport(None, False).to_json()["file"] is None
 
 
+def test_every_report_names_the_rules_release_it_was_checked_against() -> None:
+    """A reader of any report, valid or refused, can tell which official rules gave it."""
+    valid, _, _ = validate(sample_bytes(DocumentKind.INVOICE), LimitSettings())
+    refused, _, _ = validate(b"not xml", LimitSettings())
+    assert valid.valid and refused.rejection is not None
+    for report in (valid, refused):
+        rules = json.loads(json.dumps(report.to_json("x.xml")))["rules"]
+        assert rules == {
+            "name": "Peppol BIS Billing 3.0",
+            "release": "2026.5",
+            "cen_release": "1.3.16",
+        }
+    assert (RULES_RELEASE, CEN_RELEASE) == ("2026.5", "1.3.16")
+
+
 def test_valid_means_schema_valid_and_no_fatal() -> None:
+    """A report is valid only when schema-valid without fatal findings; warnings keep it valid,
+    and adding findings returns a new report."""
     clean = ValidationReport(DocumentKind.INVOICE, True)
     assert clean.valid and clean.fatal_ids == [] and clean.warning_ids == []
     warned = clean.with_findings([Finding("UBL-CR-679", WARNING, "m", "")])
@@ -55,6 +75,7 @@ def test_valid_means_schema_valid_and_no_fatal() -> None:
 
 
 def test_flags_are_fatal_or_warning() -> None:
+    """A finding flagged other than fatal or warning is refused."""
     with pytest.raises(ValueError, match="flag"):
         Finding("X", "error", "m", "")  # type: ignore[arg-type]
 
@@ -69,6 +90,8 @@ def test_flags_are_fatal_or_warning() -> None:
     ],
 )
 def test_refusals_become_one_fatal_finding(error: InputError, rule: str) -> None:
+    """A refused document (malformed, hostile, too large, unknown root) becomes an invalid report
+    with one fatal finding carrying the refusal's message."""
     report = ValidationReport.refused(error)
     assert report.kind is None and not report.schema_valid and not report.valid
     assert report.fatal_ids == [rule]
@@ -88,6 +111,8 @@ def test_refusals_become_one_fatal_finding(error: InputError, rule: str) -> None
 def test_validate_reports_refusals_with_the_exception_for_http(
     data: bytes, limits: LimitSettings, rule: str, status: int, location: str
 ) -> None:
+    """Validating a refused document reports one fatal finding with its location and keeps the
+    refusal, whose HTTP status is 400 or 413."""
     report, _root, facts = validate(data, limits)
     assert facts is None
     assert report.fatal_ids == [rule]

@@ -22,18 +22,9 @@ from lxml import etree
 from gateway.model import DocumentKind
 from gateway.validation.rules import codelists, codes, core, core_nav
 from gateway.validation.rules.core_nav import nav
-from gateway.validation.rules.core_xpath import (
-    DynamicError,
-    both,
-    either,
-    nspace,
-    round2,
-    to_date_key,
-    to_decimal,
-    to_double,
-    xround,
-)
 from gateway.validation.rules.engine import RuleSet
+from gateway.validation.rules.kernel import DynamicError, both, either, normalize_space
+from gateway.validation.rules.kernel_numbers import round2, to_date, to_decimal, to_double, xround
 from gateway.validation.rules.model import Doc
 from tests.support import CORPUS
 
@@ -78,6 +69,7 @@ VAT = el("cac:TaxScheme", el("cbc:ID", "VAT"))
 
 
 def test_round_goes_half_towards_positive_infinity() -> None:
+    """XPath round() sends halves towards positive infinity, for whole numbers and cents."""
     cases = {"2.5": 3, "-2.5": -2, "-0.5": 0, "0.5": 1, "0.49": 0, "-0.51": -1, "-3": -3}
     for text, expected in cases.items():
         assert xround(Decimal(text)) == expected
@@ -92,11 +84,14 @@ def test_round_goes_half_towards_positive_infinity() -> None:
     )
 )
 def test_round2_matches_half_up_for_positives_half_down_for_negatives(value: Decimal) -> None:
+    """Rounding to cents equals half-up for positive and half-down for negative amounts."""
     mode = ROUND_HALF_UP if value >= 0 else ROUND_HALF_DOWN
     assert round2(value) == value.quantize(Decimal("0.01"), rounding=mode)
 
 
 def test_decimal_arithmetic_is_exact_beyond_28_digits() -> None:
+    """Line sums are exact beyond 28 digits, so BR-CO-10 fires only on a total that is really
+    off."""
     # Python's default context keeps 28 digits; xs:decimal keeps them all.
     lines = el(
         "cac:InvoiceLine", el("cbc:LineExtensionAmount", "12345678901234567890123456789.011")
@@ -111,12 +106,15 @@ def test_decimal_arithmetic_is_exact_beyond_28_digits() -> None:
 
 
 def test_normalize_space_only_knows_xml_whitespace() -> None:
-    assert nspace(" \t a \r\n b ") == "a b"
-    assert nspace("\u00a0a") == "\u00a0a"  # a no-break space is not whitespace
-    assert nspace("a\u2003 b") == "a\u2003 b"
+    """normalize-space() collapses XML whitespace only, keeping no-break and em spaces."""
+    assert normalize_space(" \t a \r\n b ") == "a b"
+    assert normalize_space("\u00a0a") == "\u00a0a"  # a no-break space is not whitespace
+    assert normalize_space("a\u2003 b") == "a\u2003 b"
 
 
 def test_decimal_casts_follow_the_xsd_lexical_space() -> None:
+    """Casting to xs:decimal accepts the XSD forms (+.5, 5., surrounding spaces) and refuses
+    exponents, NaN, commas and non-ASCII digits."""
     for text, value in {"+.5": "0.5", "5.": "5", " 1 ": "1", "-.0": "0"}.items():
         assert to_decimal(text) == Decimal(value)
     for bad in ("1e2", "NaN", "", "\u00a05", "1,5", "1.2.3", "٣"):
@@ -125,6 +123,7 @@ def test_decimal_casts_follow_the_xsd_lexical_space() -> None:
 
 
 def test_double_casts_accept_exponents_and_infinities() -> None:
+    """Casting to xs:double accepts exponents and INF with a sign, and refuses other spellings."""
     assert to_double(" -1e-3 ") == -0.001
     assert to_double("+INF") == float("inf")
     assert to_double("-INF") == float("-inf")
@@ -134,18 +133,23 @@ def test_double_casts_accept_exponents_and_infinities() -> None:
 
 
 def test_dates_are_ordered_by_their_starting_instant() -> None:
-    assert to_date_key("2020-01-02+14:00") > to_date_key("2020-01-01Z")
-    assert to_date_key("2020-01-02+14:00") < to_date_key("2020-01-01-11:00")
-    assert to_date_key("10000-01-01") > to_date_key("9999-12-31")
-    assert to_date_key("2020-02-28+14:59") < to_date_key("2020-02-28")
+    """Dates compare by their starting instant across time zones and years past 9999; invalid
+    dates and zones are errors."""
+    assert to_date("2020-01-02+14:00") > to_date("2020-01-01Z")
+    assert to_date("2020-01-02+14:00") < to_date("2020-01-01-11:00")
+    assert to_date("10000-01-01") > to_date("9999-12-31")
+    assert to_date("2020-02-28+14:59") < to_date("2020-02-28")
     for bad in ("2021-02-29", "2020-13-01", "2020-02-28+15:00", "2020-1-1", "02020-01-01"):
         with pytest.raises(DynamicError):
-            to_date_key(bad)
-    to_date_key("2000-02-29")
-    to_date_key("0000-01-01")
+            to_date(bad)
+    to_date("2000-02-29")
+    to_date("0000-01-01")
 
 
 def test_or_and_hide_an_error_when_the_other_operand_decides() -> None:
+    """An error in one operand of or/and is hidden when the other operand decides, and raised
+    otherwise."""
+
     def boom() -> bool:
         raise DynamicError("x")
 
@@ -158,6 +162,8 @@ def test_or_and_hide_an_error_when_the_other_operand_decides() -> None:
 
 
 def test_relative_paths_from_repeated_elements_stay_under_their_anchor() -> None:
+    """Relative paths from repeated elements find only their own descendants, so BR-61 does not
+    fire on two complete payment means."""
     # The same index path is reached from anchors at two depths.
     means = el(
         "cac:PaymentMeans",
@@ -268,6 +274,7 @@ amounts_strategy = st.fixed_dictionaries(
 @settings(max_examples=150, deadline=None)
 @given(amounts_strategy)
 def test_consistent_amounts_pass_every_calculation_rule(a: dict[str, object]) -> None:
+    """Generated invoices whose amounts add up pass every BR-CO calculation and BR-DEC rule."""
     assert calculation_failures(invoice(**a)) == set()  # type: ignore[arg-type]
 
 
@@ -289,6 +296,8 @@ deltas = st.integers(min_value=1, max_value=10**6).map(lambda c: Decimal(c).scal
 def test_moving_one_amount_by_a_cent_or_more_breaks_its_rule(
     a: dict[str, object], name: str, delta: Decimal, down: bool
 ) -> None:
+    """Moving any one total of a consistent invoice by a cent or more fires the rule about that
+    total."""
     if name == "allowances" and not a["allowances"]:
         a = {**a, "allowances": [Decimal("1.00")]}
     if name == "charges" and not a["charges"]:
@@ -302,6 +311,8 @@ def test_moving_one_amount_by_a_cent_or_more_breaks_its_rule(
 def test_vat_category_amount_may_differ_by_less_than_one(
     a: dict[str, Decimal], cents_: int
 ) -> None:
+    """A VAT category amount within one unit of the computed VAT passes BR-CO-17, except at a
+    zero rate where it must round to zero."""
     # BR-CO-17: |BT-117| within one unit of round(|BT-116| x rate); a rate
     # that rounds to 0 needs a VAT amount that rounds to 0 instead.
     delta = Decimal(cents_).scaleb(-2)
@@ -312,6 +323,7 @@ def test_vat_category_amount_may_differ_by_less_than_one(
 
 @pytest.mark.parametrize("delta", ["1.00", "-1.00", "1.01", "250"])
 def test_vat_category_amount_one_unit_off_is_rejected(delta: str) -> None:
+    """A VAT category amount one unit or more off the computed VAT fires BR-CO-17."""
     body = invoice(
         [Decimal("100.00")], [], [], Decimal(25), None, None, {"subtotal_vat": Decimal(delta)}
     )
@@ -325,6 +337,8 @@ def test_vat_category_amount_one_unit_off_is_rejected(delta: str) -> None:
     )
 )
 def test_line_net_sum_is_rounded_half_towards_positive_infinity(lines: list[Decimal]) -> None:
+    """The sum of line amounts is rounded half up to cents for BR-CO-10: that total passes, a
+    cent more fires."""
     expected = half_up_2(sum(lines, Decimal(0)))
     line_part = "".join(el("cac:InvoiceLine", el("cbc:LineExtensionAmount", v)) for v in lines)
     for declared, accepted in ((expected, True), (expected + Decimal("0.01"), False)):
@@ -333,6 +347,9 @@ def test_line_net_sum_is_rounded_half_towards_positive_infinity(lines: list[Deci
 
 
 def test_zero_rate_needs_vat_rounding_to_zero() -> None:
+    """At a zero rate (or one rounding to zero) BR-CO-17 accepts VAT amounts that round to zero
+    and fires on 0.50."""
+
     def subtotal(rate: str, vat: str) -> str:
         category = el("cac:TaxCategory", el("cbc:Percent", rate) + VAT)
         return el("cac:TaxTotal", el("cac:TaxSubtotal", el("cbc:TaxableAmount", "100")
@@ -345,6 +362,9 @@ def test_zero_rate_needs_vat_rounding_to_zero() -> None:
 
 
 def test_decimals_are_counted_after_the_first_point_as_written() -> None:
+    """BR-DEC-18 counts characters after the first point as written: two decimals pass, three, a
+    trailing space or a second point fire."""
+
     def total(value: str) -> Counter[str]:
         return fired(el("cac:LegalMonetaryTotal", el("cbc:PayableAmount", value)))
 
@@ -359,6 +379,8 @@ def test_decimals_are_counted_after_the_first_point_as_written() -> None:
 
 
 def test_an_indicator_holding_both_values_is_an_allowance() -> None:
+    """An allowance/charge whose indicator holds both values is treated as an allowance by the
+    rules and code lists."""
     both_values = el("cbc:ChargeIndicator", "1") + el("cbc:ChargeIndicator", "false")
     counts = fired(
         el("cac:AllowanceCharge", both_values + el("cbc:AllowanceChargeReasonCode", "95"))
@@ -368,16 +390,20 @@ def test_an_indicator_holding_both_values_is_an_allowance() -> None:
 
 
 def test_a_line_period_is_checked_by_the_line_rule_only() -> None:
+    """An empty period on a line fires only the line rule (BR-CO-20), and the document rule
+    (BR-CO-19) fires once, for the document's own empty period."""
     period = el("cac:InvoicePeriod", "")
     counts = fired(el("cac:InvoiceLine", period) + period)
     assert counts["BR-CO-20"] == 1 and counts["BR-CO-19"] == 1
 
 
 def test_invoice_period_with_only_a_description_code_is_enough() -> None:
+    """An invoice period with only a description code passes BR-CO-19."""
     assert fired(el("cac:InvoicePeriod", el("cbc:DescriptionCode", "3")))["BR-CO-19"] == 0
 
 
 def test_relative_contexts_match_at_any_depth() -> None:
+    """Rule contexts match invoice lines at any depth, as the official relative patterns do."""
     nested = el("cac:X", el("cac:InvoiceLine", el("cbc:LineExtensionAmount", "5")))
     counts = fired(nested + el("cac:LegalMonetaryTotal", el("cbc:LineExtensionAmount", "5")))
     assert counts["BR-21"] == 1 and counts["BR-CO-10"] == 0
@@ -387,6 +413,7 @@ def test_relative_contexts_match_at_any_depth() -> None:
 
 
 def test_a_malformed_amount_stops_the_rule_that_reads_it() -> None:
+    """A malformed amount makes the rule that reads it report "could not be evaluated"."""
     line = el("cac:InvoiceLine", el("cbc:LineExtensionAmount", "12,50"))
     assert "BR-CO-10" in errored(
         line + el("cac:LegalMonetaryTotal", el("cbc:LineExtensionAmount", "1"))
@@ -394,11 +421,15 @@ def test_a_malformed_amount_stops_the_rule_that_reads_it() -> None:
 
 
 def test_an_absent_left_operand_ends_a_comparison_without_reading_the_right() -> None:
+    """A comparison with an absent left operand ends without reading the malformed right one: no
+    evaluation error."""
     line = el("cac:InvoiceLine", el("cbc:LineExtensionAmount", "x"))
     assert errored(line + el("cac:LegalMonetaryTotal", "")) == set()
 
 
 def test_an_error_is_hidden_when_the_other_operand_of_or_is_true() -> None:
+    """An evaluation error is hidden when the other operand of or decides, and reported when it
+    does not."""
     # normalize-space() of two type codes is an error, but the other code decides.
     codes_ = el("cbc:InvoiceTypeCode", "380") * 2 + el("cbc:CreditNoteTypeCode", "381")
     assert "BR-04" not in errored(codes_)
@@ -408,6 +439,7 @@ def test_an_error_is_hidden_when_the_other_operand_of_or_is_true() -> None:
 
 
 def test_untyped_nan_is_not_negative_for_saxon() -> None:
+    """An untyped NaN price does not fire the negative-price rule, while -INF does, as in Saxon."""
     price = el("cac:InvoiceLine", el("cac:Price", el("cbc:PriceAmount", "NaN")))
     assert fired(price)["BR-27"] == 0
     assert fired(price.replace("NaN", "-INF"))["BR-27"] == 1
@@ -417,6 +449,9 @@ def test_untyped_nan_is_not_negative_for_saxon() -> None:
 
 
 def test_code_values_are_normalised_then_matched_exactly() -> None:
+    """Code values are matched after whitespace normalisation and case-sensitively; a code split
+    by a comment still matches."""
+
     def currency(value: str) -> int:
         return fired(el("cbc:DocumentCurrencyCode", value))["BR-CL-04"]
 
@@ -426,10 +461,14 @@ def test_code_values_are_normalised_then_matched_exactly() -> None:
 
 
 def test_a_missing_currency_attribute_fails_the_amount_code_list() -> None:
+    """An amount without a currencyID fires BR-CL-03."""
     assert fired(el("cac:LegalMonetaryTotal", el("cbc:PayableAmount", "1")))["BR-CL-03"] == 1
 
 
 def test_note_subjects_are_a_substring_test_on_the_listing() -> None:
+    """BR-CL-08 tests note subject codes as a substring of the official listing, as the
+    Schematron does."""
+
     def note(text: str) -> int:
         return fired(el("cbc:Note", text))["BR-CL-08"]
 
@@ -440,6 +479,9 @@ def test_note_subjects_are_a_substring_test_on_the_listing() -> None:
 
 
 def test_vat_identifier_prefix_is_a_substring_test_too() -> None:
+    """BR-CO-09 tests the VAT id's prefix as a substring of the official listing, so one or no
+    letter passes."""
+
     def prefix(company_id: str) -> int:
         scheme = el("cac:PartyTaxScheme", el("cbc:CompanyID", company_id) + VAT)
         party = el("cac:AccountingSupplierParty", el("cac:Party", scheme))
@@ -451,6 +493,8 @@ def test_vat_identifier_prefix_is_a_substring_test_too() -> None:
 
 
 def test_sepa_is_a_scheme_for_seller_and_payee_only() -> None:
+    """The SEPA identifier scheme passes BR-CL-10 for the seller and fires for the buyer."""
+
     def party(role: str) -> int:
         ident = el("cac:PartyIdentification", el("cbc:ID", "1", schemeID="SEPA"))
         return fired(el(role, el("cac:Party", ident)))["BR-CL-10"]
@@ -460,12 +504,17 @@ def test_sepa_is_a_scheme_for_seller_and_payee_only() -> None:
 
 
 def test_document_type_codes_follow_the_element_not_the_root() -> None:
+    """Type codes are checked against the list of their element (invoice or credit note), not of
+    the root."""
     counts = fired(el("cbc:CreditNoteTypeCode", "380") + el("cbc:InvoiceTypeCode", "381"))
     assert counts["BR-CL-01"] == 2
     assert fired(el("cbc:CreditNoteTypeCode", "381"), DocumentKind.INVOICE)["BR-CL-01"] == 0
 
 
 def test_an_empty_base_quantity_does_not_stop_the_code_list_rules() -> None:
+    """An empty base quantity causes no evaluation error, and BR-CL-23 checks the unit codes
+    alone."""
+
     # The BR-CL-23 unit tests hit a dynamic error in the Peppol stage only.
     def line(invoiced: str, base: str) -> str:
         return el("cac:InvoiceLine", el("cbc:InvoicedQuantity", "", unitCode=invoiced)
@@ -488,6 +537,7 @@ def test_an_empty_base_quantity_does_not_stop_the_code_list_rules() -> None:
     ],
 )
 def test_every_listed_code_is_accepted(codes_: frozenset[str], element: str) -> None:
+    """Every code of each code list passes its BR-CL rule."""
     names = element.split("/")
     body = ""
     for code in sorted(codes_):
@@ -499,6 +549,8 @@ def test_every_listed_code_is_accepted(codes_: frozenset[str], element: str) -> 
 
 
 def test_code_lists_equal_the_official_schematron() -> None:
+    """Our code lists equal those in the official CEN Schematron, rule by rule (skipped without
+    the corpus)."""
     # The sets in codes.py are facts from the CEN Schematron: check them there.
     source = (
         CORPUS / "rules/en16931-ubl/schematron/preprocessed/EN16931-UBL-validation-preprocessed.sch"
@@ -533,6 +585,8 @@ def test_code_lists_equal_the_official_schematron() -> None:
 
 
 def test_every_official_rule_of_both_families_is_implemented() -> None:
+    """Every BR core and code-list rule of the official Schematron is implemented with the same
+    flag, and no other (skipped without the corpus)."""
     source = (
         CORPUS / "rules/en16931-ubl/schematron/preprocessed/EN16931-UBL-validation-preprocessed.sch"
     )
@@ -550,6 +604,8 @@ def test_every_official_rule_of_both_families_is_implemented() -> None:
 
 
 def test_every_context_pattern_is_declared_up_front() -> None:
+    """Running the rules on corpus examples meets no context pattern that was not declared up
+    front (skipped without the corpus)."""
     # Undeclared patterns still work (by a scan), but would be slow: none may
     # be left once both families have run over a rich document.
     examples = CORPUS / "examples/en16931/ubl/examples"

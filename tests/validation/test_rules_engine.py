@@ -21,13 +21,13 @@ from lxml import etree
 
 from gateway.model import DocumentKind
 from gateway.validation import classify
-from gateway.validation.rules import native_findings, xpath
+from gateway.validation.rules import kernel_numbers, native_findings, paths
 from gateway.validation.rules.core_family import family, group
 from gateway.validation.rules.core_nav import Nav
 from gateway.validation.rules.engine import Batch, Rule, RuleSet, batched, together
+from gateway.validation.rules.kernel import DynamicError
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern, evaluate
-from gateway.validation.rules.peppol_xpath import Abort
 from tests.support import corpus_examples
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -50,6 +50,8 @@ def _ids(rules: Sequence[Rule], doc: Doc) -> list[tuple[str, str]]:
 
 
 def test_a_batch_reports_like_its_rules_one_by_one() -> None:
+    """Rules answered in a batch report the same findings, in rule order and with errors, as one
+    by one, and the batch runs once per document."""
     doc = _doc("<cbc:ID>1</cbc:ID><cbc:Note>a</cbc:Note><cbc:Note>b</cbc:Note>")
     notes = doc.all("cbc:Note")
     calls: list[str] = []
@@ -73,6 +75,8 @@ def test_a_batch_reports_like_its_rules_one_by_one() -> None:
 
 
 def test_a_batch_that_fails_reports_every_member() -> None:
+    """A batch that raises reports each of its rules as a fatal finding."""
+
     def answer(d: Doc) -> dict[str, Sequence[Element] | Exception]:
         raise RuntimeError("bug")
 
@@ -82,6 +86,8 @@ def test_a_batch_that_fails_reports_every_member() -> None:
 
 
 def test_together_keeps_each_check_and_inner_batch_apart() -> None:
+    """Checks grouped together keep their own results, an inner batch runs once, and a late error
+    becomes a fatal finding of its rule."""
     doc = _doc("<cbc:ID>1</cbc:ID>")
 
     def fails(d: Doc) -> list[Element]:
@@ -130,6 +136,8 @@ class _Listed:
 
 
 def test_bulk_tests_fall_back_node_by_node_on_an_error() -> None:
+    """A rule tested on many nodes at once reports the failing node; when a node cannot be read,
+    the rule reports one finding at / carrying the error message."""
     notes = "<cbc:Note>ok</cbc:Note><cbc:Note>no</cbc:Note>"
     rules = family(
         "test_bulk",
@@ -175,6 +183,8 @@ def _pattern(at_once: bool, overlapping: bool) -> Pattern:
 
 @pytest.mark.parametrize("overlapping", [False, True])
 def test_contexts_answered_at_once_equal_node_by_node(overlapping: bool) -> None:
+    """Peppol contexts answered at once fail the same nodes as node by node; with overlapping
+    contexts a node taken by an earlier context is not tested again."""
     doc = _doc(
         "<cbc:ID>x</cbc:ID><cbc:Note>no</cbc:Note><cbc:Note>ok</cbc:Note><cbc:Note>n</cbc:Note>"
     )
@@ -185,8 +195,10 @@ def test_contexts_answered_at_once_equal_node_by_node(overlapping: bool) -> None
 
 
 def test_the_first_stopping_assertion_is_reported() -> None:
+    """An assertion that stops the stage is reported as the stage's abort, with no failures."""
+
     def stops(e: Element, d: Doc) -> bool:
-        raise Abort("stop", schema=False)
+        raise DynamicError("stop", schema=False)
 
     pattern = Pattern((Context("root", lambda d: [d.root], (Assert("S-1", "fatal", "", stops),)),))
     outcome = evaluate(_doc(""), [pattern])
@@ -220,6 +232,8 @@ def trees(draw: st.DrawFn, depth: int = 0) -> str:
 
 @given(trees())
 def test_the_walk_builds_what_the_tree_says(body: str) -> None:
+    """The document model's children, tag lists, empty elements and path index equal a plain
+    reading of any generated tree."""
     root = etree.fromstring(f"<Invoice>{body}</Invoice>".encode())
     doc = Doc(root, DocumentKind.INVOICE)
     elements = [e for e in root.iter() if isinstance(e.tag, str)]
@@ -240,7 +254,8 @@ def test_the_walk_builds_what_the_tree_says(body: str) -> None:
 
 
 def test_paths_reached_at_any_depth_are_grouped_in_index_order() -> None:
-    (pattern,) = xpath.reach("cac:Party/cbc:Name")
+    """A path reached at any depth lists its full paths in document order."""
+    (pattern,) = paths.reach("cac:Party/cbc:Name")
     doc = _doc(
         "<cac:AccountingSupplierParty><cac:Party><cbc:Name>s</cbc:Name></cac:Party>"
         "</cac:AccountingSupplierParty><cac:Delivery><cac:DeliveryParty><cac:Party>"
@@ -253,6 +268,8 @@ def test_paths_reached_at_any_depth_are_grouped_in_index_order() -> None:
 
 
 def test_nothing_keeps_a_document_alive_after_the_rules() -> None:
+    """Running the rules on a document leaves nothing in reference cycles for the garbage
+    collector."""
     root = _doc(
         "<cbc:ID>1</cbc:ID><cac:InvoiceLine><cbc:ID>1</cbc:ID></cac:InvoiceLine>"
         "<cac:TaxTotal><cac:TaxSubtotal><cac:TaxCategory><cbc:ID>S</cbc:ID>"
@@ -295,6 +312,7 @@ _XS_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 @given(st.text(alphabet="0123456789.+-eE \t\n\r\u00a0\u0663_xN", max_size=8))
 def test_xs_decimal_is_the_lexical_space(text: str) -> None:
+    """The shared xs:decimal reader accepts exactly the XSD lexical space, around XML whitespace."""
     s = text.strip(" \t\n\r")
     expected = Decimal(s) if _XS_DECIMAL.fullmatch(s) else None
-    assert xpath.decimal(text) == expected
+    assert kernel_numbers.decimal(text) == expected

@@ -19,6 +19,15 @@ from lxml import etree
 from gateway.model import DocumentKind
 from gateway.validation.rules import national, peppol
 from gateway.validation.rules.engine import RuleSet
+from gateway.validation.rules.kernel import DynamicError, both, either, normalize_space
+from gateway.validation.rules.kernel_numbers import (
+    date_instant,
+    decimal,
+    number,
+    saxon_div,
+    saxon_scale,
+    xround,
+)
 from gateway.validation.rules.model import Doc
 from gateway.validation.rules.peppol_ids import (
     abn,
@@ -32,16 +41,7 @@ from gateway.validation.rules.peppol_ids import (
     partita_iva,
     se_orgnr,
 )
-from gateway.validation.rules.peppol_numbers import (
-    date_instant,
-    number,
-    saxon_div,
-    saxon_scale,
-    xpath_round,
-    xs_decimal,
-)
 from gateway.validation.rules.peppol_stage import stage
-from gateway.validation.rules.peppol_xpath import Abort, nsp, x_and, x_or
 
 DIGITS = "0123456789"
 
@@ -114,6 +114,7 @@ def ref_iban(country: str, bban: str) -> str:
 
 @given(digits(12), st.data())
 def test_gln_gs1_check_digit(body: str, data: st.DataObject) -> None:
+    """GLNs with a correct GS1 check digit pass, and any one changed digit fails."""
     value = ref_gs1(body)
     assert gln(value)
     assert not gln(change_one_digit(value, data, range(13)))
@@ -121,6 +122,8 @@ def test_gln_gs1_check_digit(body: str, data: st.DataObject) -> None:
 
 @given(digits(8), st.data())
 def test_norwegian_number_mod11(body: str, data: st.DataObject) -> None:
+    """Norwegian organisation numbers pass with a correct mod-11 digit and fail with one changed
+    digit; bodies without a possible check digit never pass."""
     value = ref_no(body)
     if value is None:
         # Remainder 1 would need check digit 10: no check digit makes it valid.
@@ -132,6 +135,8 @@ def test_norwegian_number_mod11(body: str, data: st.DataObject) -> None:
 
 @given(digits(9), st.data())
 def test_swedish_organisation_number_luhn(body: str, data: st.DataObject) -> None:
+    """Swedish organisation numbers pass with a correct Luhn digit and fail with one changed
+    digit."""
     value = ref_luhn(body)
     assert se_orgnr(value)
     assert not se_orgnr(change_one_digit(value, data, range(10)))
@@ -139,6 +144,8 @@ def test_swedish_organisation_number_luhn(body: str, data: st.DataObject) -> Non
 
 @given(digits(8), st.data())
 def test_belgian_enterprise_number_mod97(body: str, data: st.DataObject) -> None:
+    """Belgian enterprise numbers pass with correct mod-97 digits and fail with one changed
+    digit."""
     value = ref_be(body)
     assert mod97_be(value)
     assert not mod97_be(change_one_digit(value, data, range(10)))
@@ -146,6 +153,8 @@ def test_belgian_enterprise_number_mod97(body: str, data: st.DataObject) -> None
 
 @given(digits(10), st.data())
 def test_partita_iva(body: str, data: st.DataObject) -> None:
+    """Italian partite IVA pass with a correct check digit (in any case of IT) and fail with one
+    changed digit; other countries' numbers are not checked."""
     value = ref_piva(body)
     assert partita_iva("IT" + value) and partita_iva("it" + value)
     assert not partita_iva("IT" + change_one_digit(value, data, range(11)))
@@ -155,6 +164,7 @@ def test_partita_iva(body: str, data: st.DataObject) -> None:
 
 @given(digits(8), st.data())
 def test_greek_tin_check_digit(body: str, data: st.DataObject) -> None:
+    """Greek TINs pass with a correct check digit and fail when the check digit is changed."""
     value = ref_tin(body)
     assert greek_tin(value)
     # A changed check digit is always caught (a body digit not always: mod 11 mod 10).
@@ -163,6 +173,8 @@ def test_greek_tin_check_digit(body: str, data: st.DataObject) -> None:
 
 @given(digits(11), st.data())
 def test_abn_mod89(candidate: str, data: st.DataObject) -> None:
+    """Australian ABNs are valid exactly when the mod-89 sum is, and a valid one fails with one
+    changed digit."""
     assert abn(candidate) == ref_abn_valid(candidate)
     if ref_abn_valid(candidate):
         assert not abn(change_one_digit(candidate, data, range(11)))
@@ -174,6 +186,8 @@ def test_abn_mod89(candidate: str, data: st.DataObject) -> None:
     st.data(),
 )
 def test_iban_mod97(country: str, bban: str, data: st.DataObject) -> None:
+    """IBANs pass with correct check digits, also in groups of four, and fail with one changed
+    digit."""
     value = ref_iban(country, bban)
     assert iban(value)
     assert iban(" ".join(value[i : i + 4] for i in range(0, len(value), 4)))
@@ -182,6 +196,8 @@ def test_iban_mod97(country: str, bban: str, data: st.DataObject) -> None:
 
 
 def test_identifier_examples() -> None:
+    """Published valid identifiers of each scheme pass and their one-off variants fail, with
+    lower-case IBAN letters failing."""
     assert gln("5790000435951") and not gln("5790000435952")
     assert mod11("923609016") and not mod11("923609017") and not mod11("000000000")
     assert se_orgnr("5560360793") and not se_orgnr("5560360794")
@@ -197,13 +213,15 @@ def test_identifier_examples() -> None:
 
 
 def test_identifier_edge_cases_follow_the_official_functions() -> None:
+    """Identifier edge cases behave as the official functions: only nine Greek TIN characters
+    count, and a sign or non-ASCII digits stop the stage."""
     # Only the first nine characters of a Greek TIN count.
     assert greek_tin("0940142981234") and not greek_tin("09401429")
     # A sign or a space in a partita IVA stops the official stage.
-    with pytest.raises(Abort):
+    with pytest.raises(DynamicError):
         partita_iva("IT+1234567890")
     # Non-ASCII digits pass the Swedish digit test but break its arithmetic.
-    with pytest.raises(Abort):
+    with pytest.raises(DynamicError):
         se_orgnr("\u0665" * 10)
     assert not se_orgnr("556036079")  # no check digit
 
@@ -212,11 +230,13 @@ def test_identifier_edge_cases_follow_the_official_functions() -> None:
 
 
 def test_normalize_space_knows_only_xml_whitespace() -> None:
-    assert nsp(" \t a \n\r b ") == "a b"
-    assert nsp("\xa0a") == "\xa0a"
+    """normalize-space() collapses XML whitespace only, keeping the no-break space."""
+    assert normalize_space(" \t a \n\r b ") == "a b"
+    assert normalize_space("\xa0a") == "\xa0a"
 
 
 def test_number_is_xs_double() -> None:
+    """number() reads as xs:double: spaces, exponents and INF as Saxon does, NaN otherwise."""
     assert number(" 12 ") == 12 and number("1e3") == 1000 and number("-INF") == float("-inf")
     assert number("1,5") != number("1,5") and number("") != number("")
     # Saxon reads INF with leading whitespace, not with trailing only.
@@ -224,11 +244,15 @@ def test_number_is_xs_double() -> None:
 
 
 def test_decimal_cast() -> None:
-    assert xs_decimal(" +.5 ") == Decimal("0.5") and xs_decimal("5.") == 5
-    assert xs_decimal("1e3") is None and xs_decimal("") is None and xs_decimal("\xa05") is None
+    """Casting to xs:decimal accepts the XSD forms and gives nothing for exponents, empty or
+    no-break space."""
+    assert decimal(" +.5 ") == Decimal("0.5") and decimal("5.") == 5
+    assert decimal("1e3") is None and decimal("") is None and decimal("\xa05") is None
 
 
 def test_saxon_decimal_division() -> None:
+    """Decimal division gives Saxon's digits: 18 places or the dividend's scale, halves rounded
+    down."""
     # 18 places, or more when the dividend has more; halves round down.
     assert saxon_div(Decimal(2), 0, Decimal(3), 0) == Decimal("0.666666666666666667")
     assert saxon_div(Decimal(3), 0, Decimal(524288), 0) == Decimal("0.000005722045898437")
@@ -245,6 +269,8 @@ def test_saxon_decimal_division() -> None:
     st.integers(0, 4),
 )
 def test_saxon_division_is_within_half_a_unit(a: int, ea: int, b: int, eb: int) -> None:
+    """Saxon-style decimal division is within half a unit of the last place of the exact
+    quotient."""
     x, y = Decimal(a).scaleb(ea), Decimal(b).scaleb(-eb)
     sx, sy = -ea, eb
     q = saxon_div(x, sx, y, sy)
@@ -254,11 +280,14 @@ def test_saxon_division_is_within_half_a_unit(a: int, ea: int, b: int, eb: int) 
 
 
 def test_xpath_round_halves_go_up() -> None:
-    assert xpath_round(Decimal("2.5")) == 3 and xpath_round(Decimal("-2.5")) == -2
-    assert xpath_round(Decimal("-12.5")) == -12 and xpath_round(Decimal("0.49")) == 0
+    """XPath round() sends halves towards positive infinity."""
+    assert xround(Decimal("2.5")) == 3 and xround(Decimal("-2.5")) == -2
+    assert xround(Decimal("-12.5")) == -12 and xround(Decimal("0.49")) == 0
 
 
 def test_dates() -> None:
+    """Dates are checked for leap years and format, and compare by their starting instant across
+    zones."""
     assert date_instant("2020-02-29") is not None and date_instant("1900-02-29") is None
     assert date_instant("0000-01-01") is not None and date_instant("2020-1-01") is None
     # Starting instants: a date in UTC+05:00 starts before the same date in UTC.
@@ -267,16 +296,17 @@ def test_dates() -> None:
 
 
 def _fails() -> bool:
-    raise Abort("test", schema=False)
+    raise DynamicError("test", schema=False)
 
 
 def test_and_or_drop_an_error_a_decisive_operand_hides() -> None:
-    assert x_and(_fails, lambda: False) is False
-    assert x_or(_fails, lambda: True) is True
-    with pytest.raises(Abort):
-        x_and(_fails, lambda: True)
-    with pytest.raises(Abort):
-        x_or(lambda: False, _fails)
+    """and/or drop an error hidden by a deciding operand, and raise it otherwise."""
+    assert both(_fails, lambda: False) is False
+    assert either(_fails, lambda: True) is True
+    with pytest.raises(DynamicError):
+        both(_fails, lambda: True)
+    with pytest.raises(DynamicError):
+        either(lambda: False, _fails)
 
 
 # --- rules on documents ------------------------------------------------------------------
@@ -317,6 +347,8 @@ def line(quantity: str, amount: str, price: str, base: str | None = None) -> str
 
 
 def test_line_net_amount_uses_saxon_division() -> None:
+    """PEPPOL-EN16931-R120 computes the line amount with Saxon's division, firing just outside
+    the 0.02 tolerance and not inside it."""
     # 3 x 10/3: Saxon's quotient 3.333333333333333333 gives 9.999999999999999999,
     # so 10.02 lies just outside the 0.02 tolerance while 9.98 lies inside.
     assert "PEPPOL-EN16931-R120" in findings(line("3", "10.02", "10", "3"))
@@ -326,12 +358,16 @@ def test_line_net_amount_uses_saxon_division() -> None:
 
 
 def test_non_decimal_amount_stops_the_stage_without_findings() -> None:
+    """An empty quantity stops the Peppol stage without any PEPPOL finding, as the official stage
+    does."""
     # The official stage stops on xs:decimal(''); the XSD rejects such a document.
     out = findings(line("", "10", "10") + "<cbc:Note/>")
     assert not any(i.startswith("PEPPOL-") for i in out)
 
 
 def test_error_the_schema_does_not_explain_rejects_through_its_rule() -> None:
+    """A customization id split by a comment stops the stage and is reported as a fatal
+    PEPPOL-EN16931-R004 only."""
     # Two text nodes in the customization id (a comment in between) stop the
     # official stage; the rule that stops it is reported as fatal.
     out = findings("<cbc:CustomizationID>urn:x<!-- c -->y</cbc:CustomizationID>")
@@ -339,6 +375,8 @@ def test_error_the_schema_does_not_explain_rejects_through_its_rule() -> None:
 
 
 def test_tax_total_sign_masks_a_bad_amount_when_the_other_side_decides() -> None:
+    """A bad tax amount in the other currency is masked when the other side decides, and R055
+    fires."""
     body = (
         "<cbc:DocumentCurrencyCode>SEK</cbc:DocumentCurrencyCode>"
         "<cbc:TaxCurrencyCode>EUR</cbc:TaxCurrencyCode>"
@@ -348,6 +386,8 @@ def test_tax_total_sign_masks_a_bad_amount_when_the_other_side_decides() -> None
 
 
 def test_tax_total_sign_orders_nan_above_every_number() -> None:
+    """R055 treats an untyped NaN as greater than every number, as Saxon does."""
+
     # Saxon compares an untyped 'NaN' with 0 as if it were larger than any
     # number: NaN >= 0 holds, NaN <= 0 does not.
     def totals(tax: str, document: str) -> str:
@@ -365,12 +405,14 @@ def test_tax_total_sign_orders_nan_above_every_number() -> None:
 
 
 def test_empty_elements_include_comment_only_ones() -> None:
+    """An element holding only a comment counts as empty for PEPPOL-EN16931-R008."""
     out = findings("<cbc:Note><!-- nothing --></cbc:Note><cbc:ID>1</cbc:ID>")
     assert "PEPPOL-EN16931-R008" in out
     assert "PEPPOL-EN16931-R008" not in findings("<cbc:ID>1</cbc:ID>")
 
 
 def test_allowance_with_percentage_only_skips_the_indicator_rule() -> None:
+    """An allowance with a bad indicator and only a percentage fires R041 but not R043."""
     body = (
         "<cac:AllowanceCharge><cbc:ChargeIndicator>maybe</cbc:ChargeIndicator>"
         "<cbc:MultiplierFactorNumeric>10</cbc:MultiplierFactorNumeric>"
@@ -381,6 +423,9 @@ def test_allowance_with_percentage_only_skips_the_indicator_rule() -> None:
 
 
 def test_dutch_vat_number_is_checked_unless_a_scheme_rule_took_it() -> None:
+    """A Dutch VAT number warns under R056-2 without a scheme, not with scheme 0088, and R057
+    does not fire with scheme 0217."""
+
     def vat(scheme: str) -> str:
         attr = f" schemeID='{scheme}'" if scheme else ""
         return parties(
@@ -396,6 +441,8 @@ def test_dutch_vat_number_is_checked_unless_a_scheme_rule_took_it() -> None:
 
 
 def test_national_rules_follow_the_seller_country() -> None:
+    """National rules apply by the seller's country: Swedish and German rules fire for sellers
+    there and not otherwise."""
     swedish_vat = (
         "<cac:PartyTaxScheme><cbc:CompanyID>SE55603607930</cbc:CompanyID>"
         "<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>"
@@ -408,6 +455,8 @@ def test_national_rules_follow_the_seller_country() -> None:
 
 
 def test_date_format_masks_a_split_text_when_the_value_is_no_date() -> None:
+    """A date split by a comment fails F001 when it is no date, but stops the stage when it is
+    one."""
     # A comment splits the text: string-length(text()) is an error, which the
     # other operand hides when the value is no date (the rule just fails) ...
     out = findings("<cbc:IssueDate>20<!--c-->x</cbc:IssueDate><cbc:Note/>")
@@ -418,6 +467,7 @@ def test_date_format_masks_a_split_text_when_the_value_is_no_date() -> None:
 
 
 def test_danish_payment_ids_stop_the_stage() -> None:
+    """Two Danish payment ids stop the Peppol stage at DK-R-011, the only finding."""
     body = parties("DK", "DK") + (
         "<cac:PaymentMeans><cbc:PaymentMeansCode>93</cbc:PaymentMeansCode>"
         "<cbc:PaymentID>73#1</cbc:PaymentID><cbc:PaymentID>73#2</cbc:PaymentID>"
@@ -430,6 +480,7 @@ def test_danish_payment_ids_stop_the_stage() -> None:
 
 
 def test_stage_is_evaluated_once_per_document() -> None:
+    """The Peppol stage is evaluated once per document and reused."""
     root = etree.fromstring(f"<Invoice {NS}><cbc:ID>1</cbc:ID></Invoice>")
     doc = Doc(root, DocumentKind.INVOICE)
     assert stage(doc) is stage(doc)

@@ -19,13 +19,9 @@ from lxml import etree
 from gateway.model import DocumentKind
 from gateway.validation.rules import ubl_syntax
 from gateway.validation.rules.engine import Forbidden, Rule, RuleSet
+from gateway.validation.rules.kernel import string_value
 from gateway.validation.rules.model import Doc
-from gateway.validation.rules.ubl_syntax_paths import (
-    boolean_equals,
-    keys_anywhere,
-    last_step,
-    string_value,
-)
+from gateway.validation.rules.ubl_syntax_nav import boolean_equals, keys_anywhere, last_step
 from tests.support import CORPUS
 
 _NS = (
@@ -73,6 +69,7 @@ def line(extra: str = "", tag: str = "cac:InvoiceLine") -> str:
 
 
 def test_ids_are_unique_and_flags_are_known() -> None:
+    """Each UBL syntax rule has a unique UBL-CR/SR/DT id and a fatal or warning flag."""
     ids = [r.id for r in ubl_syntax.RULES]
     assert len(ids) == len(set(ids))
     assert all(r.flag in ("fatal", "warning") for r in ubl_syntax.RULES)
@@ -80,6 +77,8 @@ def test_ids_are_unique_and_flags_are_known() -> None:
 
 
 def test_every_official_rule_is_implemented_with_its_flag() -> None:
+    """All 756 official UBL-CR/SR/DT rules are implemented with their official flag, and no other
+    (skipped without the corpus)."""
     sch = (
         CORPUS / "rules/en16931-ubl/schematron/preprocessed/EN16931-UBL-validation-preprocessed.sch"
     )
@@ -97,6 +96,7 @@ def test_every_official_rule_is_implemented_with_its_flag() -> None:
 
 
 def test_clean_document_fires_nothing() -> None:
+    """A minimal clean document fires no UBL syntax rule."""
     assert fired(line()) == {}
 
 
@@ -104,6 +104,8 @@ def test_clean_document_fires_nothing() -> None:
 
 
 def test_root_path_fires_only_at_the_root() -> None:
+    """A forbidden element at the root fires the root's rule; under a line it fires only the
+    line's own rule, as a warning."""
     assert "UBL-CR-005" in fired("<cbc:UUID>x</cbc:UUID>")
     # the same element under a line is another rule (the line's own)
     found = fired(line("<cbc:UUID>x</cbc:UUID>"))
@@ -114,12 +116,15 @@ def test_root_path_fires_only_at_the_root() -> None:
 @pytest.mark.parametrize("kind", list(DocumentKind))
 @pytest.mark.parametrize("tag", ["cac:InvoiceLine", "cac:CreditNoteLine"])
 def test_line_paths_hold_for_either_line_name(kind: DocumentKind, tag: str) -> None:
+    """Line rules fire under InvoiceLine and CreditNoteLine alike, in invoices and credit notes."""
     assert "UBL-CR-563" in fired(
         line("<cac:Item><cbc:PackQuantity>1</cbc:PackQuantity></cac:Item>", tag), kind
     )
 
 
 def test_attribute_paths() -> None:
+    """A forbidden attribute fires its rule at the path it names, not on the same attribute
+    elsewhere."""
     assert "UBL-CR-650" in fired('<cbc:ID schemeID="x">1</cbc:ID>')
     assert "UBL-CR-650" not in fired(
         '<cac:OrderReference><cbc:ID schemeID="x">1</cbc:ID></cac:OrderReference>'
@@ -127,6 +132,8 @@ def test_attribute_paths() -> None:
 
 
 def test_any_depth_includes_extensions_and_nesting() -> None:
+    """Rules for a path at any depth fire at the root, nested, and inside extensions, but not on
+    another path ending in the same element."""
     tax = '<cac:TaxCategory><cbc:ID schemeID="UNCL5305">S</cbc:ID></cac:TaxCategory>'
     assert "UBL-CR-678" in fired(tax)
     assert "UBL-CR-678" in fired(f"<cac:AllowanceCharge>{tax}</cac:AllowanceCharge>")
@@ -138,6 +145,8 @@ def test_any_depth_includes_extensions_and_nesting() -> None:
 
 
 def test_attribute_anywhere_includes_the_root_element() -> None:
+    """Rules for an attribute anywhere fire on the root element's own attributes, but not on a
+    namespaced attribute of the same local name."""
     assert fired("", attrs='unitCodeListID="x"').get("UBL-CR-663") == "warning"
     assert fired("", attrs='schemeName="x"').get("UBL-DT-08") == "warning"
     # a namespaced attribute of the same local name is another attribute
@@ -145,6 +154,8 @@ def test_attribute_anywhere_includes_the_root_element() -> None:
 
 
 def test_ubl_version() -> None:
+    """UBL-CR-002 passes only for UBLVersionID exactly "2.1", and passes when any one of several
+    is."""
     assert "UBL-CR-002" not in fired("<cbc:UBLVersionID>2.1</cbc:UBLVersionID>")
     assert "UBL-CR-002" in fired("<cbc:UBLVersionID>2.0</cbc:UBLVersionID>")
     assert "UBL-CR-002" in fired("<cbc:UBLVersionID> 2.1</cbc:UBLVersionID>")  # exact compare
@@ -154,6 +165,7 @@ def test_ubl_version() -> None:
 
 
 def test_payment_due_date_in_payment_means_only_warns_on_invoices() -> None:
+    """A payment due date inside payment means fires UBL-CR-412 on invoices, not on credit notes."""
     means = (
         "<cac:PaymentMeans><cbc:PaymentDueDate>2024-01-01</cbc:PaymentDueDate></cac:PaymentMeans>"
     )
@@ -175,6 +187,8 @@ def test_payment_due_date_in_payment_means_only_warns_on_invoices() -> None:
     ],
 )
 def test_invoiced_object_reference(codes: str, parts: str, expected: set[str]) -> None:
+    """An invoiced-object reference (type code 130) with an attachment or description fires
+    UBL-CR-666 or 673 as fatal; without the code or the part it does not."""
     found = fired(
         f"<cac:AdditionalDocumentReference><cbc:ID>1</cbc:ID>{codes}{parts}</cac:AdditionalDocumentReference>"
     )
@@ -183,6 +197,9 @@ def test_invoiced_object_reference(codes: str, parts: str, expected: set[str]) -
 
 
 def test_scheme_identifier_outside_invoiced_objects() -> None:
+    """A document reference with a scheme id fires UBL-CR-665 unless its type code is 130, and
+    fires when any one of several codes differs."""
+
     def ref(codes: str) -> str:
         scheme = nest("cbc:ID", "1", 'schemeID="AAA"')
         return nest("cac:AdditionalDocumentReference", scheme + codes)
@@ -198,18 +215,22 @@ def test_scheme_identifier_outside_invoiced_objects() -> None:
 
 
 def test_document_level_count() -> None:
+    """Two invoice periods fire UBL-SR-08; one does not."""
     one = "<cac:InvoicePeriod/>"
     assert "UBL-SR-08" not in fired(one)
     assert fired(one * 2)["UBL-SR-08"] == "fatal"
 
 
 def test_counts_are_per_context_not_per_document() -> None:
+    """Note counts are per line: one note on each of two lines passes, two on one line fires
+    UBL-SR-34."""
     note = "<cbc:Note>n</cbc:Note>"
     assert "UBL-SR-34" not in fired(line(note) + line(note))
     assert "UBL-SR-34" in fired(line(note) + line(note * 2))
 
 
 def test_contexts_match_at_any_depth() -> None:
+    """Address line counts are checked in every postal address, at any depth."""
     address = "<cac:PostalAddress><cac:AddressLine/><cac:AddressLine/></cac:PostalAddress>"
     deep = nest("cac:AccountingCustomerParty/cac:Party", address)
     assert "UBL-SR-51" in fired(deep)
@@ -218,6 +239,8 @@ def test_contexts_match_at_any_depth() -> None:
 
 
 def test_line_vat_category_exactly_once() -> None:
+    """Each line needs exactly one VAT category: none or two fire UBL-SR-48, once per offending
+    line."""
     assert "UBL-SR-48" not in fired(line())
     assert "UBL-SR-48" in fired("<cac:InvoiceLine><cbc:ID>1</cbc:ID></cac:InvoiceLine>")
     assert "UBL-SR-48" in fired(
@@ -261,12 +284,17 @@ def _charge(indicators: str, reasons: int = 2) -> str:
     ],
 )
 def test_allowance_or_charge_reason(indicators: str, expected: set[str]) -> None:
+    """Two reasons fire UBL-SR-30 for an allowance or UBL-SR-31 for a charge by its boolean
+    indicator (first matching value decides); a non-boolean or no indicator fires neither."""
     found = fired(_charge(indicators))
     assert {i for i in found if i in ("UBL-SR-30", "UBL-SR-31")} == expected
     assert not {i for i in fired(_charge(indicators, 1)) if i in ("UBL-SR-30", "UBL-SR-31")}
 
 
 def test_scheme_identifier_only_for_invoiced_objects() -> None:
+    """A scheme id or a bare type code on a document reference fires UBL-SR-43 unless the code is
+    130 (or 50 on a credit note)."""
+
     def ref(code: str) -> str:
         codes = f"<cbc:DocumentTypeCode>{code}</cbc:DocumentTypeCode>" if code else ""
         scheme = nest("cbc:ID", "1", 'schemeID="AAA"')
@@ -284,6 +312,8 @@ def test_scheme_identifier_only_for_invoiced_objects() -> None:
 
 
 def test_distinct_values_over_the_document() -> None:
+    """Payment means codes must be equal across the document, compared as exact strings."""
+
     def means(code: str) -> str:
         return nest("cac:PaymentMeans/cbc:PaymentMeansCode", code)
 
@@ -306,6 +336,8 @@ _SELLER = nest(
     ],
 )
 def test_payee_is_another_party(payee: str, fails: bool) -> None:
+    """A payee whose name equals the seller's, or has none, fires UBL-SR-19/20/21; a different
+    name does not."""
     found = fired(_SELLER + f"<cac:PayeeParty>{payee}</cac:PayeeParty>")
     assert (
         {"UBL-SR-19", "UBL-SR-20", "UBL-SR-21"} <= set(found)
@@ -315,12 +347,14 @@ def test_payee_is_another_party(payee: str, fails: bool) -> None:
 
 
 def test_payee_without_seller_name_fails() -> None:
+    """A payee when the seller has no name fires UBL-SR-19."""
     assert "UBL-SR-19" in fired(
         "<cac:PayeeParty><cac:PartyName><cbc:Name>P</cbc:Name></cac:PartyName></cac:PayeeParty>"
     )
 
 
 def test_payee_names_compare_as_sequences() -> None:
+    """A payee with two names, one differing from the seller's, fires only the name count rule."""
     # one of two names differs from the seller's: the comparison holds, and
     # only the count of names fails
     names = "<cbc:Name>Seller</cbc:Name><cbc:Name>Other</cbc:Name>"
@@ -329,6 +363,7 @@ def test_payee_names_compare_as_sequences() -> None:
 
 
 def test_payee_compares_with_the_seller_beside_it() -> None:
+    """A payee is compared with the seller under its own parent, not another one elsewhere."""
     # a payee nested elsewhere compares with the seller name under its own parent
     payee = nest("cac:PayeeParty/cac:PartyName/cbc:Name", "Seller")
     nested = nest("cac:X", _SELLER + payee)
@@ -346,6 +381,8 @@ def _supplier_schemes(*ids: str) -> str:
 
 
 def test_seller_vat_identifiers_compare_upper_case() -> None:
+    """Seller tax schemes compare case-insensitively: VAT twice fires UBL-SR-12, two non-VAT
+    schemes UBL-SR-13, three schemes UBL-SR-42."""
     assert "UBL-SR-12" not in fired(_supplier_schemes("VAT", "FC"))
     assert "UBL-SR-12" in fired(_supplier_schemes("VAT", "vat"))
     assert "UBL-SR-13" in fired(_supplier_schemes("FC", "XY"))
@@ -353,6 +390,7 @@ def test_seller_vat_identifiers_compare_upper_case() -> None:
 
 
 def test_several_ids_in_one_tax_scheme_stop_the_rule() -> None:
+    """Two ids in one tax scheme make UBL-SR-12 report "could not be evaluated" as fatal."""
     # upper-case() of two values is a dynamic error: the official validation
     # stops, and the engine reports the rule as not evaluable (fatal).
     scheme = "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cac:TaxScheme"
@@ -364,6 +402,7 @@ def test_several_ids_in_one_tax_scheme_stop_the_rule() -> None:
 
 
 def test_party_tax_scheme_needs_both_parts() -> None:
+    """A party tax scheme without a company id or without a tax scheme fires UBL-SR-53."""
     assert "UBL-SR-53" not in fired(_supplier_schemes("VAT"))
     assert "UBL-SR-53" in fired(
         "<cac:PartyTaxScheme><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>"
@@ -374,6 +413,7 @@ def test_party_tax_scheme_needs_both_parts() -> None:
 
 
 def test_sepa_creditor_identifiers() -> None:
+    """One SEPA party identifier passes and two fire UBL-SR-29, whatever the scheme's case."""
     party = '<cac:PartyIdentification><cbc:ID schemeID="{}">1</cbc:ID></cac:PartyIdentification>'
     assert "UBL-SR-29" not in fired(party.format("SEPA"))
     assert "UBL-SR-29" in fired(party.format("SEPA") + party.format("sepa"))
@@ -404,6 +444,8 @@ def test_sepa_creditor_identifiers() -> None:
     ],
 )
 def test_amount_decimals(element: str, fails: bool) -> None:
+    """Amounts with more than two decimals (as written, any namespace) fire UBL-DT-01, except
+    price amounts and base amounts under a price with an allowance."""
     assert ("UBL-DT-01" in fired(element)) is fails
 
 
@@ -414,12 +456,16 @@ _AMOUNTS = st.integers(0, 5).flatmap(
 
 @given(_AMOUNTS)
 def test_amount_decimals_follow_the_text(value: Decimal) -> None:
+    """UBL-DT-01 fires on a payable amount exactly when its text has more than two decimals."""
     text = format(value, "f")
     digits = len(text.partition(".")[2]) if "." in text else 0
     assert ("UBL-DT-01" in fired(f"<cbc:PayableAmount>{text}</cbc:PayableAmount>")) is (digits > 2)
 
 
 def test_binary_objects_name_their_type_and_file() -> None:
+    """An embedded binary object without mimeCode and filename fires UBL-DT-06 and 07; without
+    only a filename, UBL-DT-07."""
+
     def ref(attrs: str) -> str:
         path = "cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject"
         return nest(path, "AA==", attrs)
@@ -434,6 +480,7 @@ def test_binary_objects_name_their_type_and_file() -> None:
 
 
 def test_name_attribute_only_on_payment_means_code() -> None:
+    """A name attribute passes on the payment means code and fires UBL-DT-18 anywhere else."""
     ok = nest("cac:PaymentMeans/cbc:PaymentMeansCode", "30", 'name="Credit transfer"')
     assert "UBL-DT-18" not in fired(ok)
     assert "UBL-DT-18" in fired(ok + '<cbc:Note name="x">n</cbc:Note>')
@@ -453,11 +500,14 @@ def test_name_attribute_only_on_payment_means_code() -> None:
     ],
 )
 def test_last_step_minds_namespace_uris(key: str, step: str) -> None:
+    """The last step of a path key is found even when namespace URIs contain slashes."""
     assert last_step(key) == step
 
 
 @given(st.lists(st.sampled_from(["true", "false", "1", "0", " true", "x", "", "TRUE"]), max_size=4))
 def test_boolean_comparison_is_first_match_in_order(texts: list[str]) -> None:
+    """A boolean comparison over several values is decided by the first value, in order, and a
+    non-boolean value before a match ends it unmatched."""
     elements = [etree.fromstring(f"<i>{t}</i>") for t in texts]
     for wanted in (True, False):
         expected = False
@@ -472,14 +522,18 @@ def test_boolean_comparison_is_first_match_in_order(texts: list[str]) -> None:
 
 
 def test_string_value_skips_comments() -> None:
+    """An element's string value joins its text and descendants' text, skipping comments."""
     assert string_value(etree.fromstring("<a>1.<!-- c -->5<b>0</b></a>")) == "1.50"
 
 
 def test_unregistered_paths_are_refused() -> None:
+    """Asking for a path the rules never registered raises KeyError."""
     with pytest.raises(KeyError):
         keys_anywhere(_doc(""), "cac:NotRegistered")
 
 
 def test_rules_are_records() -> None:
+    """The UBL syntax rules include both forbidden-path records and general rules (the test
+    checks only that one of each kind exists)."""
     assert any(isinstance(r, Forbidden) for r in ubl_syntax.RULES)
     assert any(isinstance(r, Rule) for r in ubl_syntax.RULES)

@@ -22,9 +22,10 @@ from lxml import etree
 from gateway.model import DocumentKind
 from gateway.validation.rules import FAMILY_IDS
 from gateway.validation.rules.engine import RuleSet
+from gateway.validation.rules.kernel import normalize_space
+from gateway.validation.rules.kernel_numbers import xround
 from gateway.validation.rules.model import Doc
 from gateway.validation.rules.vat import CATEGORIES, RULES
-from gateway.validation.rules.vat_xpath import normalize_space, round_half_up
 from tests.support import CORPUS
 
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -222,6 +223,8 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 def test_a_correct_breakdown_passes_every_category_rule(
     drawn: tuple[DocumentKind, list[Entry]],
 ) -> None:
+    """Generated invoices and credit notes with a correct VAT breakdown pass every VAT category
+    rule."""
     kind, items = drawn
     spec = valid_spec(kind, items)
     assert fired(build(spec), kind) == set()
@@ -235,6 +238,8 @@ DELTAS = [Decimal(d) for d in ("0.01", "0.5", "0.99", "1.01", "2", "250")]
 def test_a_wrong_taxable_amount_fails_its_category_rule(
     drawn: tuple[DocumentKind, list[Entry]], data: st.DataObject
 ) -> None:
+    """A taxable amount moved off the breakdown fires its category's -08 rule (S, L, M only from
+    one unit), and nothing beyond its -08/-09 rules."""
     kind, items = drawn
     spec = valid_spec(kind, items)
     index = data.draw(st.integers(0, len(spec.breakdown) - 1))
@@ -260,6 +265,8 @@ def test_a_wrong_taxable_amount_fails_its_category_rule(
 def test_a_wrong_tax_amount_fails_its_category_rule(
     drawn: tuple[DocumentKind, list[Entry]], data: st.DataObject
 ) -> None:
+    """A tax amount moved off the breakdown fires exactly its category's -09 rule (S, L, M only
+    from one unit off), and nothing else."""
     kind, items = drawn
     spec = valid_spec(kind, items)
     index = data.draw(st.integers(0, len(spec.breakdown) - 1))
@@ -285,13 +292,15 @@ def simple(taxable: str, lines: list[str], *, tax: str, code: str = "S", rate: s
 
 
 def test_round_goes_half_towards_positive_infinity() -> None:
-    assert round_half_up(Decimal("2.5")) == 3
-    assert round_half_up(Decimal("-2.5")) == -2
-    assert round_half_up(Decimal("-2.51")) == -3
-    assert round_half_up(Decimal("0.4999")) == 0
+    """XPath round() sends halves towards positive infinity."""
+    assert xround(Decimal("2.5")) == 3
+    assert xround(Decimal("-2.5")) == -2
+    assert xround(Decimal("-2.51")) == -3
+    assert xround(Decimal("0.4999")) == 0
 
 
 def test_normalize_space_collapses_xml_whitespace_only() -> None:
+    """normalize-space() collapses XML whitespace only, keeping the no-break space."""
     assert normalize_space(" S ") == "S"
     assert normalize_space("\tA\n  E ") == "A E"
     assert normalize_space("\u00a0S") == "\u00a0S"  # NBSP is not XML whitespace
@@ -302,15 +311,19 @@ def test_normalize_space_collapses_xml_whitespace_only() -> None:
     [("25.00", False), ("25.99", False), ("24.01", False), ("26.00", True), ("24.00", True)],
 )
 def test_standard_rated_tax_amount_is_within_one_unit(tax: str, rejected: bool) -> None:
+    """A standard-rated tax amount passes BR-S-09 within one unit of taxable x rate and fails at
+    one unit or more."""
     assert ("BR-S-09" in fired(simple("100", ["100"], tax=tax))) is rejected
 
 
 def test_tax_amount_compares_absolute_values() -> None:
+    """Tax amounts are compared by absolute value, so negative documents pass either sign."""
     assert fired(simple("-100", ["-100"], tax="-25.99")) == set()
     assert fired(simple("-100", ["-100"], tax="25")) == set()
 
 
 def test_tax_of_a_tiny_amount_rounds_half_up_to_a_cent() -> None:
+    """The tax on a tiny amount rounds half up to a cent before the one-unit tolerance applies."""
     # 0.02 x 25% = 0.005, rounded to 0.01: 1.00 is within one unit of it
     assert fired(simple("0.02", ["0.02"], tax="1.00")) == set()
     assert "BR-S-09" in fired(simple("0.02", ["0.02"], tax="1.02"))
@@ -331,16 +344,20 @@ def test_tax_of_a_tiny_amount_rounds_half_up_to_a_cent() -> None:
 def test_standard_rated_taxable_tolerance_uses_double_arithmetic(
     taxable: str, line: str, rejected: bool
 ) -> None:
+    """BR-S-08's one-unit tolerance is computed in xs:double, accepting exactly one unit where
+    double arithmetic falls short and refusing it where it is exact."""
     tax = str((Decimal(taxable) / 4).quantize(Decimal("0.01")))
     assert ("BR-S-08" in fired(simple(taxable, [line], tax=tax))) is rejected
 
 
 def test_zero_rated_taxable_amount_must_be_exact() -> None:
+    """A zero-rated taxable amount one cent off fires BR-Z-08."""
     assert fired(simple("100.00", ["100"], tax="0", code="Z", rate="0")) == set()
     assert fired(simple("100.01", ["100"], tax="0", code="Z", rate="0")) == {"BR-Z-08"}
 
 
 def test_standard_rate_must_be_used_by_a_line_or_allowance() -> None:
+    """A standard-rate breakdown at a rate no line or allowance uses fires BR-S-08."""
     # a breakdown at 19% with every S line at 25%: no line or allowance at 19
     spec = Spec(
         entries=[Entry("S", "25", Decimal(100))],
@@ -362,6 +379,7 @@ def _line_rate(rate: str) -> str:
 
 
 def test_line_rate_compared_as_double() -> None:
+    """BR-S-05 compares the line rate as a double: 0 and -INF fire, 1e1 and NaN pass."""
     assert "BR-S-05" in fired(_line_rate("0"))
     assert "BR-S-05" in fired(_line_rate("-INF"))
     assert "BR-S-05" not in fired(_line_rate("1e1"))  # a double, not a decimal
@@ -370,10 +388,13 @@ def test_line_rate_compared_as_double() -> None:
 
 
 def test_a_rate_that_is_no_number_stops_the_rule() -> None:
+    """A line rate that is no number makes BR-S-05 report "could not be evaluated"."""
     assert "BR-S-05" in errors(_line_rate("abc"))
 
 
 def test_category_code_and_scheme_are_normalized() -> None:
+    """Category codes and the VAT scheme match after whitespace normalisation and the scheme in
+    any case; a rate on a zero-rated line fires BR-Z-05."""
     xml = (
         simple("100", ["100"], tax="0", code="Z", rate="0")
         .replace("<cbc:ID>Z</cbc:ID>", "<cbc:ID> Z\n</cbc:ID>")
@@ -392,6 +413,8 @@ def _allowance(indicators: str, code: str = "E", rate: str = "5") -> str:
 
 
 def test_charge_indicator_is_an_xs_boolean() -> None:
+    """The charge indicator is read as xs:boolean: 0 means an allowance, true a charge, both an
+    allowance, at any depth; a non-boolean makes the rule report an evaluation error."""
     base = simple("100", ["100"], tax="0", code="E", rate="0")
     allowance = "<cbc:ChargeIndicator> 0 </cbc:ChargeIndicator>"
     charge = "<cbc:ChargeIndicator>true</cbc:ChargeIndicator>"
@@ -413,6 +436,7 @@ def test_charge_indicator_is_an_xs_boolean() -> None:
 
 
 def test_saxon_or_is_true_when_one_side_is_true_despite_an_error() -> None:
+    """A rule's or holds when one side is true even if the other side meets an evaluation error."""
     # a nested line with a rate that is no decimal, and a matching allowance:
     # "exists(line at rate) or exists(allowance at rate)" holds
     spec = Spec(
@@ -432,6 +456,7 @@ def test_saxon_or_is_true_when_one_side_is_true_despite_an_error() -> None:
 
 
 def test_reverse_charge_needs_seller_and_buyer_identifiers() -> None:
+    """Reverse charge without the seller's or the buyer's VAT identifier fires BR-AE-02."""
     spec = valid_spec(DocumentKind.INVOICE, [Entry("AE", "0", Decimal(10))])
     assert fired(build(spec)) == set()
     assert fired(build(replace(spec, buyer_vat=False))) == {"BR-AE-02"}
@@ -439,6 +464,8 @@ def test_reverse_charge_needs_seller_and_buyer_identifiers() -> None:
 
 
 def test_not_subject_to_vat_excludes_vat_identifiers_and_other_categories() -> None:
+    """ "Not subject to VAT" with a seller VAT id fires BR-O-02, and mixed with another category
+    fires BR-O-11 and 12."""
     spec = valid_spec(DocumentKind.INVOICE, [Entry("O", None, Decimal(10))])
     assert fired(build(spec)) == set()
     assert fired(build(replace(spec, seller_vat=True))) == {"BR-O-02"}
@@ -449,6 +476,8 @@ def test_not_subject_to_vat_excludes_vat_identifiers_and_other_categories() -> N
 
 
 def test_intra_community_supply_needs_delivery_facts() -> None:
+    """Intra-community supply without delivery date or period fires BR-IC-11, and a one-letter
+    delivery country fires BR-IC-12."""
     spec = valid_spec(DocumentKind.INVOICE, [Entry("K", "0", Decimal(10))])
     xml = build(spec)
     assert fired(xml) == set()
@@ -467,6 +496,8 @@ def test_intra_community_supply_needs_delivery_facts() -> None:
 
 
 def test_split_payment_is_italian_and_excludes_standard_rate() -> None:
+    """Split payment passes for an Italian seller, fires BR-B-01 elsewhere, and BR-B-02 when
+    mixed with standard rate."""
     spec = Spec(
         entries=[Entry("B", "22", Decimal(10))],
         breakdown=[Sub("B", "22", Decimal(10), Decimal("2.2"))],
@@ -483,6 +514,8 @@ def test_split_payment_is_italian_and_excludes_standard_rate() -> None:
 
 
 def test_rule_table_has_one_fatal_rule_per_official_id() -> None:
+    """The VAT rules have unique ids of the family, all fatal, with rules 01 to 10 for every
+    category."""
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids))
     assert all(re.search(FAMILY_IDS["vat"], i) for i in ids)
@@ -492,6 +525,8 @@ def test_rule_table_has_one_fatal_rule_per_official_id() -> None:
 
 
 def test_every_official_rule_of_the_family_is_implemented() -> None:
+    """The VAT rules implemented are exactly the official Schematron's (skipped without the
+    corpus)."""
     sch = (
         CORPUS / "rules/en16931-ubl/schematron/preprocessed/EN16931-UBL-validation-preprocessed.sch"
     )

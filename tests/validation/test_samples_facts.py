@@ -46,6 +46,8 @@ def _facts(data: bytes):  # type: ignore[no-untyped-def]
     ],
 )
 def test_facts_of_the_samples(kind: DocumentKind, business_id: str, issued: date) -> None:
+    """The shipped samples' facts give kind, customization, process, number, date, currency,
+    parties, buyer country and document type, without problems, routable."""
     facts = _facts(sample_bytes(kind))
     assert facts.kind is kind
     assert facts.customization_id == BIS3_CUSTOMIZATION
@@ -60,6 +62,7 @@ def test_facts_of_the_samples(kind: DocumentKind, business_id: str, issued: date
 
 
 def test_sample_endpoints_are_glns_with_valid_check_digits() -> None:
+    """The samples' seller and buyer endpoints are GLNs with valid check digits."""
     assert _gln_ok(SELLER.value) and _gln_ok(BUYER.value)
     assert not _gln_ok("3791045278360")
 
@@ -77,6 +80,8 @@ def test_sample_endpoints_are_glns_with_valid_check_digits() -> None:
     ],
 )
 def test_sample_document_substitutes_and_stays_valid(kind: DocumentKind, buyer: str) -> None:
+    """sample_document puts in any seller, buyer scheme and number, and the document stays valid
+    with nothing else changed."""
     seller = ParticipantId.parse("0088:3793000000015")
     data = sample_document(
         kind, seller=seller, buyer=ParticipantId.parse(buyer), business_id="T-42/7"
@@ -94,12 +99,14 @@ def test_sample_document_substitutes_and_stays_valid(kind: DocumentKind, buyer: 
 
 
 def test_sample_document_keeps_the_business_id_unless_asked() -> None:
+    """sample_document keeps the sample's number unless one is given, with a UTF-8 declaration."""
     data = sample_document(DocumentKind.CREDIT_NOTE, seller=SELLER, buyer=BUYER)
     assert _facts(data).business_id == "ABQ-AV-2026-0031"
     assert data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
 
 
 def test_sample_document_refuses_an_empty_business_id() -> None:
+    """sample_document refuses a blank business id."""
     with pytest.raises(ValueError, match="business_id"):
         sample_document(DocumentKind.INVOICE, seller=SELLER, buyer=BUYER, business_id=" ")
 
@@ -135,6 +142,8 @@ BUYER_ENDPOINT = b'<cbc:EndpointID schemeID="0088">3792077184529</cbc:EndpointID
     ],
 )
 def test_unusable_endpoints_give_none_and_say_why(old: bytes, new: bytes, problem: str) -> None:
+    """A missing, schemeless, empty or unusable endpoint leaves that party unknown, the document
+    unroutable, with one problem saying why."""
     facts = _facts(docs.replace_once(sample_bytes(DocumentKind.INVOICE), old, new))
     buyer_broken = old == BUYER_ENDPOINT
     assert (facts.buyer is None) == buyer_broken
@@ -145,6 +154,7 @@ def test_unusable_endpoints_give_none_and_say_why(old: bytes, new: bytes, proble
 
 
 def test_endpoint_value_is_trimmed_and_case_folded() -> None:
+    """An endpoint's scheme and value are trimmed and the value lower-cased."""
     data = docs.replace_once(
         sample_bytes(DocumentKind.INVOICE),
         BUYER_ENDPOINT,
@@ -164,6 +174,8 @@ def test_endpoint_value_is_trimmed_and_case_folded() -> None:
     ],
 )
 def test_issue_date(text: bytes, expected: date | None) -> None:
+    """The issue date is read with or without a zone; impossible, foreign-format or empty dates
+    give none."""
     data = docs.replace_once(
         sample_bytes(DocumentKind.INVOICE),
         b"<cbc:IssueDate>2026-11-02</cbc:IssueDate>",
@@ -173,6 +185,7 @@ def test_issue_date(text: bytes, expected: date | None) -> None:
 
 
 def test_a_thin_document_gives_empty_facts() -> None:
+    """An empty Invoice gives empty facts, no parties and two problems."""
     root = etree.fromstring(
         b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>'
     )
@@ -184,5 +197,6 @@ def test_a_thin_document_gives_empty_facts() -> None:
 
 
 def test_facts_need_a_ubl_root() -> None:
+    """Facts of a document without a UBL root are refused as an unknown document."""
     with pytest.raises(UnknownDocument):
         extract_facts(etree.fromstring(b"<Invoice/>"))

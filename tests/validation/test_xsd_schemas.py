@@ -28,6 +28,7 @@ def _schema_findings(data: bytes, schema_dir: Path | None = None) -> list[str]:
 
 @pytest.mark.parametrize("kind", list(DocumentKind))
 def test_samples_are_schema_valid(kind: DocumentKind) -> None:
+    """The shipped invoice and credit note samples are schema-valid and valid, with no findings."""
     report, root, facts = validate(sample_bytes(kind), LIMITS)
     assert report.schema_valid and report.valid
     assert report.kind is kind and root is not None and facts is not None
@@ -35,6 +36,7 @@ def test_samples_are_schema_valid(kind: DocumentKind) -> None:
 
 
 def test_three_megabyte_invoice_with_attachment_is_valid() -> None:
+    """A 3 MB invoice with an embedded attachment validates, with its facts read."""
     data = docs.with_attachment(DocumentKind.INVOICE, 3_000_000)
     assert 2_900_000 < len(data) < 3_200_000
     report, _root, facts = validate(data, LIMITS)
@@ -83,6 +85,9 @@ def _xsd(findings: Sequence[Finding]) -> list[Finding]:
     ],
 )
 def test_schema_errors_become_fatal_findings(old: bytes, new: bytes, expected: str) -> None:
+    """Schema errors (unknown element, wrong order, bad date or decimal, missing id) become fatal
+    UBL-XSD findings with a location; the document is rejected (422), not refused, and facts
+    still read."""
     data = docs.replace_once(INVOICE, old, new)
     report, root, facts = validate(data, LIMITS)
     assert not report.schema_valid and not report.valid
@@ -97,6 +102,7 @@ def test_schema_errors_become_fatal_findings(old: bytes, new: bytes, expected: s
 
 
 def test_one_finding_per_error_with_its_location() -> None:
+    """Each schema error gives one finding located at its element and line."""
     data = docs.replace_once(
         INVOICE,
         b"<cbc:IssueDate>2026-11-02</cbc:IssueDate>",
@@ -111,6 +117,7 @@ def test_one_finding_per_error_with_its_location() -> None:
 
 
 def test_manifest_lists_exactly_the_shipped_schemas() -> None:
+    """The schema manifest lists exactly the 16 shipped XSD files, including both root schemas."""
     directory = xsd.default_schema_dir()
     shipped = {p.relative_to(directory).as_posix() for p in directory.rglob("*.xsd")}
     manifest = xsd.read_manifest()
@@ -128,6 +135,7 @@ def schema_copy(tmp_path: Path) -> Path:
 
 
 def test_an_override_directory_with_the_official_files_is_used(schema_copy: Path) -> None:
+    """An override directory holding the official schemas is used and compiled once."""
     assert _schema_findings(INVOICE, schema_copy) == []
     assert schema_copy.resolve() in xsd._cache
     # compiled once per process and directory
@@ -136,6 +144,7 @@ def test_an_override_directory_with_the_official_files_is_used(schema_copy: Path
 
 
 def test_an_override_directory_may_have_any_name(tmp_path: Path) -> None:
+    """An override directory with spaces and non-ASCII characters in its name works."""
     # Imports are answered from the verified bytes by path: spaces and
     # non-ASCII characters in the directory must not break the lookup.
     odd = tmp_path / "schémas UBL 2.1"
@@ -144,6 +153,8 @@ def test_an_override_directory_may_have_any_name(tmp_path: Path) -> None:
 
 
 def test_a_tampered_schema_is_refused_naming_the_file(schema_copy: Path) -> None:
+    """A schema file with one flipped bit is refused naming the file and its digest, as a server
+    error rather than a verdict on the document."""
     target = schema_copy / "common" / "UBL-CommonBasicComponents-2.1.xsd"
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit
@@ -155,6 +166,7 @@ def test_a_tampered_schema_is_refused_naming_the_file(schema_copy: Path) -> None
 
 
 def test_a_tampered_copy_that_still_compiles_is_refused(schema_copy: Path) -> None:
+    """A schema loosened by an edit that still compiles is refused naming the file."""
     # A subtle edit that would widen what we accept: made optional, still valid XSD.
     target = schema_copy / "maindoc" / "UBL-Invoice-2.1.xsd"
     text = target.read_text("utf-8")
@@ -166,17 +178,21 @@ def test_a_tampered_copy_that_still_compiles_is_refused(schema_copy: Path) -> No
 
 
 def test_a_missing_schema_is_refused_naming_the_file(schema_copy: Path) -> None:
+    """A missing schema file is refused naming it."""
     (schema_copy / "common" / "UBL-XAdESv141-2.1.xsd").unlink()
     with pytest.raises(SchemaError, match=r"UBL-XAdESv141-2\.1\.xsd is missing"):
         _schema_findings(INVOICE, schema_copy)
 
 
 def test_a_directory_without_schemas_is_refused(tmp_path: Path) -> None:
+    """A schema directory without the schemas is refused as missing or unreadable."""
     with pytest.raises(SchemaError, match=r"is missing or unreadable"):
         _schema_findings(INVOICE, tmp_path)
 
 
 def test_concurrent_validation_keeps_each_documents_errors() -> None:
+    """Six threads validating good, bad and large documents at once each get their own document's
+    verdict and errors."""
     good = INVOICE
     bad = docs.replace_once(
         INVOICE, b"<cbc:IssueDate>2026-11-02</cbc:IssueDate>", b"<cbc:IssueDate>x</cbc:IssueDate>"

@@ -1,13 +1,35 @@
-"""Native EN 16931 and Peppol BIS Billing 3.0 rules (release 2026.5).
+"""Native EN 16931 and Peppol BIS Billing 3.0 rules.
 
-Families, one module each, so that a Peppol release is a small diff:
+The release they reproduce is ``gateway.validation.release.RULES_RELEASE``
+(Peppol BIS Billing 3.0) with the CEN EN 16931 rules of ``CEN_RELEASE``.
+
+Families, in the order they run (``registry.FAMILY_IDS`` says which rule ids
+each answers for):
 
 * ``ubl_syntax``  UBL-CR (elements EN 16931 does not use), UBL-SR, UBL-DT
 * ``core``        BR-01..BR-nn, BR-CO (calculations), BR-DEC (decimals)
 * ``codelists``   BR-CL (code lists)
 * ``vat``         BR-S, BR-Z, BR-E, BR-AE, BR-IC, BR-G, BR-O, BR-AF, BR-AG, BR-B
 * ``peppol``      PEPPOL-EN16931-*, PEPPOL-COMMON-*
-* ``national``    DE, DK, GR, IS, IT, NL, NO, SE rules of Peppol BIS
+* ``national``    the countries of ``registry.COUNTRIES`` (DE, DK, GR, IS, IT,
+                  NL, NO, SE)
+
+Every rule reads the document through the XPath kernel (``kernel``: strings,
+child paths, ``and``/``or``, the one ``DynamicError``; ``kernel_numbers``:
+decimals, doubles, dates) and the document model built once (``model``).
+
+Adding a country's rules:
+
+1. Write ``national_xx.py`` with its Schematron pattern(s) as
+   ``peppol_pattern.Pattern`` records (a ``Context`` per Schematron rule, an
+   ``Assert`` per assertion; ``when=`` the country test, so that the pattern
+   costs nothing on other documents). ``national_is.py`` is a small example.
+2. Import the pattern(s) in ``registry.py`` and add one line to ``COUNTRIES``
+   at the place of the pattern in the official Schematron:
+   ``Country("XX", (PATTERN,)),``.
+
+The national family's ids, the Peppol stage and the conformance tests
+(``FAMILY_IDS``) follow from that line.
 """
 
 from __future__ import annotations
@@ -24,6 +46,7 @@ BUILD = choose()
 from gateway.validation.rules import codelists, core, national, peppol, ubl_syntax, vat  # noqa: E402
 from gateway.validation.rules.engine import Forbidden, Rule, RuleSet  # noqa: E402
 from gateway.validation.rules.model import Doc, Element  # noqa: E402
+from gateway.validation.rules.registry import FAMILY_IDS  # noqa: E402
 
 FAMILIES = {
     "ubl_syntax": ubl_syntax.RULES,
@@ -32,17 +55,6 @@ FAMILIES = {
     "vat": vat.RULES,
     "peppol": peppol.RULES,
     "national": national.RULES,
-}
-
-# Which rule ids belong to which family: each family's rules are checked
-# against the official verdicts on exactly these ids.
-FAMILY_IDS = {
-    "ubl_syntax": r"^UBL-(CR|SR|DT)-",
-    "core": r"^BR-([0-9]|CO-|DEC-)",
-    "codelists": r"^BR-CL-",
-    "vat": r"^BR-(S|Z|E|AE|IC|G|O|AF|AG|B)-",
-    "peppol": r"^PEPPOL-",
-    "national": r"^(DE|DK|GR|IS|IT|NL|NO|SE)-",
 }
 
 __all__ = [

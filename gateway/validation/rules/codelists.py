@@ -1,4 +1,4 @@
-"""EN 16931 code-list rules (CEN 1.3.16, UBL binding): BR-CL-01..BR-CL-26.
+"""EN 16931 code-list rules (CEN ``CEN_RELEASE``, UBL binding): BR-CL-01..BR-CL-26.
 
 Each official test reads ``contains(' A B C ', concat(' ', normalize-space(v), ' '))``
 with no space inside the value: for the lists of ``codes`` (single spaces,
@@ -34,8 +34,8 @@ from gateway.validation.rules.codes import (
 from gateway.validation.rules.core_context import ROOT_NOTE, at, indicator, where
 from gateway.validation.rules.core_family import Context, Group, Test, family, group
 from gateway.validation.rules.core_nav import Nav, known, memo
-from gateway.validation.rules.core_xpath import clark, in_list, nspace, sv
 from gateway.validation.rules.engine import Forbidden, Rule
+from gateway.validation.rules.kernel import clark, in_list, normalize_space, string_value
 from gateway.validation.rules.model import Element
 
 # --- tests ------------------------------------------------------------------
@@ -50,11 +50,11 @@ class coded:
         self.codes = codes
 
     def __call__(self, x: Nav, n: Element) -> bool:
-        return in_list(sv(n), self.codes)
+        return in_list(string_value(n), self.codes)
 
     def failing(self, x: Nav, nodes: list[Element]) -> list[Element]:
         codes = self.codes
-        return [n for n in nodes if not in_list(sv(n), codes)]
+        return [n for n in nodes if not in_list(string_value(n), codes)]
 
 
 class attribute_coded:
@@ -72,7 +72,9 @@ class attribute_coded:
         name, codes = self.name, self.codes
         # in_list, inlined: most values are exact hits
         return [
-            n for n in nodes if (v := n.get(name) or "") not in codes and nspace(v) not in codes
+            n
+            for n in nodes
+            if (v := n.get(name) or "") not in codes and normalize_space(v) not in codes
         ]
 
 
@@ -81,12 +83,12 @@ _INVOICE_TYPE = clark("cbc:InvoiceTypeCode")
 
 def _document_type(x: Nav, n: Element) -> bool:
     codes = UNCL1001_INVOICE if n.tag == _INVOICE_TYPE else UNCL1001_CREDIT_NOTE
-    return in_list(sv(n), codes)
+    return in_list(string_value(n), codes)
 
 
 def _note_subject(x: Nav, note: Element) -> bool:
     # A note "#XXX#..." whose 3-character subject is in UNCL 4451 (a substring test).
-    text = sv(note)
+    text = string_value(note)
     if "#" not in text:
         return True
     subject = text.partition("#")[2].partition("#")
@@ -101,13 +103,13 @@ def _party_scheme(x: Nav, n: Element) -> bool:
     raw = n.get("schemeID") or ""
     if in_list(raw, ICD):
         return True
-    scheme = nspace(raw)
+    scheme = normalize_space(raw)
     return scheme == SEPA and any(True for _ in n.iterancestors(*_SEPA_PARTIES))
 
 
 def _exemption_code(x: Nav, n: Element) -> bool:
-    text = sv(n)
-    return " " not in nspace(text) and nspace(text.upper()) in VATEX
+    text = string_value(n)
+    return " " not in normalize_space(text) and normalize_space(text.upper()) in VATEX
 
 
 # --- contexts ---------------------------------------------------------------
@@ -130,7 +132,7 @@ def _object_ids(x: Nav) -> list[Element]:
     # cac:(Additional)DocumentReference[cbc:DocumentTypeCode = '130']/cbc:ID[@schemeID]
     out: list[Element] = []
     for reference in x.find_all(*_REFERENCES):
-        if any(sv(c) == "130" for c in x.kids(reference, "cbc:DocumentTypeCode")):
+        if any(string_value(c) == "130" for c in x.kids(reference, "cbc:DocumentTypeCode")):
             out.extend(i for i in x.kids(reference, "cbc:ID") if i.get("schemeID") is not None)
     return out
 

@@ -1,10 +1,10 @@
-"""EN 16931 core rules (CEN 1.3.16, UBL binding): BR-01..BR-65, BR-CO, BR-DEC.
+"""EN 16931 core rules (CEN ``CEN_RELEASE``, UBL binding): BR-01..BR-65, BR-CO, BR-DEC.
 
 This module holds the document, party and payment rules and assembles the
 family; allowances, lines and the VAT breakdown are in ``core_lines``, the
 calculations (BR-CO-10..17) and decimal limits (BR-DEC) in ``core_calc``.
 Where each rule applies (the first matching Schematron rule wins) is in
-``core_context``, the XPath semantics in ``core_xpath``.
+``core_context``, the XPath semantics in ``kernel`` and ``kernel_numbers``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,14 @@ from gateway.validation.rules.core_context import (
 )
 from gateway.validation.rules.core_family import attribute, exists, family, filled, group
 from gateway.validation.rules.core_nav import Nav
-from gateway.validation.rules.core_xpath import either, nspace, nspace_of, single, sv
 from gateway.validation.rules.engine import Forbidden, Rule
+from gateway.validation.rules.kernel import (
+    either,
+    normalize_space,
+    normalize_space_of,
+    optional_string,
+    string_value,
+)
 from gateway.validation.rules.model import Element
 
 # --- document level ---------------------------------------------------------
@@ -32,7 +38,7 @@ from gateway.validation.rules.model import Element
 def _tax_currency_totalled(x: Nav, root: Element) -> bool:
     # every TaxCurrencyCode has a //cac:TaxTotal/cbc:TaxAmount in that currency
     currencies = {a.get("currencyID") for a in x.find(TAX_AMOUNTS)}
-    return all(sv(code) in currencies for code in x.kids(root, "cbc:TaxCurrencyCode"))
+    return all(string_value(code) in currencies for code in x.kids(root, "cbc:TaxCurrencyCode"))
 
 
 def _tax_point_exclusive(x: Nav, root: Element) -> bool:
@@ -77,15 +83,17 @@ _ROOT = group(
 
 
 def _payee_distinct(x: Nav, payee: Element) -> bool:
-    names = [sv(e) for e in x.path(payee, "cac:PartyName/cbc:Name")]
+    names = [string_value(e) for e in x.path(payee, "cac:PartyName/cbc:Name")]
     if not names:
         return False
     parent = payee.getparent()
     assert parent is not None  # a cac:PayeeParty is never the root
     seller = "cac:AccountingSupplierParty/cac:Party/"
-    seller_names = {sv(e) for e in x.path(parent, seller + "cac:PartyName/cbc:Name")}
-    seller_ids = {sv(e) for e in x.path(parent, seller + "cac:PartyIdentification/cbc:ID")}
-    ids = (sv(e) for e in x.path(payee, "cac:PartyIdentification/cbc:ID"))
+    seller_names = {string_value(e) for e in x.path(parent, seller + "cac:PartyName/cbc:Name")}
+    seller_ids = {
+        string_value(e) for e in x.path(parent, seller + "cac:PartyIdentification/cbc:ID")
+    }
+    ids = (string_value(e) for e in x.path(payee, "cac:PartyIdentification/cbc:ID"))
     return seller_names.isdisjoint(names) and seller_ids.isdisjoint(ids)
 
 
@@ -105,7 +113,7 @@ def _seller_identified(x: Nav, seller: Element) -> bool:
 
 def _vat_prefix_known(x: Nav, scheme: Element) -> bool:
     # contains(' AD AE ... ', substring(cbc:CompanyID, 1, 2)): a substring test
-    text = single(x.kids(scheme, "cbc:CompanyID")) or ""
+    text = optional_string(x.kids(scheme, "cbc:CompanyID")) or ""
     return text[:2] in VAT_PREFIX_LISTING
 
 
@@ -120,7 +128,7 @@ _COUNTRY = "cac:Country/cbc:IdentificationCode"
 _PARTIES = (
     group("card_number", at("cac:PaymentMeans/cac:CardAccount/cbc:PrimaryAccountNumberID"), [
         ("BR-51", "warning", "The card account number (BT-87) should show at most the "
-         "first 6 and last 4 digits.", lambda x, n: len(nspace(sv(n))) <= 10),
+         "first 6 and last 4 digits.", lambda x, n: len(normalize_space(string_value(n))) <= 10),
     ])
     + group("buyer_endpoint", at("cac:AccountingCustomerParty/cac:Party/cbc:EndpointID"), [
         ("BR-63", "fatal", "The buyer electronic address (BT-49) shall have a scheme "
@@ -174,7 +182,7 @@ _PARTIES = (
 
 def _credit_transfer_account(x: Nav, means: Element) -> bool:
     # Every branch reads normalize-space(cbc:PaymentMeansCode): its error always shows.
-    code = nspace_of(x.kids(means, "cbc:PaymentMeansCode"))
+    code = normalize_space_of(x.kids(means, "cbc:PaymentMeansCode"))
     return code not in ("30", "58") or x.has(means, "cac:PayeeFinancialAccount/cbc:ID")
 
 

@@ -18,13 +18,13 @@ from typing import Final
 
 from gateway.validation.rules.core_family import Context
 from gateway.validation.rules.core_nav import Nav, known, memo, needing
-from gateway.validation.rules.core_xpath import (
+from gateway.validation.rules.kernel import (
     DynamicError,
     boolean_items_equal,
     clark,
-    nspace,
-    single,
-    sv,
+    normalize_space,
+    optional_string,
+    string_value,
 )
 from gateway.validation.rules.model import Children, Element
 
@@ -88,8 +88,8 @@ def vat_scheme(x: Nav, element: Element) -> bool:
 def _vat_scheme(x: Nav, element: Element) -> bool:
     children = x.children
     for scheme in children.get(element, _NO_CHILDREN).get(_TAX_SCHEME, _EMPTY):
-        text = single(children.get(scheme, _NO_CHILDREN).get(_ID, _EMPTY))
-        if nspace((text or "").upper()) == "VAT":
+        text = optional_string(children.get(scheme, _NO_CHILDREN).get(_ID, _EMPTY))
+        if normalize_space((text or "").upper()) == "VAT":
             return True
     return False
 
@@ -106,8 +106,8 @@ def vat_scheme_single(x: Nav, element: Element) -> bool:
         return False
     if len(schemes) > 1:
         raise DynamicError("effective boolean value of more than one boolean")
-    text = single(children.get(schemes[0], _NO_CHILDREN).get(_ID, _EMPTY))
-    return nspace((text or "").upper()) == "VAT"
+    text = optional_string(children.get(schemes[0], _NO_CHILDREN).get(_ID, _EMPTY))
+    return normalize_space((text or "").upper()) == "VAT"
 
 
 def _doc_allowances_charges(x: Nav) -> tuple[list[Element], list[Element]]:
@@ -152,7 +152,7 @@ def _credit_transfer_accounts(x: Nav) -> list[Element]:
         means = account.getparent()
         assert means is not None
         codes = x.kids(means, "cbc:PaymentMeansCode")
-        if any(sv(code) in ("30", "58") for code in codes):
+        if any(string_value(code) in ("30", "58") for code in codes):
             out.append(account)
     return out
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Final, Protocol
 
-from gateway.validation.rules.core_nav import NEEDS, Nav, clark, nav
-from gateway.validation.rules.core_xpath import DynamicError, either
-from gateway.validation.rules.core_xpath import filled as has_text
+from gateway.validation.rules.core_nav import NEEDS, Nav, nav
 from gateway.validation.rules.engine import Batch, Flag, Rule, batched
+from gateway.validation.rules.kernel import DynamicError, clark, either, has_text
 from gateway.validation.rules.model import Children, Doc, Element
 
 Test = Callable[[Nav, Element], bool]

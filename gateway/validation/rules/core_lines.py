@@ -35,8 +35,9 @@ from gateway.validation.rules.core_family import (
     filled,
     group,
 )
-from gateway.validation.rules.core_nav import Nav, clark
-from gateway.validation.rules.core_xpath import any_at_least_zero, date_of, either, nspace_of
+from gateway.validation.rules.core_nav import Nav
+from gateway.validation.rules.kernel import clark, either, normalize_space_of
+from gateway.validation.rules.kernel_numbers import any_at_least_zero, date_key
 from gateway.validation.rules.model import Children, Element
 
 REASON: Test = exists("cbc:AllowanceChargeReason", "cbc:AllowanceChargeReasonCode")
@@ -121,7 +122,7 @@ def _gross_price_not_negative(x: Nav, line: Element) -> bool:
 def _period_ordered(x: Nav, period: Element) -> bool:
     ends = x.kids(period, "cbc:EndDate")
     starts = x.kids(period, "cbc:StartDate")
-    return not ends or not starts or date_of(ends) >= date_of(starts)
+    return not ends or not starts or date_key(ends) >= date_key(starts)
 
 
 def _has_unit(x: Nav, line: Element) -> bool:
@@ -195,7 +196,9 @@ def _vat_categories(x: Nav, subtotal: Element) -> list[Element]:
 def _percent_or_not_subject(x: Nav, subtotal: Element) -> bool:
     return either(
         lambda: any(x.has(c, "cbc:Percent") for c in _vat_categories(x, subtotal)),
-        lambda: any(nspace_of(x.kids(c, "cbc:ID")) == "O" for c in _vat_categories(x, subtotal)),
+        lambda: any(
+            normalize_space_of(x.kids(c, "cbc:ID")) == "O" for c in _vat_categories(x, subtotal)
+        ),
     )
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from gateway.validation.rules.model import CAC, CBC, Children, Doc, Element
-from gateway.validation.rules.xpath import fits, reach
+from gateway.validation.rules.kernel import clark, descend
+from gateway.validation.rules.model import Children, Doc, Element
+from gateway.validation.rules.paths import fits, reach
 
 _EMPTY: Final[list[Element]] = []
 _NO_CHILDREN: Final[Children] = {}
-_PREFIXES: Final = {"cbc": CBC, "cac": CAC}
 
 
 class Nav:
@@ -26,7 +26,7 @@ class Nav:
 
     Built once per document (``nav(doc)``) and shared by both families.
     ``find`` reads the paths a pattern reaches from the one pass over the
-    index keys all families share (``xpath.reached``), in index order.
+    index keys all families share (``paths.reached``), in index order.
     """
 
     __slots__ = ("_found", "children", "doc", "index", "reached", "root", "vat_schemes")
@@ -54,19 +54,11 @@ class Nav:
 
     def descend(self, level: list[Element], steps: tuple[str, ...]) -> list[Element]:
         """The elements at the relative path ``steps`` (Clark names) under ``level``."""
-        children = self.children
-        for tag in steps:
-            if len(level) == 1:
-                level = children.get(level[0], _NO_CHILDREN).get(tag, _EMPTY)
-            else:
-                level = [c for e in level for c in children.get(e, _NO_CHILDREN).get(tag, _EMPTY)]
-            if not level:
-                return _EMPTY
-        return level
+        return descend(self.children, level, steps)
 
     def kids(self, element: Element, name: str) -> list[Element]:
         """Child elements by prefixed name (``cbc:ID``)."""
-        tag = _CLARK.get(name) or _clark(name)
+        tag = clark(name)
         return self.children.get(element, _NO_CHILDREN).get(tag, _EMPTY)
 
     def has(self, element: Element, path: str) -> bool:
@@ -106,23 +98,7 @@ class Nav:
 # A relative path as Clark names: the first step and the others (the same for
 # every document).
 _STEPS: dict[str, tuple[str, tuple[str, ...]]] = {}
-_CLARK: dict[str, str] = {}
-_LIMIT: Final = 100_000  # entries kept for names seen in documents
-
-
-def clark(name: str) -> str:
-    """``cbc:ID`` -> ``{urn:...CommonBasicComponents-2}ID`` (kept once seen)."""
-    return _CLARK.get(name) or _clark(name)
-
-
-def _clark(name: str) -> str:
-    found = _CLARK.get(name)
-    if found is None:
-        prefix, _, local = name.partition(":")
-        found = f"{{{_PREFIXES[prefix]}}}{local}"
-        if len(_CLARK) < _LIMIT:
-            _CLARK[name] = found
-    return found
+_LIMIT: Final = 100_000  # entries kept for paths seen in documents
 
 
 def _steps(path: str) -> tuple[str, tuple[str, ...]]:
@@ -139,7 +115,7 @@ _KNOWN: set[str] = set()
 
 def known(*patterns: str) -> tuple[str, ...]:
     """Declare context patterns (at import time): ``find`` answers them from the
-    document's one pass over its paths (``xpath.reached``)."""
+    document's one pass over its paths (``paths.reached``)."""
     _KNOWN.update(patterns)
     return reach(*patterns)
 

@@ -4,7 +4,7 @@
 and written with the usual UBL prefixes (``cac:InvoiceLine/cbc:ID``,
 ``cbc:ID/@schemeID``), to the nodes at that path in document order. Most
 rules are then dictionary look-ups instead of XPath queries; rules about one
-line or one allowance read relative paths with ``Doc.rel`` on that element.
+line or one allowance descend from that element (``kernel.below``).
 
 Invoice and CreditNote share one model: the root is not part of any path,
 and ``Doc.line`` / ``Doc.quantity`` give the names that differ between them.
@@ -12,24 +12,20 @@ and ``Doc.line`` / ``Doc.quantity`` give the names that differ between them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeAlias, cast
 
 from lxml import etree
 
 from gateway.model import DocumentKind
-from gateway.validation.rules.xpath import TAGS, tags_of
+from gateway.validation.rules.paths import TAGS, tags_of
 
 CBC: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 EXT: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
-NS: Final = {"cbc": CBC, "cac": CAC, "ext": EXT}
 _PREFIX: Final = {CBC: "cbc", CAC: "cac", EXT: "ext"}
 
 Element: TypeAlias = etree._Element
-_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
 def qname(tag: str) -> str:
@@ -90,7 +86,7 @@ class _Model:
 def _build(root: Element) -> _Model:
     """The index (path -> nodes), the child elements of every element by tag,
     the elements by tag at any depth (the root left out), the empty elements
-    and the index keys each path registered in ``xpath`` reaches, in one walk.
+    and the index keys each path registered in ``paths`` reaches, in one walk.
 
     One flat pass over ``root.iter(Element)`` (document order, comments and
     processing instructions skipped in C), each element finding its parent's
@@ -223,7 +219,7 @@ class Doc:
         # ``by_tag``: Clark tag -> the elements of that name below the root
         # (``//name``), each list in document order; ``empty``: the elements
         # with no child element and only XML whitespace as text, in order;
-        # ``reached``: path registered with ``xpath.reach`` -> the index keys
+        # ``reached``: path registered with ``paths.reach`` -> the index keys
         # ``//path`` reaches, in index order.
         model = _build(root)
         self.index, self.children, self.by_tag = model.index, model.children, model.by_tag
@@ -242,60 +238,13 @@ class Doc:
         """Every element at ``path`` (for ``.../@attr`` paths: the elements carrying it)."""
         return self.index.get(path, [])
 
-    def first(self, path: str) -> Element | None:
-        found = self.index.get(path)
-        return found[0] if found else None
-
     def has(self, path: str) -> bool:
         return path in self.index
 
-    def text(self, path: str) -> str | None:
-        """Text of the first element at ``path`` ('' when empty), None when absent."""
-        found = self.index.get(path)
-        return (found[0].text or "") if found else None
-
     def lines(self) -> list[Element]:
         return self.index.get(self.line, [])
-
-    # --- element-relative look-ups ------------------------------------------
-
-    @staticmethod
-    def rel(element: Element, path: str) -> list[Element]:
-        """Elements at a relative path under ``element`` (lxml ElementPath)."""
-        return element.findall(path, NS)
-
-    @staticmethod
-    def rel_first(element: Element, path: str) -> Element | None:
-        return element.find(path, NS)
-
-    @staticmethod
-    def rel_text(element: Element, path: str) -> str | None:
-        found = element.find(path, NS)
-        return None if found is None else (found.text or "")
 
 
 def location(element: Element) -> str:
     """An XPath to the node, for reports: ``/*/cac:InvoiceLine[2]/cbc:ID``."""
     return str(element.getroottree().getpath(element))
-
-
-def decimal(text: str | None) -> Decimal | None:
-    """The xs:decimal value of a text, or None when it is not one.
-
-    xs:decimal allows an optional sign, digits and one point, surrounding
-    whitespace; no exponent, no 'NaN', no thousands separators.
-    """
-    if text is None:
-        return None
-    s = text.strip()
-    if not _DECIMAL.match(s):
-        return None
-    try:
-        return Decimal(s)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid input
-        return None
-
-
-def texts(elements: list[Element]) -> Iterator[str]:
-    for e in elements:
-        yield e.text or ""

@@ -6,21 +6,21 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from gateway.validation.rules.kernel import (
+    Cac,
+    Cbc,
+    DynamicError,
+    below,
+    either,
+    kids,
+    normalize_space,
+    normalize_space_of,
+    string_value,
+)
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.national_de_parts import PARTS, german
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import SUPPLIER, both_de
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    below,
-    kids,
-    nsp,
-    nsp_of,
-    sv,
-    x_or,
-)
 
 # Cash discount line in payment terms, e.g. "#SKONTO#TAGE=14#PROZENT=2.00#".
 _SKONTO: Final = re.compile(
@@ -35,9 +35,9 @@ TYPE_CODES: Final = ("326", "380", "384", "389", "381", "875", "876", "877")
 def _vat_ids(doc: Doc, indicator: str) -> list[str]:
     """Category codes of document level allowances (false) or charges (true)."""
     return [
-        sv(i)
+        string_value(i)
         for a in doc.all("cac:AllowanceCharge")
-        if any(sv(c) == indicator for c in kids(doc, a, Cbc.ChargeIndicator))
+        if any(string_value(c) == indicator for c in kids(doc, a, Cbc.ChargeIndicator))
         for i in below(doc, a, Cac.TaxCategory, Cbc.ID)
     ]
 
@@ -47,7 +47,7 @@ def _seller_tax_id(e: Element, doc: Doc) -> bool:
         _vat_ids(doc, "false")
         + _vat_ids(doc, "true")
         + [
-            sv(i)
+            string_value(i)
             for line in doc.all("cac:InvoiceLine") + doc.all("cac:CreditNoteLine")
             for i in below(doc, line, Cac.Item, Cac.ClassifiedTaxCategory, Cbc.ID)
         ]
@@ -56,13 +56,16 @@ def _seller_tax_id(e: Element, doc: Doc) -> bool:
         return True
     if doc.has("cac:TaxRepresentativeParty"):
         return True
-    return any(nsp(sv(i)) for i in doc.all(SUPPLIER + "/cac:PartyTaxScheme/cbc:CompanyID"))
+    return any(
+        normalize_space(string_value(i))
+        for i in doc.all(SUPPLIER + "/cac:PartyTaxScheme/cbc:CompanyID")
+    )
 
 
 def _type_code(e: Element, doc: Doc) -> bool:
-    return x_or(
-        lambda: nsp_of(doc.all("cbc:InvoiceTypeCode")) in TYPE_CODES,
-        lambda: nsp_of(doc.all("cbc:CreditNoteTypeCode")) in TYPE_CODES,
+    return either(
+        lambda: normalize_space_of(doc.all("cbc:InvoiceTypeCode")) in TYPE_CODES,
+        lambda: normalize_space_of(doc.all("cbc:CreditNoteTypeCode")) in TYPE_CODES,
     )
 
 
@@ -70,20 +73,25 @@ def _last_segment_tail(notes: list[Element]) -> str:
     """The text after the last '#...#' segment of the (single) payment terms note."""
     tails = []
     for n in notes:
-        text = sv(n)
+        text = string_value(n)
         pieces = _SEGMENT.split(text) if text else []
         if pieces:
             tails.append(pieces[-1])
     if len(tails) > 1:
-        raise Abort("several payment terms notes where one is read", schema=False)
+        raise DynamicError("several payment terms notes where one is read", schema=False)
     return tails[0] if tails else ""
 
 
 def _skonto(e: Element, doc: Doc) -> bool:
     notes = [n for t in doc.all("cac:PaymentTerms") for n in kids(doc, t, Cbc.Note)[:1]]
-    lines = [line for n in notes for line in re.split(r"\r?\n", sv(n)) if nsp(line).startswith("#")]
+    lines = [
+        line
+        for n in notes
+        for line in re.split(r"\r?\n", string_value(n))
+        if normalize_space(line).startswith("#")
+    ]
     for line in lines:
-        if not _SKONTO.search(nsp(line)):
+        if not _SKONTO.search(normalize_space(line)):
             return False
         if not _LINE_BREAK_FIRST.match(_last_segment_tail(notes)):
             return False
@@ -105,11 +113,11 @@ def _unique_filenames(e: Element, doc: Doc) -> bool:
 
 
 def _corrected_has_reference(e: Element, doc: Doc) -> bool:
-    return x_or(
+    return either(
         lambda: (
-            not x_or(
-                lambda: nsp_of(doc.all("cbc:InvoiceTypeCode")) == "384",
-                lambda: nsp_of(doc.all("cbc:CreditNoteTypeCode")) == "384",
+            not either(
+                lambda: normalize_space_of(doc.all("cbc:InvoiceTypeCode")) == "384",
+                lambda: normalize_space_of(doc.all("cbc:CreditNoteTypeCode")) == "384",
             )
         ),
         lambda: doc.has("cac:BillingReference/cac:InvoiceDocumentReference"),
@@ -141,7 +149,9 @@ GERMANY: Final = Pattern(
                     "DE-R-015",
                     "fatal",
                     "The buyer reference (BT-10) shall be given.",
-                    lambda e, d: any(nsp(sv(b)) for b in d.all("cbc:BuyerReference")),
+                    lambda e, d: any(
+                        normalize_space(string_value(b)) for b in d.all("cbc:BuyerReference")
+                    ),
                 ),
                 Assert(
                     "DE-R-016",

@@ -8,23 +8,23 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_ids import iban
-from gateway.validation.rules.peppol_pattern import Assert, Context
-from gateway.validation.rules.peppol_vars import SUPPLIER, both_de
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
+from gateway.validation.rules.kernel import (
     Cac,
     Cbc,
+    DynamicError,
     below,
     cac,
     cbc,
     kids,
-    nsp,
-    nsp_of,
+    normalize_space,
+    normalize_space_of,
     string,
-    sv,
+    string_value,
 )
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_ids import iban
+from gateway.validation.rules.peppol_pattern import Assert, Context
+from gateway.validation.rules.peppol_vars import SUPPLIER, both_de
 
 _EMAIL: Final = re.compile(r"[^@ \t\n\r]+@([^@. \t\n\r]+\.)+[^@. \t\n\r]+\Z")
 _URL: Final = re.compile(r"([a-zA-Z])([a-zA-Z0-9+.-])+:[^\n\r]*")
@@ -36,7 +36,7 @@ def german(nodes: Callable[[Doc], list[Element]]) -> Callable[[Doc], list[Elemen
 
 def filled(*tags: str) -> Callable[[Element, Doc], bool]:
     """``tags[boolean(normalize-space(.))]``: one such element has non-blank text."""
-    return lambda e, d: any(nsp(sv(x)) for x in below(d, e, *tags))
+    return lambda e, d: any(normalize_space(string_value(x)) for x in below(d, e, *tags))
 
 
 def _payment_means(*codes: str) -> Callable[[Doc], list[Element]]:
@@ -44,9 +44,9 @@ def _payment_means(*codes: str) -> Callable[[Doc], list[Element]]:
         out = []
         for pm in doc.all("cac:PaymentMeans"):
             try:
-                if nsp_of(kids(doc, pm, Cbc.PaymentMeansCode)) in codes:
+                if normalize_space_of(kids(doc, pm, Cbc.PaymentMeansCode)) in codes:
                     out.append(pm)
-            except Abort:
+            except DynamicError:
                 continue
         return out
 
@@ -67,11 +67,11 @@ def _has(tag: str) -> Callable[[Element, Doc], bool]:
 
 def _three_digits(e: Element, doc: Doc) -> bool:
     """``matches(normalize-space(cbc:Telephone), '.*([0-9].*){3,}.*')``: three ASCII digits."""
-    return sum(c in "0123456789" for c in nsp_of(kids(doc, e, Cbc.Telephone))) >= 3
+    return sum(c in "0123456789" for c in normalize_space_of(kids(doc, e, Cbc.Telephone))) >= 3
 
 
 def _matches(pattern: re.Pattern[str], tag: str) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: pattern.match(nsp_of(kids(d, e, cbc(tag)))) is not None
+    return lambda e, d: pattern.match(normalize_space_of(kids(d, e, cbc(tag)))) is not None
 
 
 PARTS: Final = (
@@ -201,7 +201,7 @@ PARTS: Final = (
                 "With SEPA credit transfer (58) the payment account (BT-84) should be a "
                 "valid IBAN.",
                 lambda e, d: (
-                    nsp_of(kids(d, e, Cbc.PaymentMeansCode)) != "58"
+                    normalize_space_of(kids(d, e, Cbc.PaymentMeansCode)) != "58"
                     or _iban_at(Cac.PayeeFinancialAccount, Cbc.ID)(e, d)
                 ),
             ),
@@ -248,7 +248,7 @@ PARTS: Final = (
                 "warning",
                 "With SEPA direct debit (59) the debited account (BT-91) should be a valid IBAN.",
                 lambda e, d: (
-                    nsp_of(kids(d, e, Cbc.PaymentMeansCode)) != "59"
+                    normalize_space_of(kids(d, e, Cbc.PaymentMeansCode)) != "59"
                     or _iban_at(Cac.PaymentMandate, Cac.PayerFinancialAccount, Cbc.ID)(e, d)
                 ),
             ),

@@ -9,10 +9,23 @@ from collections.abc import Callable
 from typing import Final
 
 from gateway.model import DocumentKind
-from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_numbers import (
-    number,
+from gateway.validation.rules.kernel import (
+    Cac,
+    Cbc,
+    DynamicError,
+    anywhere,
+    below,
+    both,
+    either,
+    kids,
+    normalize_space,
+    string,
+    string_value,
+    substring,
+    text_of,
 )
+from gateway.validation.rules.kernel_numbers import number
+from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     SUPPLIER,
@@ -20,21 +33,6 @@ from gateway.validation.rules.peppol_vars import (
     need,
     raw_customer,
     raw_supplier,
-)
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    anywhere,
-    below,
-    kids,
-    nsp,
-    string,
-    substring,
-    sv,
-    text_of,
-    x_and,
-    x_or,
 )
 
 PAYMENT_CODE = Cbc.PaymentMeansCode
@@ -55,7 +53,7 @@ def _legal_ids(doc: Doc) -> list[Element]:
 
 
 def _legal_id_given(e: Element, doc: Doc) -> bool:
-    return nsp(text_of(_legal_ids(doc), schema=False) or "") != ""
+    return normalize_space(text_of(_legal_ids(doc), schema=False) or "") != ""
 
 
 def _scheme_0184(ids: list[Element]) -> bool:
@@ -63,12 +61,12 @@ def _scheme_0184(ids: list[Element]) -> bool:
         return True
     schemes = [i for i in ids if i.get("schemeID") is not None]
     if len(schemes) > 1:
-        raise Abort("several legal entity identifier schemes", schema=False)
-    return nsp(schemes[0].get("schemeID") or "") == "0184" if schemes else False
+        raise DynamicError("several legal entity identifier schemes", schema=False)
+    return normalize_space(schemes[0].get("schemeID") or "") == "0184" if schemes else False
 
 
 def _no_negative_credit_note(e: Element, doc: Doc) -> bool:
-    return not x_and(
+    return not both(
         lambda: doc.kind is DocumentKind.CREDIT_NOTE,
         lambda: need(raw_customer(doc)) == "DK",
         lambda: number(text_of(doc.all("cac:LegalMonetaryTotal/cbc:PayableAmount")) or "") < 0,
@@ -81,13 +79,13 @@ def _scheme_given(e: Element, doc: Doc) -> bool:
         return True
     schemes = [s for s in (i.get("schemeID") for i in ids) if s is not None]
     if len(schemes) > 1:
-        raise Abort("a party identification with two identifiers", schema=True)
-    return nsp(schemes[0] if schemes else "") != ""
+        raise DynamicError("a party identification with two identifiers", schema=True)
+    return normalize_space(schemes[0] if schemes else "") != ""
 
 
 def _code(doc: Doc, e: Element, *codes: str) -> bool:
     """``cbc:PaymentMeansCode = (codes)``, no trimming."""
-    return any(sv(c) in codes for c in kids(doc, e, PAYMENT_CODE))
+    return any(string_value(c) in codes for c in kids(doc, e, PAYMENT_CODE))
 
 
 def _prefix(doc: Doc, e: Element, *prefixes: str) -> Callable[[], bool]:
@@ -100,7 +98,7 @@ def _payment_id_length(doc: Doc, e: Element) -> int:
 
 
 def _filled(doc: Doc, e: Element, *tags: str) -> Callable[[], bool]:
-    return lambda: nsp(text_of(below(doc, e, *tags)) or "") != ""
+    return lambda: normalize_space(text_of(below(doc, e, *tags)) or "") != ""
 
 
 def _allowed_code(e: Element, doc: Doc) -> bool:
@@ -110,10 +108,10 @@ def _allowed_code(e: Element, doc: Doc) -> bool:
 
 def _bank_account(e: Element, doc: Doc) -> bool:
     account = FINANCIAL_ACCOUNT
-    return not x_and(
+    return not both(
         lambda: _code(doc, e, "31", "42"),
         lambda: (
-            not x_and(
+            not both(
                 _filled(doc, e, account, Cbc.ID),
                 _filled(doc, e, account, Cac.FinancialInstitutionBranch, Cbc.ID),
             )
@@ -123,10 +121,10 @@ def _bank_account(e: Element, doc: Doc) -> bool:
 
 def _mandate(e: Element, doc: Doc) -> bool:
     mandate = Cac.PaymentMandate
-    return not x_and(
+    return not both(
         lambda: _code(doc, e, "49"),
         lambda: (
-            not x_and(
+            not both(
                 _filled(doc, e, mandate, Cbc.ID),
                 _filled(doc, e, mandate, Cac.PayerFinancialAccount, Cbc.ID),
             )
@@ -142,14 +140,14 @@ def _giro_account_ok(doc: Doc, e: Element) -> bool:
 
 
 def _giro(e: Element, doc: Doc) -> bool:
-    return not x_and(
+    return not both(
         lambda: _code(doc, e, "50"),
-        lambda: not x_and(_prefix(doc, e, "01#", "04#", "15#"), lambda: _giro_account_ok(doc, e)),
+        lambda: not both(_prefix(doc, e, "01#", "04#", "15#"), lambda: _giro_account_ok(doc, e)),
     )
 
 
 def _giro_instruction(e: Element, doc: Doc) -> bool:
-    return not x_and(
+    return not both(
         lambda: _code(doc, e, "50"),
         _prefix(doc, e, "04#", "15#"),
         lambda: _payment_id_length(doc, e) != 19,
@@ -161,14 +159,14 @@ def _fik_creditor_ok(doc: Doc, e: Element) -> bool:
 
 
 def _fik(e: Element, doc: Doc) -> bool:
-    return not x_and(
+    return not both(
         lambda: _code(doc, e, "93"),
-        lambda: not x_and(_prefix(doc, e, "71#", "73#", "75#"), lambda: _fik_creditor_ok(doc, e)),
+        lambda: not both(_prefix(doc, e, "71#", "73#", "75#"), lambda: _fik_creditor_ok(doc, e)),
     )
 
 
 def _fik_instruction(e: Element, doc: Doc) -> bool:
-    return not x_and(
+    return not both(
         lambda: _code(doc, e, "93"),
         _prefix(doc, e, "71#", "75#"),
         lambda: _payment_id_length(doc, e) not in (18, 19),
@@ -192,13 +190,13 @@ def _reason_text(doc: Doc, e: Element) -> bool:
     def text() -> str:
         return string(reasons, schema=False)
 
-    return x_or(
-        lambda: x_and(
-            lambda: len(nsp(text_of(reasons, schema=False) or "")) == 4,
+    return either(
+        lambda: both(
+            lambda: len(normalize_space(text_of(reasons, schema=False) or "")) == 4,
             lambda: number(text()) >= 0,
             lambda: number(text()) <= 9999,
         ),
-        lambda: x_and(
+        lambda: both(
             lambda: bool(reasons),
             lambda: "#" in text(),
             lambda: not text().startswith("#"),
@@ -208,7 +206,7 @@ def _reason_text(doc: Doc, e: Element) -> bool:
 
 
 def _zzz_reason(e: Element, doc: Doc) -> bool:
-    if not any(sv(c) == "ZZZ" for c in kids(doc, e, Cbc.AllowanceChargeReasonCode)):
+    if not any(string_value(c) == "ZZZ" for c in kids(doc, e, Cbc.AllowanceChargeReasonCode)):
         return True
     return _reason_text(doc, e)
 

@@ -12,12 +12,10 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from gateway.validation.rules import kernel as xp
+from gateway.validation.rules.kernel_numbers import castable_integer, number
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_ids import greek_tin
-from gateway.validation.rules.peppol_numbers import (
-    castable_integer,
-    number,
-)
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     SUPPLIER,
@@ -25,23 +23,6 @@ from gateway.validation.rules.peppol_vars import (
     accounting_supplier_country,
     greek_both,
     greek_sender,
-)
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    anywhere,
-    below,
-    cac,
-    kids,
-    memo,
-    nsp,
-    nsp_of,
-    parent_is,
-    string,
-    substring,
-    sv,
-    x_or,
 )
 
 _DATE: Final = re.compile(
@@ -53,7 +34,7 @@ URL: Final = "##INVOICE|URL##"
 
 
 def _segments(e: Element) -> list[str]:
-    text = sv(e)
+    text = xp.string_value(e)
     return text.split("|") if text else []
 
 
@@ -66,48 +47,50 @@ def _vat_suffixes(doc: Doc, where: str) -> list[str]:
     """``where/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']/substring(cbc:CompanyID, 3, 9)``."""
     out = []
     for pts in doc.all(where + "/cac:PartyTaxScheme"):
-        if any(sv(i) == "VAT" for i in below(doc, pts, Cac.TaxScheme, Cbc.ID)):
-            out.append(substring(string(kids(doc, pts, Cbc.CompanyID)), 3, 9))
+        if any(
+            xp.string_value(i) == "VAT" for i in xp.below(doc, pts, xp.Cac.TaxScheme, xp.Cbc.ID)
+        ):
+            out.append(xp.substring(xp.string(xp.kids(doc, pts, xp.Cbc.CompanyID)), 3, 9))
     return out
 
 
 def _tin_segment(e: Element, doc: Doc) -> bool:
     first = _segment(e, 1)
-    if first is None or len(nsp(first)) != 9 or not greek_tin(first):
+    if first is None or len(xp.normalize_space(first)) != 9 or not greek_tin(first):
         return False
-    return x_or(
+    return xp.either(
         lambda: first in _vat_suffixes(doc, SUPPLIER),
         lambda: first in _vat_suffixes(doc, TAX_REP),
     )
 
 
 def _issue_date_parts(doc: Doc) -> list[str]:
-    text = string(doc.all("cbc:IssueDate"))
+    text = xp.string(doc.all("cbc:IssueDate"))
     return text.split("-") if text else []
 
 
 def _date_segment(e: Element, doc: Doc) -> bool:
     second = _segment(e, 2)
-    if second is None or not nsp(second) or not _DATE.match(second):
+    if second is None or not xp.normalize_space(second) or not _DATE.match(second):
         return False
     parts = second.split("/")
-    issue = memo(doc, "peppol.grIssueDate", _issue_date_parts)
+    issue = xp.memo(doc, "peppol.grIssueDate", _issue_date_parts)
     pairs = ((0, 2), (1, 1), (2, 0))
     return all(len(parts) > i and len(issue) > j and parts[i] == issue[j] for i, j in pairs)
 
 
 def _branch_segment(e: Element, doc: Doc) -> bool:
     third = _segment(e, 3)
-    if third is None or not nsp(third) or number(third) != number(third):
+    if third is None or not xp.normalize_space(third) or number(third) != number(third):
         return False
     if not castable_integer(third):
-        raise Abort(f"invoice number segment {third!r} is not an integer", schema=False)
+        raise xp.DynamicError(f"invoice number segment {third!r} is not an integer", schema=False)
     return int(third) >= 0
 
 
 def _type_segment(e: Element, doc: Doc) -> bool:
     fourth = _segment(e, 4)
-    return fourth is not None and nsp(fourth) != "" and fourth in _DOCUMENT_TYPES
+    return fourth is not None and xp.normalize_space(fourth) != "" and fourth in _DOCUMENT_TYPES
 
 
 def _filled_segment(n: int) -> Callable[[Element, Doc], bool]:
@@ -115,15 +98,15 @@ def _filled_segment(n: int) -> Callable[[Element, Doc], bool]:
 
 
 def _name_length(e: Element, doc: Doc) -> bool:
-    names = below(doc, e, Cac.PartyName, Cbc.Name)
-    return len(string(names, schema=False)) > 0
+    names = xp.below(doc, e, xp.Cac.PartyName, xp.Cbc.Name)
+    return len(xp.string(names, schema=False)) > 0
 
 
 def _vat_ids(doc: Doc, e: Element) -> list[Element]:
     out = []
-    for pts in kids(doc, e, Cac.PartyTaxScheme):
-        if nsp_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
-            out.extend(kids(doc, pts, Cbc.CompanyID))
+    for pts in xp.kids(doc, e, xp.Cac.PartyTaxScheme):
+        if xp.normalize_space_of(xp.below(doc, pts, xp.Cac.TaxScheme, xp.Cbc.ID)) == "VAT":
+            out.extend(xp.kids(doc, pts, xp.Cbc.CompanyID))
     return out
 
 
@@ -131,7 +114,7 @@ def _greek_vat(e: Element, doc: Doc) -> bool:
     ids = _vat_ids(doc, e)
     if len(ids) != 1:
         return False
-    value = sv(ids[0])
+    value = xp.string_value(ids[0])
     return value[:2] == "EL" and greek_tin(value[2:])
 
 
@@ -142,13 +125,13 @@ def _when(
 
 
 def _parties(role: str) -> Callable[[Doc], list[Element]]:
-    tag = cac(role)
-    return lambda doc: [p for p in anywhere(doc, Cac.Party) if parent_is(p, tag)]
+    tag = xp.cac(role)
+    return lambda doc: [p for p in xp.anywhere(doc, xp.Cac.Party) if xp.parent_is(p, tag)]
 
 
 def _greek_address(doc: Doc) -> bool:
     return any(
-        sv(c) == "GR"
+        xp.string_value(c) == "GR"
         for c in doc.all(SUPPLIER + "/cac:PostalAddress/cac:Country/cbc:IdentificationCode")
     )
 
@@ -157,15 +140,19 @@ def _references(doc: Doc, description: str) -> list[Element]:
     return [
         r
         for r in doc.all("cac:AdditionalDocumentReference")
-        if any(sv(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
+        if any(
+            xp.string_value(d) == description for d in xp.kids(doc, r, xp.Cbc.DocumentDescription)
+        )
     ]
 
 
 def _any_references(doc: Doc, description: str) -> list[Element]:
     return [
         r
-        for r in anywhere(doc, Cac.AdditionalDocumentReference)
-        if any(sv(d) == description for d in kids(doc, r, Cbc.DocumentDescription))
+        for r in xp.anywhere(doc, xp.Cac.AdditionalDocumentReference)
+        if any(
+            xp.string_value(d) == description for d in xp.kids(doc, r, xp.Cbc.DocumentDescription)
+        )
     ]
 
 
@@ -175,11 +162,11 @@ def _supplier_vat_ids(doc: Doc) -> list[Element]:
 
 def _safe_vat_ids(doc: Doc, party: Element) -> list[Element]:
     out = []
-    for pts in kids(doc, party, Cac.PartyTaxScheme):
+    for pts in xp.kids(doc, party, xp.Cac.PartyTaxScheme):
         try:
-            if nsp_of(below(doc, pts, Cac.TaxScheme, Cbc.ID)) == "VAT":
-                out.extend(kids(doc, pts, Cbc.CompanyID))
-        except Abort:
+            if xp.normalize_space_of(xp.below(doc, pts, xp.Cac.TaxScheme, xp.Cbc.ID)) == "VAT":
+                out.extend(xp.kids(doc, pts, xp.Cbc.CompanyID))
+        except xp.DynamicError:
             continue
     return out
 
@@ -189,12 +176,12 @@ def _greek_endpoint_country(doc: Doc) -> bool:
 
 
 def _tin_endpoint(e: Element, doc: Doc) -> bool:
-    return e.get("schemeID") == "9933" and greek_tin(sv(e))
+    return e.get("schemeID") == "9933" and greek_tin(xp.string_value(e))
 
 
 def _url_given(e: Element, doc: Doc) -> bool:
-    uri = below(doc, e, Cac.Attachment, Cac.ExternalReference, Cbc.URI)
-    return len(nsp_of(uri)) > 0
+    uri = xp.below(doc, e, xp.Cac.Attachment, xp.Cac.ExternalReference, xp.Cbc.URI)
+    return len(xp.normalize_space_of(uri)) > 0
 
 
 GREECE: Final = Pattern(
@@ -275,7 +262,10 @@ GREECE: Final = Pattern(
                     "GR-R-003",
                     "fatal",
                     "A Greek seller's VAT identifier (BT-31) shall be EL and a valid tax number.",
-                    lambda e, d: substring(sv(e), 1, 2) == "EL" and greek_tin(sv(e)[2:]),
+                    lambda e, d: (
+                        xp.substring(xp.string_value(e), 1, 2) == "EL"
+                        and greek_tin(xp.string_value(e)[2:])
+                    ),
                 ),
             ),
         ),
@@ -307,14 +297,14 @@ GREECE: Final = Pattern(
             "the MARK number of a seller in Greece",
             _when(
                 lambda d: greek_sender(d) and _greek_address(d),
-                lambda d: [i for r in _any_references(d, MARK) for i in kids(d, r, Cbc.ID)],
+                lambda d: [i for r in _any_references(d, MARK) for i in xp.kids(d, r, xp.Cbc.ID)],
             ),
             (
                 Assert(
                     "GR-R-004-2",
                     "fatal",
                     "The MARK number shall be a positive integer.",
-                    lambda e, d: "1" <= sv(e)[:1] <= "9",
+                    lambda e, d: "1" <= xp.string_value(e)[:1] <= "9",
                 ),
             ),
         ),
@@ -349,7 +339,7 @@ GREECE: Final = Pattern(
                 lambda d: [
                     i
                     for p in _parties("AccountingSupplierParty")(d)
-                    for i in kids(d, p, Cbc.EndpointID)
+                    for i in xp.kids(d, p, xp.Cbc.EndpointID)
                 ],
             ),
             (
@@ -388,7 +378,7 @@ GREECE_BOTH: Final = Pattern(
                 lambda d: [
                     i
                     for p in _parties("AccountingCustomerParty")(d)
-                    for i in kids(d, p, Cbc.EndpointID)
+                    for i in xp.kids(d, p, xp.Cbc.EndpointID)
                 ],
             ),
             (

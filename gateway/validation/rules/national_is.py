@@ -6,22 +6,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_numbers import castable_date
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
-from gateway.validation.rules.peppol_vars import SUPPLIER, both_raw, raw_supplier
-from gateway.validation.rules.peppol_xpath import (
+from gateway.validation.rules.kernel import (
     Cac,
     Cbc,
     below,
+    both,
+    either,
     kids,
-    nsp,
-    nsp_of,
+    normalize_space,
+    normalize_space_of,
     string,
-    sv,
-    x_and,
-    x_or,
+    string_value,
 )
+from gateway.validation.rules.kernel_numbers import castable_date
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
+from gateway.validation.rules.peppol_vars import SUPPLIER, both_raw, raw_supplier
 
 
 def _icelandic(doc: Doc) -> list[Element]:
@@ -30,12 +30,12 @@ def _icelandic(doc: Doc) -> list[Element]:
 
 def _type_code(e: Element, doc: Doc) -> bool:
     def one_of(name: str) -> Callable[[], bool]:
-        return lambda: x_and(
-            lambda: " " not in nsp_of(doc.all(name)),
-            lambda: f" {nsp_of(doc.all(name))} " in " 380 381 ",
+        return lambda: both(
+            lambda: " " not in normalize_space_of(doc.all(name)),
+            lambda: f" {normalize_space_of(doc.all(name))} " in " 380 381 ",
         )
 
-    return x_or(one_of("cbc:InvoiceTypeCode"), one_of("cbc:CreditNoteTypeCode"))
+    return either(one_of("cbc:InvoiceTypeCode"), one_of("cbc:CreditNoteTypeCode"))
 
 
 def _is_legal_id(doc: Doc, where: str) -> bool:
@@ -67,12 +67,12 @@ def _account_12(code: str) -> Callable[[Element, Doc], bool]:
         means = [
             pm
             for pm in doc.all("cac:PaymentMeans")
-            if any(sv(c) == code for c in kids(doc, pm, Cbc.PaymentMeansCode))
+            if any(string_value(c) == code for c in kids(doc, pm, Cbc.PaymentMeansCode))
         ]
         if not means:
             return True
         ids = [i for pm in means for i in below(doc, pm, Cac.PayeeFinancialAccount, Cbc.ID)]
-        return bool(ids) and len(nsp(string(ids, schema=False))) == 12
+        return bool(ids) and len(normalize_space(string(ids, schema=False))) == 12
 
     return test
 
@@ -81,7 +81,7 @@ def _eindagi(doc: Doc) -> list[Element]:
     return [
         r
         for r in doc.all("cac:AdditionalDocumentReference")
-        if any(sv(d) == "EINDAGI" for d in kids(doc, r, Cbc.DocumentDescription))
+        if any(string_value(d) == "EINDAGI" for d in kids(doc, r, Cbc.DocumentDescription))
     ]
 
 
@@ -99,8 +99,8 @@ def _eindagi_format(e: Element, doc: Doc) -> bool:
 def _eindagi_after_due(e: Element, doc: Doc) -> bool:
     if not _eindagi(doc):
         return True
-    due = [sv(x) for x in doc.all("cbc:DueDate")]
-    return any(d <= sv(i) for d in due for i in _eindagi_ids(doc))
+    due = [string_value(x) for x in doc.all("cbc:DueDate")]
+    return any(d <= string_value(i) for d in due for i in _eindagi_ids(doc))
 
 
 ICELAND: Final = Pattern(

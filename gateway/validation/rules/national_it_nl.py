@@ -7,31 +7,15 @@ from collections.abc import Callable
 from typing import Final
 
 from gateway.model import DocumentKind
+from gateway.validation.rules import kernel as xp
+from gateway.validation.rules.kernel_numbers import decimal_of
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_numbers import (
-    decimal_of,
-)
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     customer_is,
     supplier_country,
     supplier_is,
     tax_rep_is,
-)
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    anywhere,
-    below,
-    cbc,
-    kids,
-    nsp,
-    nsp_of,
-    parent_is,
-    sv,
-    x_and,
-    x_or,
 )
 
 _IT_TAX_ID: Final = re.compile(r"[A-Z0-9]{11,16}")
@@ -42,7 +26,7 @@ def _under(tag: str, *parents: str) -> Callable[[Doc], list[Element]]:
 
     def nodes(doc: Doc) -> list[Element]:
         out = []
-        for e in anywhere(doc, tag):
+        for e in xp.anywhere(doc, tag):
             node = e
             for p in parents:
                 up = node.getparent()
@@ -56,7 +40,7 @@ def _under(tag: str, *parents: str) -> Callable[[Doc], list[Element]]:
     return nodes
 
 
-_SUPPLIER_PARTY = _under(Cac.Party, Cac.AccountingSupplierParty)
+_SUPPLIER_PARTY = _under(xp.Cac.Party, xp.Cac.AccountingSupplierParty)
 
 
 def _italian(doc: Doc) -> list[Element]:
@@ -66,17 +50,17 @@ def _italian(doc: Doc) -> list[Element]:
 def _italian_tax_schemes(doc: Doc) -> list[Element]:
     out = []
     for party in _italian(doc):
-        for s in kids(doc, party, Cac.PartyTaxScheme):
+        for s in xp.kids(doc, party, xp.Cac.PartyTaxScheme):
             try:
-                if nsp_of(below(doc, s, Cac.TaxScheme, Cbc.ID)) != "VAT":
+                if xp.normalize_space_of(xp.below(doc, s, xp.Cac.TaxScheme, xp.Cbc.ID)) != "VAT":
                     out.append(s)
-            except Abort:
+            except xp.DynamicError:
                 continue
     return out
 
 
 def _has(*tags: str) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: bool(below(d, e, *tags))
+    return lambda e, d: bool(xp.below(d, e, *tags))
 
 
 ITALY: Final = Pattern(
@@ -91,7 +75,8 @@ ITALY: Final = Pattern(
                     "An Italian seller's tax registration (BT-32) shall be 11 to 16 capital "
                     "letters or digits.",
                     lambda e, d: (
-                        _IT_TAX_ID.fullmatch(nsp_of(kids(d, e, Cbc.CompanyID))) is not None
+                        _IT_TAX_ID.fullmatch(xp.normalize_space_of(xp.kids(d, e, xp.Cbc.CompanyID)))
+                        is not None
                     ),
                 ),
             ),
@@ -104,19 +89,19 @@ ITALY: Final = Pattern(
                     "IT-R-002",
                     "fatal",
                     "An Italian seller's address shall give the street (BT-35).",
-                    _has(Cac.PostalAddress, Cbc.StreetName),
+                    _has(xp.Cac.PostalAddress, xp.Cbc.StreetName),
                 ),
                 Assert(
                     "IT-R-003",
                     "fatal",
                     "An Italian seller's address shall give the city (BT-37).",
-                    _has(Cac.PostalAddress, Cbc.CityName),
+                    _has(xp.Cac.PostalAddress, xp.Cbc.CityName),
                 ),
                 Assert(
                     "IT-R-004",
                     "fatal",
                     "An Italian seller's address shall give the post code (BT-38).",
-                    _has(Cac.PostalAddress, Cbc.PostalZone),
+                    _has(xp.Cac.PostalAddress, xp.Cbc.PostalZone),
                 ),
             ),
         ),
@@ -143,32 +128,34 @@ def _when(
 
 
 def _full_address(e: Element, doc: Doc) -> bool:
-    return all(kids(doc, e, cbc(n)) for n in ("StreetName", "CityName", "PostalZone"))
+    return all(xp.kids(doc, e, xp.cbc(n)) for n in ("StreetName", "CityName", "PostalZone"))
 
 
 def _kvk_or_oin(e: Element, doc: Doc) -> bool:
     schemes = f" {e.get('schemeID') or ''} "
-    return (" 0106 " in schemes or " 0190 " in schemes) and nsp(sv(e)) != ""
+    return (" 0106 " in schemes or " 0190 " in schemes) and xp.normalize_space(
+        xp.string_value(e)
+    ) != ""
 
 
 def _payment_needed(e: Element, doc: Doc) -> bool:
     invoice = doc.kind is DocumentKind.INVOICE
     # Module functions rather than nested ones: once compiled, a nested function
     # that another closure calls forms a reference cycle with it (see vat_breakdown).
-    return x_or(
-        lambda: x_and(lambda: invoice, lambda: _payable_at_most_zero(doc, e)),
-        lambda: x_and(lambda: not invoice, lambda: _payable_at_least_zero(doc, e)),
-        lambda: bool(anywhere(doc, Cac.PaymentMeans)),
+    return xp.either(
+        lambda: xp.both(lambda: invoice, lambda: _payable_at_most_zero(doc, e)),
+        lambda: xp.both(lambda: not invoice, lambda: _payable_at_least_zero(doc, e)),
+        lambda: bool(xp.anywhere(doc, xp.Cac.PaymentMeans)),
     )
 
 
 def _payable_at_most_zero(doc: Doc, e: Element) -> bool:
-    value = decimal_of(kids(doc, e, Cbc.PayableAmount))
+    value = decimal_of(xp.kids(doc, e, xp.Cbc.PayableAmount))
     return value is not None and value <= 0
 
 
 def _payable_at_least_zero(doc: Doc, e: Element) -> bool:
-    value = decimal_of(kids(doc, e, Cbc.PayableAmount))
+    value = decimal_of(xp.kids(doc, e, xp.Cbc.PayableAmount))
     return value is not None and value >= 0
 
 
@@ -178,7 +165,7 @@ NETHERLANDS: Final = Pattern(
     (
         Context(
             "the credit note type code of a Dutch seller",
-            _when(_nl_supplier, lambda d: anywhere(d, Cbc.CreditNoteTypeCode)),
+            _when(_nl_supplier, lambda d: xp.anywhere(d, xp.Cbc.CreditNoteTypeCode)),
             (
                 Assert(
                     "NL-R-001",
@@ -192,7 +179,7 @@ NETHERLANDS: Final = Pattern(
             "the address of a Dutch seller",
             _when(
                 _nl_supplier,
-                _under(Cac.PostalAddress, Cac.Party, Cac.AccountingSupplierParty),
+                _under(xp.Cac.PostalAddress, xp.Cac.Party, xp.Cac.AccountingSupplierParty),
             ),
             (
                 Assert(
@@ -209,10 +196,10 @@ NETHERLANDS: Final = Pattern(
             _when(
                 _nl_supplier,
                 _under(
-                    Cbc.CompanyID,
-                    Cac.PartyLegalEntity,
-                    Cac.Party,
-                    Cac.AccountingSupplierParty,
+                    xp.Cbc.CompanyID,
+                    xp.Cac.PartyLegalEntity,
+                    xp.Cac.Party,
+                    xp.Cac.AccountingSupplierParty,
                 ),
             ),
             (
@@ -227,7 +214,9 @@ NETHERLANDS: Final = Pattern(
         ),
         Context(
             "the address of a Dutch buyer of a Dutch seller",
-            _when(_nl_both, _under(Cac.PostalAddress, Cac.Party, Cac.AccountingCustomerParty)),
+            _when(
+                _nl_both, _under(xp.Cac.PostalAddress, xp.Cac.Party, xp.Cac.AccountingCustomerParty)
+            ),
             (
                 Assert(
                     "NL-R-004",
@@ -243,10 +232,10 @@ NETHERLANDS: Final = Pattern(
             _when(
                 _nl_both,
                 _under(
-                    Cbc.CompanyID,
-                    Cac.PartyLegalEntity,
-                    Cac.Party,
-                    Cac.AccountingCustomerParty,
+                    xp.Cbc.CompanyID,
+                    xp.Cac.PartyLegalEntity,
+                    xp.Cac.Party,
+                    xp.Cac.AccountingCustomerParty,
                 ),
             ),
             (
@@ -263,7 +252,7 @@ NETHERLANDS: Final = Pattern(
             "the address of a Dutch tax representative of a Dutch seller",
             _when(
                 lambda d: _nl_supplier(d) and bool(tax_rep_is(d, "NL")),
-                _under(Cac.PostalAddress, Cac.TaxRepresentativeParty),
+                _under(xp.Cac.PostalAddress, xp.Cac.TaxRepresentativeParty),
             ),
             (
                 Assert(
@@ -277,7 +266,7 @@ NETHERLANDS: Final = Pattern(
         ),
         Context(
             "the totals of a Dutch seller's document",
-            _when(_nl_supplier, lambda d: anywhere(d, Cac.LegalMonetaryTotal)),
+            _when(_nl_supplier, lambda d: xp.anywhere(d, xp.Cac.LegalMonetaryTotal)),
             (
                 Assert(
                     "NL-R-007",
@@ -290,14 +279,16 @@ NETHERLANDS: Final = Pattern(
         ),
         Context(
             "a payment means between Dutch parties",
-            _when(_nl_both, lambda d: anywhere(d, Cac.PaymentMeans)),
+            _when(_nl_both, lambda d: xp.anywhere(d, xp.Cac.PaymentMeans)),
             (
                 Assert(
                     "NL-R-008",
                     "fatal",
                     "Between Dutch parties the payment means code (BT-81) shall be 30, 48, 49, "
                     "57, 58 or 59.",
-                    lambda e, d: nsp_of(kids(d, e, Cbc.PaymentMeansCode)) in _NL_MEANS,
+                    lambda e, d: (
+                        xp.normalize_space_of(xp.kids(d, e, xp.Cbc.PaymentMeansCode)) in _NL_MEANS
+                    ),
                 ),
             ),
         ),
@@ -306,7 +297,9 @@ NETHERLANDS: Final = Pattern(
             _when(
                 _nl_supplier,
                 lambda d: [
-                    e for e in anywhere(d, Cbc.LineID) if parent_is(e, Cac.OrderLineReference)
+                    e
+                    for e in xp.anywhere(d, xp.Cbc.LineID)
+                    if xp.parent_is(e, xp.Cac.OrderLineReference)
                 ],
             ),
             (

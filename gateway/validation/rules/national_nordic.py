@@ -6,30 +6,27 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_ids import mod11, se_orgnr
-from gateway.validation.rules.peppol_numbers import (
-    number,
-    number_of,
-)
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
-from gateway.validation.rules.peppol_vars import supplier_country
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
+from gateway.validation.rules.kernel import (
     Cac,
     Cbc,
+    DynamicError,
     anywhere,
     below,
     cac,
     kids,
     memo,
-    nsp,
-    nsp_of,
+    normalize_space,
+    normalize_space_of,
     parent_is,
     string,
+    string_value,
     substring,
-    sv,
 )
+from gateway.validation.rules.kernel_numbers import number, number_of
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_ids import mod11, se_orgnr
+from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
+from gateway.validation.rules.peppol_vars import supplier_country
 
 COMPANY_ID = Cbc.CompanyID
 TAX_SCHEME_ID = (Cac.TaxScheme, Cbc.ID)
@@ -49,7 +46,7 @@ def _schemes(doc: Doc, party: Element, name: str) -> list[Element]:
     return [
         s
         for s in kids(doc, party, Cac.PartyTaxScheme)
-        if nsp_of(below(doc, s, *TAX_SCHEME_ID)) == name
+        if normalize_space_of(below(doc, s, *TAX_SCHEME_ID)) == name
     ]
 
 
@@ -58,7 +55,7 @@ def _schemes(doc: Doc, party: Element, name: str) -> list[Element]:
 
 def _foretaksregisteret(e: Element, doc: Doc) -> bool:
     ids = [i for s in _schemes(doc, e, "TAX") for i in kids(doc, s, COMPANY_ID)]
-    return nsp(string(ids, schema=False)) == "Foretaksregisteret"
+    return normalize_space(string(ids, schema=False)) == "Foretaksregisteret"
 
 
 def _norwegian_vat(e: Element, doc: Doc) -> bool:
@@ -68,7 +65,7 @@ def _norwegian_vat(e: Element, doc: Doc) -> bool:
         return True
     rests = [substring(string(kids(doc, s, COMPANY_ID)), 3) for s in vat]
     if len(rests) > 1:
-        raise Abort("several VAT identifiers for one seller", schema=False)
+        raise DynamicError("several VAT identifiers for one seller", schema=False)
     if not (rests and _NO_VAT.match(rests[0])):
         return False
     ids = [i for s in vat for i in kids(doc, s, COMPANY_ID)]
@@ -110,25 +107,25 @@ def _vat_ids(doc: Doc, party: Element) -> list[Element]:
     return [
         i
         for s in kids(doc, party, Cac.PartyTaxScheme)
-        if any(sv(t) == "VAT" for t in below(doc, s, *TAX_SCHEME_ID))
+        if any(string_value(t) == "VAT" for t in below(doc, s, *TAX_SCHEME_ID))
         for i in kids(doc, s, COMPANY_ID)
     ]
 
 
 def _in_sweden(doc: Doc, party: Element) -> bool:
     codes = below(doc, party, Cac.PostalAddress, Cac.Country, Cbc.IdentificationCode)
-    return any(sv(c) == "SE" for c in codes)
+    return any(string_value(c) == "SE" for c in codes)
 
 
 def _swedish_vat(doc: Doc, party: Element) -> bool:
     if not _in_sweden(doc, party):
         return False
     for s in kids(doc, party, Cac.PartyTaxScheme):
-        if any(sv(t) == "VAT" for t in below(doc, s, *TAX_SCHEME_ID)):
+        if any(string_value(t) == "VAT" for t in below(doc, s, *TAX_SCHEME_ID)):
             ids = kids(doc, s, COMPANY_ID)
             if len(ids) > 1:
                 return False  # an error in a pattern: no match
-            if substring(sv(ids[0]) if ids else "", 1, 2) == "SE":
+            if substring(string_value(ids[0]) if ids else "", 1, 2) == "SE":
                 return True
     return False
 
@@ -171,9 +168,9 @@ def _f_skatt_ids(doc: Doc) -> list[Element]:
             continue
         for s in kids(doc, p, Cac.PartyTaxScheme):
             try:
-                if nsp(string(below(doc, s, *TAX_SCHEME_ID)).upper()) == "VAT":
+                if normalize_space(string(below(doc, s, *TAX_SCHEME_ID)).upper()) == "VAT":
                     continue
-            except Abort:
+            except DynamicError:
                 continue
             out.extend(kids(doc, s, COMPANY_ID))
     return out
@@ -186,7 +183,7 @@ def _standard_categories(doc: Doc) -> list[Element]:
         c
         for tag in ("TaxCategory", "ClassifiedTaxCategory")
         for c in anywhere(doc, cac(tag))
-        if any(sv(i) == "S" for i in kids(doc, c, Cbc.ID))
+        if any(string_value(i) == "S" for i in kids(doc, c, Cbc.ID))
     ]
 
 
@@ -202,17 +199,17 @@ def _se_payments(
         try:
             if test(doc, pm):
                 out.append(pm)
-        except Abort:
+        except DynamicError:
             continue
     return out
 
 
 def _giro(branch: str) -> Callable[[Doc], list[Element]]:
     def test(doc: Doc, pm: Element) -> bool:
-        code = nsp_of(kids(doc, pm, Cbc.PaymentMeansCode))
+        code = normalize_space_of(kids(doc, pm, Cbc.PaymentMeansCode))
         account = Cac.PayeeFinancialAccount
         branch_id = below(doc, pm, account, Cac.FinancialInstitutionBranch, Cbc.ID)
-        return code == "30" and nsp_of(branch_id) == branch
+        return code == "30" and normalize_space_of(branch_id) == branch
 
     return lambda doc: [
         i
@@ -222,11 +219,13 @@ def _giro(branch: str) -> Callable[[Doc], list[Element]]:
 
 
 def _code_in(*codes: str) -> Callable[[Doc, Element], bool]:
-    return lambda doc, pm: any(sv(c) in codes for c in kids(doc, pm, Cbc.PaymentMeansCode))
+    return lambda doc, pm: any(
+        string_value(c) in codes for c in kids(doc, pm, Cbc.PaymentMeansCode)
+    )
 
 
 def _numeric(e: Element, doc: Doc) -> bool:
-    return number(nsp(sv(e))) == number(nsp(sv(e)))
+    return number(normalize_space(string_value(e))) == number(normalize_space(string_value(e)))
 
 
 SWEDEN: Final = Pattern(
@@ -239,7 +238,7 @@ SWEDEN: Final = Pattern(
                     "SE-R-001",
                     "fatal",
                     "A Swedish VAT identifier (BT-31) shall be 14 characters.",
-                    lambda e, d: len(nsp(string(_vat_ids(d, e), schema=False))) == 14,
+                    lambda e, d: len(normalize_space(string(_vat_ids(d, e), schema=False))) == 14,
                 ),
                 Assert(
                     "SE-R-002",
@@ -268,13 +267,13 @@ SWEDEN: Final = Pattern(
                     "SE-R-004",
                     "fatal",
                     "A Swedish organisation number (BT-30) shall be ten characters.",
-                    lambda e, d: len(nsp(string(kids(d, e, COMPANY_ID)))) == 10,
+                    lambda e, d: len(normalize_space(string(kids(d, e, COMPANY_ID)))) == 10,
                 ),
                 Assert(
                     "SE-R-013",
                     "fatal",
                     "A Swedish organisation number (BT-30) shall have a valid Luhn check digit.",
-                    lambda e, d: se_orgnr(nsp(string(kids(d, e, COMPANY_ID)))),
+                    lambda e, d: se_orgnr(normalize_space(string(kids(d, e, COMPANY_ID)))),
                 ),
             ),
         ),
@@ -286,7 +285,7 @@ SWEDEN: Final = Pattern(
                     "SE-R-005",
                     "fatal",
                     "A Swedish seller's tax registration (BT-32) shall read 'Godkänd för F-skatt'.",
-                    lambda e, d: nsp(sv(e).upper()) == "GODKÄND FÖR F-SKATT",
+                    lambda e, d: normalize_space(string_value(e).upper()) == "GODKÄND FÖR F-SKATT",
                 ),
             ),
         ),
@@ -313,7 +312,7 @@ SWEDEN: Final = Pattern(
                     "SE-R-010",
                     "warning",
                     "A Plusgiro account (BT-84) should be 2 to 8 characters.",
-                    lambda e, d: 2 <= len(nsp(sv(e))) <= 8,
+                    lambda e, d: 2 <= len(normalize_space(string_value(e))) <= 8,
                 ),
             ),
         ),
@@ -328,7 +327,7 @@ SWEDEN: Final = Pattern(
                     "SE-R-009",
                     "warning",
                     "A Bankgiro account (BT-84) should be 7 or 8 characters.",
-                    lambda e, d: len(nsp(sv(e))) in (7, 8),
+                    lambda e, d: len(normalize_space(string_value(e))) in (7, 8),
                 ),
             ),
         ),

@@ -1,4 +1,4 @@
-"""PEPPOL-EN16931-* and PEPPOL-COMMON-* rules of Peppol BIS Billing 3.0, release 2026.5.
+"""PEPPOL-EN16931-* and PEPPOL-COMMON-* rules of Peppol BIS Billing 3.0 (``RULES_RELEASE``).
 
 The rules themselves live in ``peppol_doc`` (document, parties, allowances,
 currency, periods), ``peppol_lines`` (line amounts), ``peppol_icd`` (party
@@ -10,5 +10,6 @@ from __future__ import annotations
 
 from gateway.validation.rules.engine import Forbidden, Rule
 from gateway.validation.rules.peppol_stage import rules_matching
+from gateway.validation.rules.registry import FAMILY_IDS
 
-RULES: tuple[Rule | Forbidden, ...] = rules_matching(r"^PEPPOL-")
+RULES: tuple[Rule | Forbidden, ...] = rules_matching(FAMILY_IDS["peppol"])

@@ -7,25 +7,25 @@ from decimal import Decimal
 from typing import Final
 
 from gateway.model import DocumentKind
-from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_lines import SLACK, allowances_of, slack
-from gateway.validation.rules.peppol_numbers import EXACT, date_of, decimal_of
-from gateway.validation.rules.peppol_pattern import Assert, Context
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
+from gateway.validation.rules.kernel import (
     Cac,
     Cbc,
+    DynamicError,
     anywhere,
     below,
     cbc,
     kids,
     memo,
-    nsp,
-    nsp_of,
+    normalize_space,
+    normalize_space_of,
     parent_is,
-    sv,
+    string_value,
     text_of,
 )
+from gateway.validation.rules.kernel_numbers import EXACT, date_of, decimal_of
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_lines import SLACK, allowances_of, slack
+from gateway.validation.rules.peppol_pattern import Assert, Context
 
 _HUNDRED: Final = Decimal(100)
 _ZERO: Final = Decimal(0)
@@ -90,7 +90,7 @@ def _amount_matches_percentage(e: Element, doc: Doc) -> bool:
 
 
 def _indicator_is_boolean(e: Element, doc: Doc) -> bool:
-    return nsp(text_of(kids(doc, e, CHARGE_INDICATOR)) or "") in ("true", "false")
+    return normalize_space(text_of(kids(doc, e, CHARGE_INDICATOR)) or "") in ("true", "false")
 
 
 ALLOWANCES: Final = (
@@ -150,9 +150,9 @@ def _direct_debits(doc: Doc) -> list[Element]:
     out = []
     for pm in anywhere(doc, Cac.PaymentMeans):
         try:
-            if nsp_of(kids(doc, pm, Cbc.PaymentMeansCode)) in ("49", "59"):
+            if normalize_space_of(kids(doc, pm, Cbc.PaymentMeansCode)) in ("49", "59"):
                 out.append(pm)
-        except Abort:
+        except DynamicError:
             pass
     return out
 
@@ -189,7 +189,7 @@ def _find_amounts(doc: Doc) -> list[Element]:
 
 
 def _document_currencies(doc: Doc) -> frozenset[str]:
-    return frozenset(sv(c) for c in doc.all("cbc:DocumentCurrencyCode"))
+    return frozenset(string_value(c) for c in doc.all("cbc:DocumentCurrencyCode"))
 
 
 def _in_document_currency(e: Element, doc: Doc) -> bool:
@@ -285,7 +285,7 @@ PRICE_ALLOWANCE: Final = Context(
             "PEPPOL-EN16931-R044",
             "fatal",
             "An item price may only carry a discount (charge indicator 'false').",
-            lambda e, d: nsp_of(kids(d, e, CHARGE_INDICATOR)) == "false",
+            lambda e, d: normalize_space_of(kids(d, e, CHARGE_INDICATOR)) == "false",
         ),
         Assert(
             "PEPPOL-EN16931-R046",

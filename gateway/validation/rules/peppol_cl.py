@@ -5,6 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from gateway.validation.rules.kernel import (
+    Cac,
+    Cbc,
+    DynamicError,
+    anywhere,
+    both,
+    cbc,
+    either,
+    kids,
+    memo,
+    normalize_space,
+    parent_is,
+    string_value,
+    text_of,
+)
+from gateway.validation.rules.kernel_numbers import castable_date
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_amounts import AMOUNTS
 from gateway.validation.rules.peppol_codes import (
@@ -17,26 +33,8 @@ from gateway.validation.rules.peppol_codes import (
     UNCL5189,
     UNCL7161,
 )
-from gateway.validation.rules.peppol_numbers import (
-    castable_date,
-)
 from gateway.validation.rules.peppol_pattern import Assert, Context, Failing, Pattern
 from gateway.validation.rules.peppol_vars import both_de, need, profile
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    anywhere,
-    cbc,
-    kids,
-    memo,
-    nsp,
-    parent_is,
-    sv,
-    text_of,
-    x_and,
-    x_or,
-)
 
 DATES: Final = tuple(
     cbc(n)
@@ -64,7 +62,7 @@ def _attribute_not_in(name: str, codes: frozenset[str]) -> Failing:
 
 def _text_in(codes: frozenset[str]) -> Callable[[Element, Doc], bool]:
     """``normalize-space(text())`` is one of ``codes``."""
-    return lambda e, d: nsp(text_of([e]) or "") in codes
+    return lambda e, d: normalize_space(text_of([e]) or "") in codes
 
 
 def _reason_codes_by_indicator(doc: Doc) -> dict[str, list[Element]]:
@@ -74,7 +72,7 @@ def _reason_codes_by_indicator(doc: Doc) -> dict[str, list[Element]]:
         parent = code.getparent()
         if parent is None or parent.tag != Cac.AllowanceCharge:
             continue
-        indicators = {sv(c) for c in kids(doc, parent, Cbc.ChargeIndicator)}
+        indicators = {string_value(c) for c in kids(doc, parent, Cbc.ChargeIndicator)}
         for indicator in ("false", "true"):
             if indicator in indicators:
                 found[indicator].append(code)
@@ -93,16 +91,16 @@ def _attachments(doc: Doc) -> list[Element]:
 
 def _profile_code(codes: frozenset[str]) -> Callable[[Element, Doc], bool]:
     def test(e: Element, doc: Doc) -> bool:
-        return x_or(
+        return either(
             lambda: need(profile(doc)) not in ("01", "02"),
-            lambda: nsp(text_of([e]) or "") in codes,
+            lambda: normalize_space(text_of([e]) or "") in codes,
         )
 
     return test
 
 
 def _german_type(e: Element, doc: Doc) -> bool:
-    return nsp(sv(e)) not in ("326", "384") or bool(need(both_de(doc)))
+    return normalize_space(string_value(e)) not in ("326", "384") or bool(need(both_de(doc)))
 
 
 def _date_format(e: Element, doc: Doc) -> bool:
@@ -110,7 +108,7 @@ def _date_format(e: Element, doc: Doc) -> bool:
     text = e.text
     if not len(e):
         return text is not None and len(text) == 10 and castable_date(text)
-    return x_and(lambda: len(text_of([e]) or "") == 10, lambda: castable_date(sv(e)))
+    return both(lambda: len(text_of([e]) or "") == 10, lambda: castable_date(string_value(e)))
 
 
 def _categories_by_exemption(doc: Doc) -> dict[str, list[Element]]:
@@ -122,7 +120,7 @@ def _categories_by_exemption(doc: Doc) -> dict[str, list[Element]]:
             continue
         reasons = kids(doc, category, Cbc.TaxExemptionReasonCode)
         if len(reasons) == 1:  # upper-case() of two codes is an error: no match
-            found.setdefault(sv(reason).upper(), []).append(category)
+            found.setdefault(string_value(reason).upper(), []).append(category)
     return found
 
 
@@ -134,8 +132,8 @@ def _category_is(category: str) -> Callable[[Element, Doc], bool]:
     def test(e: Element, doc: Doc) -> bool:
         ids = kids(doc, e, Cbc.ID)
         if len(ids) > 1:
-            raise Abort("a VAT category with two identifiers", schema=True)
-        return nsp(sv(ids[0]) if ids else "") == category
+            raise DynamicError("a VAT category with two identifiers", schema=True)
+        return normalize_space(string_value(ids[0]) if ids else "") == category
 
     return test
 

@@ -1,4 +1,4 @@
-"""Code lists of the Peppol BIS Billing 3.0 rules, release 2026.5.
+"""Code lists of the Peppol BIS Billing 3.0 rules (``release.RULES_RELEASE``).
 
 Values exactly as the official Peppol Schematron lists them (their order
 kept); each set is what one rule accepts. Facts, not code: they change with

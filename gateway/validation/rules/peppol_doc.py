@@ -6,6 +6,21 @@ from collections.abc import Callable
 from typing import Final
 
 from gateway.model import DocumentKind
+from gateway.validation.rules.kernel import (
+    Cac,
+    Cbc,
+    anywhere,
+    both,
+    cac,
+    either,
+    kids,
+    normalize_space,
+    normalize_space_of,
+    parent_is,
+    string_value,
+    text_of,
+)
+from gateway.validation.rules.kernel_numbers import compare_untyped
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_amounts import (
     ALLOWANCES,
@@ -16,25 +31,8 @@ from gateway.validation.rules.peppol_amounts import (
     line_period,
 )
 from gateway.validation.rules.peppol_lines import LINE_RULES
-from gateway.validation.rules.peppol_numbers import (
-    compare_untyped,
-)
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import both_de, need, profile
-from gateway.validation.rules.peppol_xpath import (
-    Cac,
-    Cbc,
-    anywhere,
-    cac,
-    kids,
-    nsp,
-    nsp_of,
-    parent_is,
-    sv,
-    text_of,
-    x_and,
-    x_or,
-)
 
 CUSTOMIZATION: Final = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 
@@ -84,7 +82,7 @@ def _credit_note_root(doc: Doc) -> list[Element]:
 def _one_project(e: Element, doc: Doc) -> bool:
     refs = doc.all("cac:AdditionalDocumentReference")
     code = Cbc.DocumentTypeCode
-    return sum(1 for r in refs if any(sv(c) == "50" for c in kids(doc, r, code))) <= 1
+    return sum(1 for r in refs if any(string_value(c) == "50" for c in kids(doc, r, code))) <= 1
 
 
 PROJECT: Final = Pattern(
@@ -113,7 +111,7 @@ def _notes(e: Element, doc: Doc) -> bool:
 
 
 def _customization(e: Element, doc: Doc) -> bool:
-    value = nsp(text_of(doc.all("cbc:CustomizationID")) or "")
+    value = normalize_space(text_of(doc.all("cbc:CustomizationID")) or "")
     return value.startswith(CUSTOMIZATION) and "::" not in value
 
 
@@ -134,9 +132,9 @@ def _same_sign(e: Element, doc: Doc) -> bool:
     """R055: the VAT totals in both currencies are both <= 0 or both >= 0."""
     if not doc.has("cbc:TaxCurrencyCode"):
         return True
-    return x_or(
-        lambda: x_and(_signed(doc, _TAX, _le_zero), _signed(doc, _DOCUMENT, _le_zero)),
-        lambda: x_and(_signed(doc, _TAX, _ge_zero), _signed(doc, _DOCUMENT, _ge_zero)),
+    return either(
+        lambda: both(_signed(doc, _TAX, _le_zero), _signed(doc, _DOCUMENT, _le_zero)),
+        lambda: both(_signed(doc, _TAX, _ge_zero), _signed(doc, _DOCUMENT, _ge_zero)),
     )
 
 
@@ -150,7 +148,7 @@ def _in_currency(doc: Doc, name: str) -> list[Element]:
     amounts = doc.all("cac:TaxTotal/cbc:TaxAmount")
     if not amounts:
         return []
-    code = nsp_of(doc.all(name))
+    code = normalize_space_of(doc.all(name))
     return [a for a in amounts if a.get("currencyID") == code]
 
 
@@ -219,7 +217,7 @@ DOCUMENT: Final = Context(
 def _tax_currency_differs(e: Element, doc: Doc) -> bool:
     parent = e.getparent()
     others = [] if parent is None else kids(doc, parent, Cbc.DocumentCurrencyCode)
-    return nsp(text_of([e]) or "") != nsp(text_of(others) or "")
+    return normalize_space(text_of([e]) or "") != normalize_space(text_of(others) or "")
 
 
 TAX_CURRENCY: Final = Context(

@@ -15,6 +15,18 @@ from collections.abc import Callable
 from typing import Final
 
 from gateway.validation.rules.engine import Flag
+from gateway.validation.rules.kernel import (
+    Cac,
+    Cbc,
+    DynamicError,
+    anywhere,
+    kids,
+    normalize_space,
+    normalize_space_of,
+    parent_is,
+    string_value,
+)
+from gateway.validation.rules.kernel_numbers import number
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_ids import (
     abn,
@@ -26,21 +38,7 @@ from gateway.validation.rules.peppol_ids import (
     partita_iva,
     se_orgnr,
 )
-from gateway.validation.rules.peppol_numbers import (
-    number,
-)
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    Cac,
-    Cbc,
-    anywhere,
-    kids,
-    nsp,
-    nsp_of,
-    parent_is,
-    sv,
-)
 
 ENDPOINT = Cbc.EndpointID
 _IDENTIFIERS: Final = "peppol.identifiers"
@@ -82,11 +80,11 @@ def _regex(pattern: str) -> Callable[[str], bool]:
 # Tests on the identifier's text: ``normalized`` ones read normalize-space(),
 # the others the raw string value.
 def _normalized(test: Callable[[str], bool]) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: test(nsp(sv(e)))
+    return lambda e, d: test(normalize_space(string_value(e)))
 
 
 def _raw(test: Callable[[str], bool]) -> Callable[[Element, Doc], bool]:
-    return lambda e, d: test(sv(e))
+    return lambda e, d: test(string_value(e))
 
 
 def _dk_cvr(s: str) -> bool:
@@ -224,15 +222,17 @@ def _context(
 def _dutch_vat_numbers(doc: Doc) -> list[Element]:
     out = []
     for e in anywhere(doc, Cbc.CompanyID):
-        if not nsp(sv(e)).startswith("NL") or not parent_is(e, Cac.PartyTaxScheme):
+        if not normalize_space(string_value(e)).startswith("NL") or not parent_is(
+            e, Cac.PartyTaxScheme
+        ):
             continue
         scheme = e.getparent()
         assert scheme is not None
         try:
             ids = [i for t in kids(doc, scheme, Cac.TaxScheme) for i in kids(doc, t, Cbc.ID)]
-            if nsp_of(ids) != "VAT":
+            if normalize_space_of(ids) != "VAT":
                 continue
-        except Abort:
+        except DynamicError:
             continue
         out.append(e)
     return out
@@ -263,7 +263,7 @@ IDENTIFIERS: Final = Pattern(
                     "warning",
                     "A Dutch VAT identifier (BT-31, BT-48, BT-63) should be NL, nine digits, "
                     "B and two digits.",
-                    lambda e, d: _NL_VAT(nsp(sv(e))),
+                    lambda e, d: _NL_VAT(normalize_space(string_value(e))),
                 ),
             ),
         ),

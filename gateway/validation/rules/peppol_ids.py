@@ -11,14 +11,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from gateway.validation.rules.peppol_numbers import (
-    castable_integer,
-    number,
-)
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-    substring,
-)
+from gateway.validation.rules.kernel import DynamicError, substring
+from gateway.validation.rules.kernel_numbers import castable_integer, number
 
 _ASCII_LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ASCII_ALNUM: Final = _ASCII_LETTERS + "0123456789"
@@ -105,7 +99,7 @@ def _piva_sum(digits: str) -> int:
         if not castable_integer(first):
             # The official function casts the first character to an integer:
             # a sign or a space there is a dynamic error.
-            raise Abort(f"{first!r} in a partita IVA is not a digit", schema=False)
+            raise DynamicError(f"{first!r} in a partita IVA is not a digit", schema=False)
         d = int(first)
         total += int("0246813579"[d]) if doubled else d
         doubled = not doubled
@@ -160,7 +154,7 @@ def se_orgnr(val: str) -> bool:
         return False
     main = val[:9]
     if not main.isascii():
-        raise Abort("a Swedish organisation number has non-ASCII digits", schema=False)
+        raise DynamicError("a Swedish organisation number has non-ASCII digits", schema=False)
     digits = [ord(ch) - 48 for ch in main]
     # from the right: the 1st, 3rd, ... digits doubled (their digit sum), the others as is
     total = sum(_LUHN_DOUBLED[d] for d in digits[-1::-2]) + sum(digits[-2::-2])

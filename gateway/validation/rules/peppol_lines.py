@@ -11,28 +11,28 @@ from decimal import Decimal
 from typing import Final
 
 from gateway.model import DocumentKind
-from gateway.validation.rules.model import Children, Doc, Element
-from gateway.validation.rules.peppol_numbers import (
-    EXACT,
-    decimal_of,
-    saxon_div,
-    saxon_scale,
-    xpath_round,
-    xs_decimal,
-)
-from gateway.validation.rules.peppol_pattern import Assert, Context
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
+from gateway.validation.rules.kernel import (
     Cac,
     Cbc,
+    DynamicError,
     anywhere,
     below,
     by_tag,
     kids,
     memo,
-    nsp_of,
-    sv,
+    normalize_space_of,
+    string_value,
 )
+from gateway.validation.rules.kernel_numbers import (
+    EXACT,
+    decimal,
+    decimal_of,
+    saxon_div,
+    saxon_scale,
+    xround,
+)
+from gateway.validation.rules.model import Children, Doc, Element
+from gateway.validation.rules.peppol_pattern import Assert, Context
 
 SLACK: Final = Decimal("0.02")
 _ZERO: Final = Decimal(0)
@@ -90,16 +90,18 @@ def _rounded_total(
         if own != indicator:
             continue
         for amount in kids(doc, ac, AMOUNT):
-            value = xs_decimal(sv(amount))
+            value = decimal(string_value(amount))
             if value is None:
-                raise Abort(f"allowance amount {sv(amount)!r} is not a decimal", schema=True)
+                raise DynamicError(
+                    f"allowance amount {string_value(amount)!r} is not a decimal", schema=True
+                )
             total = EXACT.add(total, value)
-    return EXACT.divide(xpath_round(EXACT.multiply(total, _HUNDRED)), _HUNDRED)
+    return EXACT.divide(xround(EXACT.multiply(total, _HUNDRED)), _HUNDRED)
 
 
 def _scale(nodes: list[Element]) -> int:
     """The scale Saxon keeps for the decimal read from ``nodes`` (0 for none)."""
-    return saxon_scale(sv(nodes[0])) if nodes else 0
+    return saxon_scale(string_value(nodes[0])) if nodes else 0
 
 
 def _net_amount_ok(line: Element, doc: Doc) -> bool:
@@ -120,7 +122,7 @@ def _net_amount_ok(line: Element, doc: Doc) -> bool:
     allowances = parts.get(ALLOWANCE, _NONE)
     if allowances:
         # normalize-space(cbc:ChargeIndicator) of each, read once
-        indicators = [nsp_of(kids(doc, ac, CHARGE_INDICATOR)) for ac in allowances]
+        indicators = [normalize_space_of(kids(doc, ac, CHARGE_INDICATOR)) for ac in allowances]
         discounts = _rounded_total(doc, allowances, indicators, "false")
         charges = _rounded_total(doc, allowances, indicators, "true")
     else:
@@ -145,7 +147,7 @@ def _one_object(line: Element, doc: Doc) -> bool:
 def _object_type(line: Element, doc: Doc) -> bool:
     refs = _parts(line, doc).get(DOCUMENT_REFERENCE, _NONE)
     code = Cbc.DocumentTypeCode
-    return not refs or any(sv(c) == "130" for r in refs for c in kids(doc, r, code))
+    return not refs or any(string_value(c) == "130" for r in refs for c in kids(doc, r, code))
 
 
 LINE_RULES: Final = Context(

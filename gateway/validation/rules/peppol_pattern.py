@@ -9,7 +9,7 @@ The whole Peppol stage (Peppol and national rules alike) is evaluated once per
 document by ``peppol_stage``; the engine's ``Rule`` records for one family
 then just read their id's failures from it. That keeps one official
 behaviour in one place: when an assertion hits an XPath dynamic error the
-official stage stops and reports nothing, so neither do we (see ``Abort``).
+official stage stops and reports nothing, so neither do we (see ``kernel.DynamicError``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from gateway.validation.rules.engine import Flag
+from gateway.validation.rules.kernel import DynamicError
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
-)
 
 # An assertion's test: True when the node satisfies it.
 Test = Callable[[Element, Doc], bool]
@@ -148,7 +146,7 @@ def run(doc: Doc, plan: Plan) -> Outcome:
                                 failed[rule_id] = [node]
                             else:
                                 found.append(node)
-    except Abort as stop:
+    except DynamicError as stop:
         if stop.schema:
             # The XSD already rejects this document; like the official stage
             # we report no Peppol findings at all.

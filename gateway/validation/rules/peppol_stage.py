@@ -13,35 +13,11 @@ from typing import Final
 
 from gateway.validation.rules.engine import Answers, Batch, Rule, batched
 from gateway.validation.rules.model import Doc
-from gateway.validation.rules.national_de import GERMANY
-from gateway.validation.rules.national_dk import DENMARK
-from gateway.validation.rules.national_gr import GREECE, GREECE_BOTH
-from gateway.validation.rules.national_is import ICELAND
-from gateway.validation.rules.national_it_nl import ITALY, NETHERLANDS
-from gateway.validation.rules.national_nordic import NORWAY, SWEDEN
-from gateway.validation.rules.peppol_cl import CODES
-from gateway.validation.rules.peppol_doc import EMPTY, PROJECT, TRANSACTION
-from gateway.validation.rules.peppol_icd import IDENTIFIERS
-from gateway.validation.rules.peppol_pattern import Outcome, Pattern, compile_patterns, ids, run
+from gateway.validation.rules.peppol_pattern import Outcome, compile_patterns, ids, run
+from gateway.validation.rules.registry import STAGE_PATTERNS
 
-# In the order of the official Schematron.
-PATTERNS: Final[tuple[Pattern, ...]] = (
-    EMPTY,
-    PROJECT,
-    TRANSACTION,
-    IDENTIFIERS,
-    NORWAY,
-    DENMARK,
-    ITALY,
-    SWEDEN,
-    GREECE,
-    GREECE_BOTH,
-    ICELAND,
-    NETHERLANDS,
-    GERMANY,
-    CODES,
-)
-
+# In the order of the official Schematron (see ``registry``).
+PATTERNS: Final = STAGE_PATTERNS
 
 _PLAN: Final = compile_patterns(PATTERNS)
 

@@ -8,21 +8,21 @@ assertion using it stops the stage (``need``).
 
 from __future__ import annotations
 
-from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_codes import PROFILES_01, PROFILES_02
-from gateway.validation.rules.peppol_xpath import (
-    Abort,
+from gateway.validation.rules.kernel import (
     Cac,
     Cbc,
+    DynamicError,
     below,
     ebv_strings,
     kids,
     memo,
-    nsp,
-    nsp_of,
+    normalize_space,
+    normalize_space_of,
+    string_value,
     substring,
-    sv,
 )
+from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.peppol_codes import PROFILES_01, PROFILES_02
 
 _TAX_SCHEME, _ID, _COMPANY_ID = Cac.TaxScheme, Cbc.ID, Cbc.CompanyID
 SUPPLIER = "cac:AccountingSupplierParty/cac:Party"
@@ -34,7 +34,7 @@ COUNTRY = "/cac:PostalAddress/cac:Country/cbc:IdentificationCode"
 def need(value: str | bool | None) -> str | bool:
     """A variable an assertion reads: its error stops the stage."""
     if value is None:
-        raise Abort("a document variable has no single value", schema=True)
+        raise DynamicError("a document variable has no single value", schema=True)
     return value
 
 
@@ -46,11 +46,11 @@ def _vat_prefixes(doc: Doc, party: str) -> list[str]:
         return known
     out = []
     for pts in doc.all(party + "/cac:PartyTaxScheme"):
-        if any(sv(i) == "VAT" for i in below(doc, pts, _TAX_SCHEME, _ID)):
+        if any(string_value(i) == "VAT" for i in below(doc, pts, _TAX_SCHEME, _ID)):
             ids = kids(doc, pts, _COMPANY_ID)
             if len(ids) > 1:
-                raise Abort("two tax registration identifiers in one scheme", schema=True)
-            out.append(substring(sv(ids[0]), 1, 2) if ids else "")
+                raise DynamicError("two tax registration identifiers in one scheme", schema=True)
+            out.append(substring(string_value(ids[0]), 1, 2) if ids else "")
     doc.cache[key] = out
     return out
 
@@ -60,11 +60,11 @@ def _country(doc: Doc, party: str, tax_rep: bool) -> str | None:
         for where in (party, TAX_REP) if tax_rep else (party,):
             prefixes = _vat_prefixes(doc, where)
             if ebv_strings(prefixes):
-                return nsp(prefixes[0]).upper()
+                return normalize_space(prefixes[0]).upper()
         codes = doc.all(party + COUNTRY)
         if codes:
-            return nsp_of(codes).upper()
-    except Abort:
+            return normalize_space_of(codes).upper()
+    except DynamicError:
         return None
     return "XX"
 
@@ -85,8 +85,8 @@ def accounting_supplier_country(doc: Doc) -> str | None:
 
 def _address_is(doc: Doc, where: str, country: str) -> bool | None:
     try:
-        return nsp_of(doc.all(where + COUNTRY)).upper() == country
-    except Abort:
+        return normalize_space_of(doc.all(where + COUNTRY)).upper() == country
+    except DynamicError:
         return None
 
 
@@ -119,7 +119,7 @@ def raw_country(doc: Doc, where: str) -> str | None:
     codes = doc.all(where + COUNTRY)
     if len(codes) > 1:
         return None
-    return sv(codes[0]) if codes else ""
+    return string_value(codes[0]) if codes else ""
 
 
 def raw_supplier(doc: Doc) -> str | None:
@@ -137,8 +137,8 @@ def both_raw(doc: Doc, country: str) -> bool:
 
 def _profile(doc: Doc) -> str | None:
     try:
-        value = nsp_of(doc.all("cbc:ProfileID"))
-    except Abort:
+        value = normalize_space_of(doc.all("cbc:ProfileID"))
+    except DynamicError:
         return None
     if value in PROFILES_01:
         return "01"

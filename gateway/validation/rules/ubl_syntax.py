@@ -17,7 +17,7 @@ from gateway.validation.rules.ubl_syntax_cr_document import ATTRIBUTES, DOCUMENT
 from gateway.validation.rules.ubl_syntax_cr_lines import ANYWHERE, LINE
 from gateway.validation.rules.ubl_syntax_cr_parties import PARTIES
 from gateway.validation.rules.ubl_syntax_dt import RULES as DT_RULES
-from gateway.validation.rules.ubl_syntax_paths import (
+from gateway.validation.rules.ubl_syntax_nav import (
     Answers,
     PerContext,
     Together,

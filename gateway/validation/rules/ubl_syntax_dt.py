@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gateway.validation.rules.engine import Check, Rule
+from gateway.validation.rules.kernel import string_value
 from gateway.validation.rules.model import CBC, Doc, Element
-from gateway.validation.rules.ubl_syntax_paths import (
+from gateway.validation.rules.ubl_syntax_nav import (
     Answers,
     Together,
     attribute_anywhere,
@@ -20,7 +21,6 @@ from gateway.validation.rules.ubl_syntax_paths import (
     named,
     present,
     reach,
-    string_value,
 )
 
 _MEANS_CODE = f"{{{CBC}}}PaymentMeansCode"

@@ -14,7 +14,7 @@ from collections import Counter
 
 from gateway.validation.rules.engine import Rule
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.ubl_syntax_paths import Answers, Together, reach, steps_up, up, view
+from gateway.validation.rules.ubl_syntax_nav import Answers, Together, reach, steps_up, up, view
 from gateway.validation.rules.ubl_syntax_sr_conditions import LINES
 from gateway.validation.rules.ubl_syntax_sr_conditions import RULES as CONDITIONS
 

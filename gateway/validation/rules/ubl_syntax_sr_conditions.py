@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from lxml import etree
 
 from gateway.validation.rules.engine import Check, Rule
+from gateway.validation.rules.kernel import string_value
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.ubl_syntax_paths import (
+from gateway.validation.rules.ubl_syntax_nav import (
     Answers,
     PerContext,
     Together,
@@ -27,7 +28,6 @@ from gateway.validation.rules.ubl_syntax_paths import (
     owning,
     parent_key,
     reach,
-    string_value,
     type_codes,
     up,
     values,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from gateway.validation.rules.engine import Answers, Batch, Check, Forbidden, Rule, batched
+from gateway.validation.rules.kernel import both, either
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.vat_checks import (
     COUNTED,
@@ -66,7 +67,6 @@ from gateway.validation.rules.vat_checks import (
 )
 from gateway.validation.rules.vat_extra import EXTRA_RULES
 from gateway.validation.rules.vat_facts import Facts, facts
-from gateway.validation.rules.vat_xpath import both, either
 
 # (trigger, guard): rule 02..04 fails when ``trigger`` finds a use of the
 # category and not (``guard`` finds one and the party test passes).

@@ -22,20 +22,17 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
-from gateway.validation.rules.model import CBC, Children, Doc
-from gateway.validation.rules.vat_facts import Cat, Facts, Line
-from gateway.validation.rules.vat_xpath import (
+from gateway.validation.rules.kernel import both, child_string, either, ok
+from gateway.validation.rules.kernel_numbers import (
     EXACT,
-    both,
-    cast_double,
     decimal_child,
     decimal_of,
     double_to_decimal,
-    either,
-    ok,
-    round_half_up,
-    single_string,
+    to_double,
+    xround,
 )
+from gateway.validation.rules.model import CBC, Children, Doc
+from gateway.validation.rules.vat_facts import Cat, Facts, Line
 
 TOTALS_KEY: Final = "vat.totals"
 TAXABLE: Final = f"{{{CBC}}}TaxableAmount"
@@ -120,10 +117,10 @@ def _within_one(subtotal: Children, total: Callable[[], Decimal]) -> bool:
     The subtraction is xs:double arithmetic on the untyped amount; an absent
     amount makes both comparisons false without computing the total.
     """
-    text = single_string(subtotal, TAXABLE)
+    text = child_string(subtotal, TAXABLE)
     if text is None:
         return False
-    value = cast_double(text)
+    value = to_double(text)
     return double_to_decimal(value - 1.0) < total() and double_to_decimal(value + 1.0) > total()
 
 
@@ -189,6 +186,6 @@ def tax_is_close(doc: Doc, cat: Cat) -> bool:
     if rate is None:
         return False
     exact = EXACT.multiply(EXACT.abs(taxable), EXACT.scaleb(rate, -2))
-    expected = EXACT.scaleb(round_half_up(EXACT.multiply(exact, HUNDRED)), -2)
+    expected = EXACT.scaleb(xround(EXACT.multiply(exact, HUNDRED)), -2)
     amount = EXACT.abs(amount)
     return EXACT.subtract(amount, ONE) < expected and EXACT.add(amount, ONE) > expected

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from gateway.validation.rules.engine import Rule
+from gateway.validation.rules.kernel import attempt, both, either, ok, string_value
+from gateway.validation.rules.kernel_numbers import decimal_child, untyped_above
 from gateway.validation.rules.model import CBC, Children, Doc, Element
 from gateway.validation.rules.vat_breakdown import (
     tax_is_close,
@@ -21,15 +23,6 @@ from gateway.validation.rules.vat_breakdown import (
     taxable_is_exact,
 )
 from gateway.validation.rules.vat_facts import PERCENT, Cat, Facts, Parties, facts
-from gateway.validation.rules.vat_xpath import (
-    attempt,
-    both,
-    decimal_child,
-    either,
-    ok,
-    string_value,
-    untyped_above,
-)
 
 EXEMPTION_REASON: Final = f"{{{CBC}}}TaxExemptionReason"
 EXEMPTION_CODE: Final = f"{{{CBC}}}TaxExemptionReasonCode"

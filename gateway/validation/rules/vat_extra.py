@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
+from gateway.validation.rules.kernel import DynamicError, both, either, ok, string_value
 from gateway.validation.rules.model import CBC, Doc, Element
 from gateway.validation.rules.vat_checks import CodeRule, root_rule
 from gateway.validation.rules.vat_facts import Cat, Facts
-from gateway.validation.rules.vat_xpath import XPathError, both, either, ok, string_value
 
 IDENTIFICATION_CODE: Final = f"{{{CBC}}}IdentificationCode"
 DELIVERY_DATE: Final = "cac:Delivery/cbc:ActualDeliveryDate"
@@ -22,7 +22,7 @@ DELIVERY_COUNTRY: Final = (
 def _string_length(elements: list[Element]) -> int:
     """fn:string-length of a path: 0 when absent, an error for several."""
     if len(elements) > 1:
-        raise XPathError("string-length of more than one value")
+        raise DynamicError("string-length of more than one value")
     return len(string_value(elements[0])) if elements else 0
 
 

@@ -7,7 +7,7 @@ allowance and charge categories (BG-20/BG-21, at any depth, as the rules
 match them), invoice line categories (BG-30), and the VAT identifiers of the
 parties. Each category is read once into a ``Cat`` record. A value the XPath
 could not compute (two ``cbc:ID`` where one is expected, a ChargeIndicator
-that is not a boolean) is kept as an ``XPathError`` and raised only by the
+that is not a boolean) is kept as a ``DynamicError`` and raised only by the
 rule that reaches it.
 """
 
@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
-from gateway.validation.rules.model import CAC, CBC, Children, Doc, Element
-from gateway.validation.rules.vat_xpath import (
+from gateway.validation.rules.kernel import (
     ID,
-    XPathError,
+    DynamicError,
     attempt,
     cast_boolean,
-    cast_decimal,
+    child_string,
     normalize_space,
-    single_string,
     string_value,
 )
+from gateway.validation.rules.kernel_numbers import to_decimal
+from gateway.validation.rules.model import CAC, CBC, Children, Doc, Element
 
 CACHE_KEY: Final = "vat.facts"
 
@@ -61,16 +61,18 @@ _NO_CHILDREN: Final[Children] = {}
 _NONE: Final[list[Element]] = []
 
 
-def _upper_is_vat(scheme: Element, children: dict[Element, Children]) -> bool | XPathError:
+def _upper_is_vat(scheme: Element, children: dict[Element, Children]) -> bool | DynamicError:
     """``normalize-space(upper-case(cbc:ID)) = 'VAT'`` on one cac:TaxScheme."""
     try:
-        text = single_string(children.get(scheme, _NO_CHILDREN), ID)
-    except XPathError as exc:
+        text = child_string(children.get(scheme, _NO_CHILDREN), ID)
+    except DynamicError as exc:
         return exc
     return normalize_space((text or "").upper()) == "VAT"
 
 
-def _party_scheme_is_vat(element: Element, children: dict[Element, Children]) -> bool | XPathError:
+def _party_scheme_is_vat(
+    element: Element, children: dict[Element, Children]
+) -> bool | DynamicError:
     """``[cac:TaxScheme/(normalize-space(upper-case(cbc:ID)) = 'VAT')]``.
 
     The predicate is one boolean per TaxScheme: its effective boolean value
@@ -78,7 +80,7 @@ def _party_scheme_is_vat(element: Element, children: dict[Element, Children]) ->
     """
     schemes = children.get(element, _NO_CHILDREN).get(TAX_SCHEME, _NONE)
     if len(schemes) > 1:
-        return XPathError("several cac:TaxScheme in one cac:PartyTaxScheme")
+        return DynamicError("several cac:TaxScheme in one cac:PartyTaxScheme")
     return _upper_is_vat(schemes[0], children) if schemes else False
 
 
@@ -90,20 +92,20 @@ class Cat:
     kids: Children  # its child elements by tag
     ids: tuple[str, ...]  # string values of the cbc:ID children
     norm_ids: tuple[str, ...]  # the same, normalize-space'd
-    code: str | XPathError  # normalize-space(cbc:ID); an error for several cbc:ID
-    vat: bool | XPathError  # the VAT tax scheme predicate
-    rate: Decimal | XPathError | None  # xs:decimal(cbc:Percent); None when absent
+    code: str | DynamicError  # normalize-space(cbc:ID); an error for several cbc:ID
+    vat: bool | DynamicError  # the VAT tax scheme predicate
+    rate: Decimal | DynamicError | None  # xs:decimal(cbc:Percent); None when absent
 
     def is_(self, code: str) -> bool:
         """``normalize-space(cbc:ID) = code`` (raises where the XPath would)."""
         own = self.code
-        if isinstance(own, XPathError):
+        if isinstance(own, DynamicError):
             raise own
         return own == code
 
     def is_vat(self) -> bool:
         vat = self.vat
-        if isinstance(vat, XPathError):
+        if isinstance(vat, DynamicError):
             raise vat
         return vat
 
@@ -124,31 +126,31 @@ def _cat(element: Element, children: dict[Element, Children]) -> Cat:
     kids = children.get(element, _NO_CHILDREN)
     ids = [string_value(e) for e in kids.get(ID, _NONE)]
     percents = kids.get(PERCENT, _NONE)
-    vat: bool | XPathError = False
+    vat: bool | DynamicError = False
     for scheme in kids.get(TAX_SCHEME, _NONE):  # any one with 'VAT' (or the first error)
         vat = _upper_is_vat(scheme, children)
         if vat is not False:
             break
     norm_ids = tuple(normalize_space(i) for i in ids)
-    code: str | XPathError = (
-        norm_ids[0] if len(ids) == 1 else "" if not ids else XPathError("several cbc:ID")
+    code: str | DynamicError = (
+        norm_ids[0] if len(ids) == 1 else "" if not ids else DynamicError("several cbc:ID")
     )
-    rate: Decimal | XPathError | None = None
+    rate: Decimal | DynamicError | None = None
     if len(percents) == 1:
-        rate = attempt(lambda: cast_decimal(string_value(percents[0])))
+        rate = attempt(lambda: to_decimal(string_value(percents[0])))
     elif percents:
-        rate = XPathError("several cbc:Percent")
+        rate = DynamicError("several cbc:Percent")
     return Cat(element, kids, tuple(ids), norm_ids, code, vat, rate)
 
 
-def _indicators(kids: Children) -> tuple[bool | XPathError, bool | XPathError]:
+def _indicators(kids: Children) -> tuple[bool | DynamicError, bool | DynamicError]:
     """``cbc:ChargeIndicator = false()`` and ``= true()``: each cast in
     document order until one matches (an uncastable one first is an error)."""
-    found: dict[bool, bool | XPathError] = {}
+    found: dict[bool, bool | DynamicError] = {}
     for child in kids.get(CHARGE_INDICATOR, _NONE):
         try:
             value = cast_boolean(string_value(child))
-        except XPathError as exc:
+        except DynamicError as exc:
             found.setdefault(False, exc)
             found.setdefault(True, exc)
             break
@@ -161,8 +163,8 @@ class AllowanceCharge:
     """One cac:AllowanceCharge (any depth) and its tax categories."""
 
     el: Element
-    allowance: bool | XPathError  # [cbc:ChargeIndicator = false()]
-    charge: bool | XPathError  # [cbc:ChargeIndicator = true()]
+    allowance: bool | DynamicError  # [cbc:ChargeIndicator = false()]
+    charge: bool | DynamicError  # [cbc:ChargeIndicator = true()]
     root_level: bool  # a document level allowance or charge
     cats: list[Cat] = field(default_factory=list)
     amounts: list[Element] = field(default_factory=list)  # cbc:Amount
@@ -183,9 +185,9 @@ class Parties:
     """The VAT identifiers (and buyer legal registration) the rules ask for."""
 
     seller_any: bool = False  # //Seller/Party/PartyTaxScheme/CompanyID, any scheme
-    seller_vat: bool | XPathError = False  # ... with the VAT scheme (BT-31)
-    tax_rep_vat: bool | XPathError = False  # BT-63
-    buyer_vat: bool | XPathError = False  # BT-48
+    seller_vat: bool | DynamicError = False  # ... with the VAT scheme (BT-31)
+    tax_rep_vat: bool | DynamicError = False  # BT-63
+    buyer_vat: bool | DynamicError = False  # BT-48
     buyer_legal: bool = False  # BT-47
 
 
@@ -195,11 +197,11 @@ def _has_company_id(element: Element, children: dict[Element, Children]) -> bool
 
 def _any_vat_company(
     schemes: list[Element], children: dict[Element, Children]
-) -> bool | XPathError:
+) -> bool | DynamicError:
     """``exists(PartyTaxScheme[VAT scheme]/cbc:CompanyID)`` over ``schemes``."""
     for scheme in schemes:
         vat = _party_scheme_is_vat(scheme, children)
-        if isinstance(vat, XPathError):
+        if isinstance(vat, DynamicError):
             return vat
         if vat and _has_company_id(scheme, children):
             return True
@@ -336,7 +338,7 @@ def _summarize(f: Facts) -> None:
         clean = clean and isinstance(ac.allowance, bool) and isinstance(ac.charge, bool)
     p = f.parties
     f.clean = clean and not any(
-        isinstance(v, XPathError) for v in (p.seller_vat, p.buyer_vat, p.tax_rep_vat)
+        isinstance(v, DynamicError) for v in (p.seller_vat, p.buyer_vat, p.tax_rep_vat)
     )
 
 

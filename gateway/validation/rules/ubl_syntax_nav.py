@@ -7,7 +7,7 @@ context element (``count(cbc:Note) <= 1`` on each line).
 
 At any depth: the rule modules register, when imported, every path they ask
 for that way (``reach``) and every name ending they look for (``ending``);
-``xpath`` groups a document's index keys by the registered paths they reach,
+``paths`` groups a document's index keys by the registered paths they reach,
 in one pass shared with the other families. Per context: the nodes at a
 relative path are walked up to their context and counted.
 """
@@ -19,11 +19,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import cast
 
 from gateway.validation.rules.engine import Batch, Flag, Rule, batched
-from gateway.validation.rules.model import CAC, CBC, NS, Doc, Element
-from gateway.validation.rules.xpath import ending as ending
-from gateway.validation.rules.xpath import last_step as last_step
-from gateway.validation.rules.xpath import reach as reach
-from gateway.validation.rules.xpath import reached, registered, registered_ending
+from gateway.validation.rules.kernel import boolean_items_equal, clark, string_value
+from gateway.validation.rules.model import CAC, CBC, Doc, Element
+from gateway.validation.rules.paths import ending as ending
+from gateway.validation.rules.paths import last_step as last_step
+from gateway.validation.rules.paths import reach as reach
+from gateway.validation.rules.paths import reached, registered, registered_ending
 
 _PRICE = f"{{{CAC}}}Price"
 _ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
@@ -33,7 +34,7 @@ _NONE: tuple[str, ...] = ()
 # Rule id -> the nodes where it fails, for rules answered together.
 Answers = dict[str, Sequence[Element]]
 
-# --- at any depth (the registry is shared with the other families: ``xpath``) ------
+# --- at any depth (the registry is shared with the other families: ``paths``) -------
 
 
 def view(doc: Doc) -> dict[str, list[str]]:
@@ -97,15 +98,6 @@ def named(doc: Doc, suffix: str) -> Sequence[str]:
 
 
 # --- values -------------------------------------------------------------------
-
-
-def string_value(element: Element) -> str:
-    """The XPath string value: all descendant text, comments left out."""
-    if len(element) == 0:
-        return element.text or ""
-    # itertext() yields str for a parsed document (bytes only for some
-    # HTML-parser inputs), whatever its stubs say.
-    return "".join(cast("Iterator[str]", element.itertext()))
 
 
 def values(elements: Iterable[Element]) -> list[str]:
@@ -185,16 +177,11 @@ def below(element: Element, rel: str) -> list[Element]:
     """Elements at a relative path of UBL steps (``cac:PartyName/cbc:Name``), in order."""
     tags = _TAGS_OF_PATH.get(rel)
     if tags is None:
-        tags = _TAGS_OF_PATH[rel] = tuple(_clark(step) for step in rel.split("/"))
+        tags = _TAGS_OF_PATH[rel] = tuple(clark(step) for step in rel.split("/"))
     found = [element]
     for tag in tags:
         found = [c for e in found for c in e.iterchildren(tag)]
     return found
-
-
-def _clark(step: str) -> str:
-    prefix, _, local = step.partition(":")
-    return f"{{{NS[prefix]}}}{local}"
 
 
 def owning(doc: Doc, key: str, rel: str) -> Collection[Element]:
@@ -225,22 +212,9 @@ def in_priced_allowance(element: Element) -> bool:
 
 
 def boolean_equals(elements: list[Element], wanted: bool) -> bool:
-    """``elements = true()`` / ``= false()``: each value cast to xs:boolean.
-
-    A value that is not a boolean is a dynamic error, which makes a rule
-    context not match (XSLT patterns); the first match in document order wins.
-    """
-    for e in elements:
-        value = string_value(e).strip(" \t\r\n")
-        if value in ("true", "1"):
-            if wanted:
-                return True
-        elif value in ("false", "0"):
-            if not wanted:
-                return True
-        else:
-            return False
-    return False
+    """``elements = true()`` / ``= false()`` in a rule context: a value that is not
+    a boolean is a dynamic error, which makes the context not match (XSLT patterns)."""
+    return boolean_items_equal(elements, wanted) is True
 
 
 def type_codes(reference: Element) -> list[str]:

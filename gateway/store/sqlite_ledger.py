@@ -1,10 +1,12 @@
-"""SQL of the settlement ledger: one row per document and way, counted by month."""
+"""The settlement ledger in the embedded store: one row per document and
+way, counted by month."""
 
 from __future__ import annotations
 
 import sqlite3
 
 from gateway.model import Exchange, ExchangeCount
+from gateway.store.sqlite_base import SqliteBase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
@@ -20,7 +22,7 @@ CREATE INDEX IF NOT EXISTS ledger_month ON ledger (month);
 """
 
 
-def record(conn: sqlite3.Connection, e: Exchange) -> None:
+def _record(conn: sqlite3.Connection, e: Exchange) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO ledger (document_id, way, month, peer, agreement, document_type)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -28,7 +30,7 @@ def record(conn: sqlite3.Connection, e: Exchange) -> None:
     )
 
 
-def counts(conn: sqlite3.Connection, month: str) -> list[ExchangeCount]:
+def _counts(conn: sqlite3.Connection, month: str) -> list[ExchangeCount]:
     rows = conn.execute(
         "SELECT peer, agreement, way, document_type, COUNT(*) FROM ledger WHERE month = ?"
         " GROUP BY peer, agreement, way, document_type"
@@ -36,3 +38,11 @@ def counts(conn: sqlite3.Connection, month: str) -> list[ExchangeCount]:
         (month,),
     ).fetchall()
     return [ExchangeCount(p, a, w, d, int(n)) for p, a, w, d, n in rows]
+
+
+class SqliteLedger(SqliteBase):
+    async def record_exchange(self, exchange: Exchange) -> None:
+        await self._write(lambda conn: _record(conn, exchange))
+
+    async def exchanges(self, month: str) -> list[ExchangeCount]:
+        return await self._read(lambda conn: _counts(conn, month))

@@ -1,4 +1,4 @@
-"""XPath pieces shared by the rule families: paths at any depth, decimals.
+"""Paths at any depth, shared by the rule families (values: ``kernel``).
 
 The official rules reach many elements wherever they are: ``//cac:X``, or a
 rule context such as ``cac:PaymentMeans/cbc:PaymentID``, which matches that
@@ -9,14 +9,10 @@ with, once per distinct key (a memo shared by all documents, since the same
 keys come back in every invoice); the model's walk files each key it meets
 under its tags: ``reached(doc)[path]`` lists the keys ``//path`` reaches, in
 the order of the index (document order of their first node).
-
-Values: ``decimal`` is the ``xs:decimal`` cast the families share.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # the model imports this module to tag its paths
@@ -97,38 +93,3 @@ def reached(doc: Doc) -> dict[str, list[str]]:
     """Registered path (or ``*ending``) -> the document's index keys it reaches
     (tagged by the model's walk as it meets each key)."""
     return doc.reached
-
-
-# --- values ----------------------------------------------------------------------
-
-XML_SPACE: Final = " \t\n\r"
-_DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-
-
-# Text -> its cast: amounts repeat within a document and from one family to
-# the next. Bounded (entries and text length) like the path tables; values
-# are immutable, so documents checked at the same time share them safely.
-_CASTS: dict[str, Decimal | None] = {}
-_CASTS_LIMIT: Final = 20_000
-_CAST_TEXT_LIMIT: Final = 40
-_UNCAST: Final = object()
-
-
-def decimal(text: str) -> Decimal | None:
-    """The ``xs:decimal`` cast of an untyped value: None when it is not one.
-
-    Surrounding XML whitespace is ignored; then an optional sign, digits and
-    one point, no exponent (unlike Python's ``Decimal``).
-    """
-    found = _CASTS.get(text, _UNCAST)
-    if found is not _UNCAST:
-        return found  # type: ignore[return-value]
-    s = text.strip(XML_SPACE)
-    digits = s.replace(".", "", 1)
-    if digits.isdigit() and digits.isascii():  # the usual amount: no sign
-        value: Decimal | None = Decimal(s)
-    else:
-        value = Decimal(s) if _DECIMAL.fullmatch(s) else None
-    if len(_CASTS) < _CASTS_LIMIT and len(text) <= _CAST_TEXT_LIMIT:
-        _CASTS[text] = value
-    return value
