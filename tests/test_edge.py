@@ -38,7 +38,11 @@ async def edge(network_dir: tuple[Path, str]) -> AsyncIterator[Edge]:
     """The app served as ``gateway serve`` serves it (aiohttp's TestServer
     would cancel handlers whose client hangs up, which serve does not)."""
     cfg, token = network_dir
-    cfg.write_text(cfg.read_text() + f'\n[admin]\ntoken_sha256 = "{hash_token(ADMIN)}"\n')
+    # `gateway init` writes an admin token of its own: this test's replaces it.
+    text = cfg.read_text()
+    cfg.write_text(
+        text.replace(text.split("[admin]")[1], f'\ntoken_sha256 = "{hash_token(ADMIN)}"\n')
+    )
     async with running(loader.load(cfg)) as gw:
         runner = web.AppRunner(make_app(gw), access_log=None, handle_signals=False)
         await runner.setup()

@@ -1,5 +1,5 @@
-"""The ``gateway`` command.
-
-``main`` (serve, init, send, status, validate, ...), ``admin`` and
-``partners`` commands, and ``scaffold`` for ``gateway init``.
+"""The ``gateway`` command: ``main`` (the parser and entry point), one module
+per job (``network``, ``documents``, ``validate``, ``sample``, ``route``,
+``agreements``, ``settlement``, ``partners``), ``common`` (the configuration
+rule every command follows) and ``scaffold`` for ``gateway init``.
 """

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gateway.config import loader as config_mod
+from gateway.cli import common
 from gateway.errors import ConfigError, GatewayError
 from gateway.model import InvalidIdentifier, ParticipantId
 
@@ -26,7 +25,7 @@ if TYPE_CHECKING:  # the store (and redis) is imported only by commands that use
     from gateway.store.base import PartnerStore
 
 T = TypeVar("T")
-DEFAULT_CONFIG = os.environ.get("GATEWAY_CONFIG", "gateway.toml")
+PROSPECT = "(prospect)"  # a partner in no network: refused paper under a mandate
 _SHOWN_BAD_ROWS = 50  # the text report stops there; --json lists them all
 
 
@@ -35,27 +34,9 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _with_store(config_path: str, work: Callable[[PartnerStore], Awaitable[T]]) -> T:
+def _with_store(args: argparse.Namespace, work: Callable[[PartnerStore], Awaitable[T]]) -> T:
     """Open the configured store, run ``work`` on it, close it."""
-    settings = config_mod.load(config_path)
-    st = settings.store
-    try:
-        from gateway.store.factory import make_store
-
-        store = make_store(st.url, prefix=st.prefix, sync=st.sync)
-    except ValueError as exc:
-        raise ConfigError(str(settings.path), "store.url", str(exc)) from None
-
-    async def run() -> T:
-        await store.open()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    import asyncio  # here, not at the top: `gateway validate` starts without it
-
-    return asyncio.run(run())
+    return common.with_store(common.load(args), work)
 
 
 def _pid(text: str) -> str:
@@ -73,7 +54,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         return _fail(f"cannot read {path}: no such file")
     report = _with_store(
-        args.config, lambda store: import_file(store, path, all_or_nothing=args.all_or_nothing)
+        args, lambda store: import_file(store, path, all_or_nothing=args.all_or_nothing)
     )
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
@@ -105,14 +86,14 @@ def cmd_list(args: argparse.Namespace) -> int:
             after=after, limit=args.limit
         )
 
-    total, partners = _with_store(args.config, work)
+    total, partners = _with_store(args, work)
     more = partners[-1].id if len(partners) == args.limit else None
     if args.json:
         out = {"total": total, "partners": [p.to_json() for p in partners], "next_after": more}
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     for p in partners:
-        print(f"{p.id:<40} {p.network or '-':<12} {p.reception:<8} {p.name}")
+        print(f"{p.id:<40} {p.network or PROSPECT:<12} {p.reception:<8} {p.name}")
     print(
         f"{len(partners)} of {total} partner(s)" + (f"; next page: --after {more}" if more else "")
     )
@@ -121,7 +102,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     pid = _pid(args.id)
-    partner = _with_store(args.config, lambda store: store.get_partner(pid))
+    partner = _with_store(args, lambda store: store.get_partner(pid))
     if partner is None:
         return _fail(f"no partner {pid} in the directory", 1)
     if args.json:
@@ -135,7 +116,7 @@ def _describe(p: Partner) -> str:
     fields: list[tuple[str, Any]] = [
         ("id", p.id),
         ("name", p.name),
-        ("network", p.network or "(none yet)"),
+        ("network", p.network or f"{PROSPECT}: in no network yet, one to onboard"),
         ("receives", ", ".join(p.document_types) or "BIS Billing 3.0 invoice and credit note"),
         ("reception", p.reception),
         ("email", p.email or "-"),
@@ -168,35 +149,61 @@ def _guarded(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``partners import|list|show`` to the gateway command's subparsers."""
-    p = sub.add_parser("partners", help="the partner directory: import, list, show")
+    p = common.command(
+        sub,
+        "partners",
+        "the partner directory: import, list, show",
+        ["gateway partners import partners.csv", "gateway partners list --limit 20"],
+    )
     psub = p.add_subparsers(dest="partners_command", required=True, metavar="ACTION")
 
-    c = psub.add_parser(
+    c = common.command(
+        psub,
         "import",
-        help="import partners from a CSV or JSON lines file",
-        description="Header row (CSV): id,name,network,document_types,reception,email,address,"
-        "country; several values in one cell are separated by ';'. JSON lines: one object "
-        "per line with the same keys. Bad rows are reported by line; exit 1 if any.",
+        "import partners from a CSV or JSON lines file",
+        [
+            "gateway partners import partners.csv --config var/alpha/gateway.toml",
+            "gateway partners import partners.jsonl --all-or-nothing --json",
+        ],
+        description="Import partners from a CSV or JSON lines file. Header row (CSV): "
+        "id,name,network,document_types,reception,email,address,country; several values in "
+        "one cell are separated by ';'. JSON lines: one object per line with the same keys. "
+        "Bad rows are reported by line; exit 1 if any.",
+        notes=common.CONFIG_RULE,
     )
     c.add_argument("file", metavar="FILE", help="CSV or JSON lines file")
     c.add_argument("--all-or-nothing", action="store_true", help="write nothing if any row is bad")
     _common(c)
     c.set_defaults(func=_guarded(cmd_import))
 
-    c = psub.add_parser("list", help="list partners ordered by id, a page at a time")
+    c = common.command(
+        psub,
+        "list",
+        "list partners ordered by id, a page at a time",
+        ["gateway partners list", "gateway partners list --after 0088:5790000000012 --limit 50"],
+        notes=f"{common.CONFIG_RULE}\n"
+        f"Columns: id, network ({PROSPECT} for a company in no network yet, recorded when a\n"
+        "mandate refused paper for it), reception, name.",
+    )
     c.add_argument("--after", metavar="ID", help="start after this id (the last one shown)")
     c.add_argument("--limit", type=int, default=100, metavar="N", help="page size (default 100)")
     _common(c)
     c.set_defaults(func=_guarded(cmd_list))
 
-    c = psub.add_parser("show", help="show one partner")
+    c = common.command(
+        psub,
+        "show",
+        "show one partner",
+        ["gateway partners show 0088:7300010000001 --config var/alpha/gateway.toml"],
+        notes=common.CONFIG_RULE,
+    )
     c.add_argument("id", metavar="ID", help="participant id such as 0088:7300010000001")
     _common(c)
     c.set_defaults(func=_guarded(cmd_show))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=DEFAULT_CONFIG, help="path to gateway.toml")
+    common.add_config(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 

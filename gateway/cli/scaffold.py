@@ -17,6 +17,7 @@ from gateway.pki.certificates import write_dev_pki
 from gateway.samples import sample_document
 
 TOKEN_FILE = "sender.token"  # noqa: S105 - a file name, not a secret
+ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - the bearer token of POST /admin/reload
 
 
 def gln(prefix: str) -> str:
@@ -63,19 +64,34 @@ def init_network(
             ParticipantId("0088", gln("57" + seed + "1")),
             ParticipantId("0088", gln("57" + seed + "2")),
         ]
-    token = secrets.token_urlsafe(32)
-    token_path = directory / TOKEN_FILE
-    token_path.write_text(token + "\n", encoding="utf-8")
-    os.chmod(token_path, 0o600)
+    token = _secret(directory / TOKEN_FILE)
+    admin = _secret(directory / ADMIN_TOKEN_FILE)
     base_url = f"http://{host}:{port}"
     config.write_text(
-        _render(name, ap_id, base_url, host, port, participants, hash_token(token), store),
+        _render(name, ap_id, base_url, host, port, participants, hash_token(token), store)
+        + _admin_table(hash_token(admin)),
         encoding="utf-8",
     )
     buyer = participants[1] if len(participants) > 1 else participants[0]
     sample = directory / "sample-invoice.xml"
     sample.write_bytes(sample_document(DocumentKind.INVOICE, seller=participants[0], buyer=buyer))
     return Scaffold(config, token, sample, tuple(participants))
+
+
+def _secret(path: Path) -> str:
+    """A new bearer token, written to ``path`` readable by its owner only."""
+    token = secrets.token_urlsafe(32)
+    path.write_text(token + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)
+    return token
+
+
+def _admin_table(token_sha256: str) -> str:
+    return f"""
+[admin]
+# The admin token (POST /admin/reload) is in admin.token; only its SHA-256 is kept here.
+token_sha256 = "{token_sha256}"
+"""
 
 
 def _render(

@@ -177,7 +177,8 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
         request.app[edge.GUARD].authenticate(
             request,
             lambda token: True if gw.settings.is_admin_token(token) else None,
-            "admin token required (set [admin] token_sha256 in the config)",
+            "admin token required: the one in admin.token beside the config, which "
+            "`gateway init` writes (its SHA-256 is [admin] token_sha256)",
         )
         ok, message = reload(gw)
         return web.json_response({"reloaded": ok, "message": message}, status=200 if ok else 422)

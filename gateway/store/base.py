@@ -87,6 +87,12 @@ class DocumentStore(Protocol):
 
     async def count_documents(self) -> int: ...
 
+    async def list_documents(
+        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentMeta]:
+        """Documents newest first (received at or after ``since``), a page of
+        ``limit`` after skipping ``offset``: an admin's listing, not a hot path."""
+
 
 class Outbox(Protocol):
     """The jobs waiting to be delivered, leased to one worker at a time.

@@ -4,12 +4,13 @@ and the keys they were accepted under (key layout in redis_base)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from gateway.model import AcceptResult, DocumentMeta, StatusEvent
 from gateway.store._acceptance import Acceptance, PlannedAccept
 from gateway.store._codec import dump_events, load_event, load_meta, to_micros
-from gateway.store.redis_base import RedisBase, as_bytes
+from gateway.store.redis_base import RedisBase, as_bytes, as_text
 from gateway.store.redis_outbox import job_json
 
 # KEYS: docs, doc, events, outbox, jobs, then one idem key per claimed key
@@ -114,3 +115,18 @@ class RedisDocuments(PlannedAccept, RedisBase):
     async def count_documents(self) -> int:
         with self._translate():
             return int(await self._redis.scard(self._keys.docs))
+
+    async def list_documents(
+        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentMeta]:
+        # The ids are a set: every meta is read and sorted here (an admin's listing).
+        with self._translate():
+            ids = await self._redis.smembers(self._keys.docs)
+            pipe = self._redis.pipeline(transaction=False)
+            for doc_id in ids:
+                pipe.hget(self._keys.doc(as_text(doc_id)), "meta")
+            texts = await pipe.execute()
+        metas = [load_meta(t) for t in texts if t is not None]
+        metas = [m for m in metas if since is None or m.received_at >= since]
+        metas.sort(key=lambda m: (m.received_at, m.id), reverse=True)
+        return metas[offset : offset + limit]

@@ -8,6 +8,7 @@ events or blobs for an unknown document) raise StoreError and write nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from gateway.model import AcceptResult, DocumentMeta, StatusEvent
 from gateway.store._acceptance import Acceptance, PlannedAccept
@@ -121,3 +122,28 @@ class SqliteDocuments(PlannedAccept, SqliteBase):
 
     async def count_documents(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM documents"))
+
+    async def list_documents(
+        self, *, since: datetime | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentMeta]:
+        # Insertion order is arrival order. `since` is compared as a time, not
+        # as the stored text (which drops zero microseconds); rows are read
+        # only until the page is full.
+        def run(conn: Conn) -> list[DocumentMeta]:
+            page: list[DocumentMeta] = []
+            skipped = 0
+            if limit <= 0:
+                return page
+            for (text,) in conn.execute("SELECT meta FROM documents ORDER BY rowid DESC"):
+                m = load_meta(text)
+                if since is not None and m.received_at < since:
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                    continue
+                page.append(m)
+                if len(page) == limit:
+                    break
+            return page
+
+        return await self._read(run)

@@ -1,0 +1,138 @@
+"""The README's quickstart and two-network walkthrough, run as written.
+
+The shell blocks marked ``<!-- run: NAME -->`` in README.md are taken
+verbatim and run by bash in a fresh directory that looks like a checkout:
+``scripts/`` and ``pyproject.toml`` copied, and a ``.venv`` whose
+``gateway`` runs this tree. Only the ports differ (free ones, through the
+environment variables the README names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import logwatch
+from tests.support import REPO, free_port, http
+
+MARKED = re.compile(r"<!-- run: ([\w-]+) -->\n```sh\n(.*?)```", re.S)
+
+
+def marked(name: str, doc: str = "README.md") -> list[str]:
+    """The shell blocks of ``doc`` marked ``name``, in order."""
+    found = [body for marker, body in MARKED.findall((REPO / doc).read_text()) if marker == name]
+    assert found, f"{doc} has no block marked {name!r}"
+    return found
+
+
+def blocks(name: str) -> str:
+    return "".join(marked(name))
+
+
+def checkout(tmp_path: Path) -> Path:
+    """A directory where the README's commands work: scripts/, pyproject.toml and a
+    .venv (already set up, so scripts/_venv.sh installs nothing) running this tree."""
+    root = tmp_path / "checkout"
+    shutil.copytree(REPO / "scripts", root / "scripts")
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    shim = bin_dir / "gateway"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m gateway "$@"\n')
+    shim.chmod(0o755)
+    (root / ".venv" / ".installed").touch()
+    return root
+
+
+def run(script: str, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        ["bash", "-e", "-c", script],
+        cwd=root,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its background servers too: stopped below if it fails
+    )
+    try:
+        out, err = proc.communicate(timeout=180)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    logwatch.append("cli.log", err + "\n")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.slow
+def test_quickstart_as_written_delivers_the_sample_invoice(tmp_path: Path) -> None:
+    """The README's quickstart blocks, run as written with PORT set to a free port: scripts/serve
+    starts a gateway, and send --wait, status by the printed id and documents all show the
+    sample invoice delivered."""
+    root = checkout(tmp_path)
+    port = free_port()
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - owned by the process
+    serve = subprocess.Popen(
+        ["bash", "-e", "-c", blocks("quickstart-serve")],
+        cwd=root,
+        env={**os.environ, "PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert serve.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "the gateway did not start"
+            time.sleep(0.1)
+        out = run(blocks("quickstart-send"), root, {})
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)
+        serve.wait(20)
+    assert out.returncode == 0, out.stderr
+    doc_id = out.stdout.splitlines()[0]
+    # send --wait, then status by the id send printed, then the listing: all delivered.
+    assert out.stdout.count(doc_id) >= 3, out.stdout
+    assert "status: delivered" in out.stdout
+    assert "1 document(s)" in out.stdout
+
+
+@pytest.mark.slow
+def test_two_network_walkthrough_and_the_api_curl_quickstart_as_written(tmp_path: Path) -> None:
+    """The README's walkthrough delivers alpha's invoice to beta's inbox; docs/api.md's
+    curl block, run while both gateways are up (before the walkthrough stops them),
+    submits another one through the HTTP API."""
+    root = checkout(tmp_path)
+    ports = {"ALPHA_PORT": str(free_port()), "BETA_PORT": str(free_port())}
+    *start, stop = marked("walkthrough")
+    out = run("".join([*start, *marked("curl", "docs/api.md"), stop]), root, ports)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "alpha-to-beta.xml: valid" in out.stdout
+    assert "status: delivered" in out.stdout and "delivered to network beta" in out.stdout
+    inbox = list((root / "var" / "beta" / "inbox" / "0088_5791000000019").glob("*.xml"))
+    assert len(inbox) >= 1
+    assert b"5790000000012" in inbox[0].read_bytes()
+    # beta lists the document it received, delivered, from alpha's participant.
+    listed = [ln for ln in out.stdout.splitlines() if "inbound" in ln]
+    assert len(listed) == 1 and "delivered" in listed[0] and "0088:5790000000012" in listed[0]
+    # The curl block: 202 received, then the history of that same id.
+    answer = json.loads((root / "answer.json").read_text())
+    assert answer["status"] == "received" and answer["location"].endswith(answer["id"])
+    history = json.loads(out.stdout.strip().splitlines()[-1])
+    assert history["id"] == answer["id"] and history["history"][0]["state"] == "received"
