@@ -6,8 +6,10 @@ What tests build (documents, settings, keys) is ``tests.builders``'."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,3 +239,63 @@ def make_network(
         args += ["--ca", str(ca_dir)]
     gateway_cli(*args)
     return Network(name, directory, port, participants)
+
+
+# --- the command line as a newcomer runs it ---------------------------------
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`gateway ARGS` with only the GATEWAY_* environment the test gives."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**base, **(env or {})},
+        timeout=120,
+    )
+    logwatch.append("cli.log", proc.stderr + "\n")
+    return proc
+
+
+def bad_invoice(folder: Path, seller: str, buyer: str) -> Path:
+    """A sample whose 15 amounts all carry a currency that does not exist: the
+    same three rules fire 15 times each."""
+    good = folder / "good.xml"
+    made = cli("sample", "--seller", seller, "--buyer", buyer, "-o", str(good))
+    assert made.returncode == 0, made.stderr
+    bad = folder / "bad.xml"
+    bad.write_text(good.read_text().replace('currencyID="EUR"', 'currencyID="ZZZ"'))
+    return bad
+
+
+def leaf_parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    from gateway.cli.main import parser
+
+    todo = [("gateway", parser())]
+    while todo:
+        name, p = todo.pop()
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield name, p
+        for action in subs:
+            todo += [(f"{name} {n}", child) for n, child in action.choices.items()]
+
+
+def checkout(tmp_path: Path) -> Path:
+    """A directory where the README's commands work: scripts/, pyproject.toml and a
+    .venv (already set up, so scripts/_venv.sh installs nothing) running this tree."""
+    root = tmp_path / "checkout"
+    shutil.copytree(REPO / "scripts", root / "scripts")
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    shim = bin_dir / "gateway"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m gateway "$@"\n')
+    shim.chmod(0o755)
+    (root / ".venv" / ".installed").touch()
+    return root

@@ -8,11 +8,9 @@ a gateway talk to a real one, started once for the module on a free port.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,29 +18,11 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.scaffold import gln
-from tests import logwatch
-from tests.support import Network, http, make_network
+from tests.support import Network, bad_invoice, checkout, cli, http, leaf_parsers, make_network
 
 SELLER = f"0088:{gln('579200000001')}"
 BUYER = f"0088:{gln('579200000002')}"
 NOWHERE = f"0088:{gln('579299999999')}"  # a French company in no network
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`gateway ARGS` with only the GATEWAY_* environment the test gives."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**base, **(env or {})},
-        timeout=120,
-    )
-    logwatch.append("cli.log", proc.stderr + "\n")
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +33,6 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
         yield net
     finally:
         net.stop()
-
-
-def bad_invoice(folder: Path) -> Path:
-    """A sample whose 15 amounts all carry a currency that does not exist: the
-    same three rules fire 15 times each."""
-    good = folder / "good.xml"
-    made = cli("sample", "--seller", SELLER, "--buyer", BUYER, "-o", str(good))
-    assert made.returncode == 0, made.stderr
-    bad = folder / "bad.xml"
-    bad.write_text(good.read_text().replace('currencyID="EUR"', 'currencyID="ZZZ"'))
-    return bad
 
 
 # --- item 2: gateway sample ------------------------------------------------------------
@@ -149,7 +118,6 @@ def test_serve_script_refuses_a_port_that_disagrees_with_its_existing_file(
 ) -> None:
     """scripts/serve with a PORT other than the existing file's listen_port stops with exit 2 and
     says so, instead of serving on the old port silently."""
-    from tests.test_readme import checkout
 
     root = checkout(tmp_path)
     env = {**os.environ, "GATEWAY_CONFIG": str(gw.config), "PORT": str(gw.port + 1)}
@@ -177,7 +145,7 @@ def test_send_and_status_show_each_finding_once_with_locations_and_count(
 ) -> None:
     """A document whose 15 amounts break the same rule: send and status print that rule once,
     with "(15 times)", its first locations and how many more."""
-    bad = bad_invoice(tmp_path)
+    bad = bad_invoice(tmp_path, SELLER, BUYER)
     sent = cli("send", str(bad), "--config", str(gw.config))
     status = cli("status", sent.stdout.splitlines()[0], "--config", str(gw.config))
     for out in (sent, status):
@@ -210,7 +178,7 @@ def test_init_writes_an_admin_token_that_reloads_the_running_gateway(gw: Network
 def test_documents_lists_by_state_and_time(tmp_path: Path, gw: Network) -> None:
     """gateway documents --state rejected lists only rejected documents (a rejected send among
     them); --since a future time lists none."""
-    bad = bad_invoice(tmp_path)
+    bad = bad_invoice(tmp_path, SELLER, BUYER)
     rejected_id = cli("send", str(bad), "--config", str(gw.config)).stdout.splitlines()[0]
     out = cli("documents", "--state", "rejected", "--json", "--config", str(gw.config))
     rows = json.loads(out.stdout)
@@ -259,19 +227,6 @@ def test_settlement_defaults_to_the_previous_calendar_month(gw: Network) -> None
 
 
 # --- item 11: help ----------------------------------------------------------------------------
-
-
-def leaf_parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:
-    from gateway.cli.main import parser
-
-    todo = [("gateway", parser())]
-    while todo:
-        name, p = todo.pop()
-        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
-        if not subs:
-            yield name, p
-        for action in subs:
-            todo += [(f"{name} {n}", child) for n, child in action.choices.items()]
 
 
 def test_every_option_has_help_and_every_command_examples() -> None:

@@ -9,8 +9,8 @@ import tomllib
 from pathlib import Path
 
 from gateway.channels.printing import MANIFEST_COLUMNS
-from tests.support import REPO
-from tests.test_cli_newcomer import bad_invoice, cli, leaf_parsers
+from tests.builders import BUYER, SELLER
+from tests.support import REPO, bad_invoice, cli, leaf_parsers
 
 CONFIGURATION = (REPO / "docs" / "configuration.md").read_text()
 
@@ -54,7 +54,7 @@ def test_validate_output_in_the_docs_is_what_validate_prints(tmp_path: Path) -> 
     shown = (REPO / "docs" / "validation.md").read_text()
     example = re.search(r"```\n(bad\.xml: INVALID\n.*?)```", shown, re.S)
     assert example is not None
-    bad = bad_invoice(tmp_path)
+    bad = bad_invoice(tmp_path, str(SELLER), str(BUYER))
     out = cli("validate", "bad.xml", cwd=bad.parent)
     assert out.returncode == 1
     for line in example.group(1).splitlines():

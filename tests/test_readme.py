@@ -13,17 +13,15 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests import logwatch
-from tests.support import REPO, free_port, http
+from tests.support import REPO, checkout, free_port, http
 
 MARKED = re.compile(r"<!-- run: ([\w-]+) -->\n```sh\n(.*?)```", re.S)
 
@@ -37,22 +35,6 @@ def marked(name: str, doc: str = "README.md") -> list[str]:
 
 def blocks(name: str) -> str:
     return "".join(marked(name))
-
-
-def checkout(tmp_path: Path) -> Path:
-    """A directory where the README's commands work: scripts/, pyproject.toml and a
-    .venv (already set up, so scripts/_venv.sh installs nothing) running this tree."""
-    root = tmp_path / "checkout"
-    shutil.copytree(REPO / "scripts", root / "scripts")
-    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
-    bin_dir = root / ".venv" / "bin"
-    bin_dir.mkdir(parents=True)
-    (bin_dir / "python").symlink_to(sys.executable)
-    shim = bin_dir / "gateway"
-    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m gateway "$@"\n')
-    shim.chmod(0o755)
-    (root / ".venv" / ".installed").touch()
-    return root
 
 
 def run(script: str, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
