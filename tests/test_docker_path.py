@@ -89,10 +89,20 @@ def test_init_without_public_url_gives_peers_the_listen_address(tmp_path: Path) 
     assert info["as4_endpoint"] == "http://[::1]:8082/as4"
 
 
-@pytest.mark.parametrize("url", ["ap.example.com", "ftp://ap.example.com", "http://0.0.0.0:8080"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ap.example.com",
+        "ftp://ap.example.com",
+        "http://0.0.0.0:8080",
+        "http://[::1",
+        'https://ap.example.com/"x',
+    ],
+)
 def test_init_refuses_a_public_url_peers_cannot_use(tmp_path: Path, url: str) -> None:
-    """--public-url without http(s), or naming a wildcard address, is refused (exit 2, one line
-    naming --public-url) before anything is written."""
+    """--public-url without http(s), malformed, with a quote that would break gateway.toml, or
+    naming a wildcard address, is refused (exit 2, one line naming --public-url) before
+    anything is written."""
     out = _init(tmp_path / "net", 8080, "--host", "0.0.0.0", "--public-url", url, check=False)
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1 and "--public-url" in out.stderr

@@ -89,12 +89,12 @@ def public_base_url(host: str, port: int, public_url: str | None) -> str:
     which would send peers to 0.0.0.0: then the caller must say the public URL.
     """
     if public_url is not None:
-        parts = urlsplit(public_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        hostname = _http_host(public_url)
+        if hostname is None:
             raise InputError(f"--public-url must be an http(s) URL; got {public_url!r}")
-        if is_wildcard(parts.hostname):
+        if is_wildcard(hostname):
             raise InputError(
-                f"--public-url {public_url}: {parts.hostname} is not an address peers can reach"
+                f"--public-url {public_url}: {hostname} is not an address peers can reach"
             )
         return public_url.rstrip("/")
     if is_wildcard(host):
@@ -105,6 +105,19 @@ def public_base_url(host: str, port: int, public_url: str | None) -> str:
         )
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
     return f"http://{shown}:{port}"
+
+
+def _http_host(url: str) -> str | None:
+    """The host of an http(s) URL fit to write into gateway.toml as is (no quote,
+    backslash or space), else None."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        return None
+    if parts.scheme not in ("http", "https") or set('"\\ ') & set(url):
+        return None
+    return hostname or None
 
 
 def _secret(path: Path) -> str:
