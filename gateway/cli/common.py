@@ -16,6 +16,7 @@ One rule for every command (each ``--help`` repeats it):
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -139,6 +140,20 @@ def endpoint(args: argparse.Namespace) -> tuple[str, str]:
                 )
             token = token_file.read_text(encoding="utf-8").strip()
     return url.rstrip("/"), token
+
+
+# --- addresses ------------------------------------------------------------------------
+
+
+def is_wildcard(host: str) -> bool:
+    """Whether ``host`` means "every address" (0.0.0.0, ::): fine to listen on,
+    meaningless to a peer that has to connect to it."""
+    if host in ("", "*"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:  # a host name
+        return False
 
 
 # --- HTTP and store ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The ``gateway`` command (also ``python -m gateway``): the top-level parser.
 
 Each command lives in a module named for its job (network: init, serve,
-config, info, certs; documents: send, status, documents; validate; sample;
+config, info, certs; health; documents: send, status, documents; validate; sample;
 route; agreements; settlement; partners); ``common`` holds the configuration
 rule they share.
 
@@ -20,6 +20,7 @@ from gateway.cli import (
     agreements,
     common,
     documents,
+    health,
     network,
     partners,
     route,
@@ -81,7 +82,17 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action=_Version)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (network, sample, documents, validate, route, agreements, settlement, partners):
+    for module in (
+        network,
+        health,
+        sample,
+        documents,
+        validate,
+        route,
+        agreements,
+        settlement,
+        partners,
+    ):
         module.register(sub)
     return top
 

@@ -86,6 +86,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             provider_id=args.provider_id,
             ca_dir=Path(args.ca) if args.ca else None,
             store=args.store,
+            public_url=args.public_url,
         )
     except FileExistsError as exc:
         return common.fail(str(exc))
@@ -127,6 +128,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "gateway init var/alpha --name alpha --port 8081",
             "gateway init var/beta --name beta --port 8082 --ca var/alpha/certs \\\n"
             "      --participant 0088:5790000000029",
+            "gateway init net --name alpha --host 0.0.0.0 --port 8080 \\\n"
+            "      --public-url https://ap.alpha.example",
         ],
         notes="Writes DIR/gateway.toml, DIR/certs/ (DEVELOPMENT certificates), DIR/sender.token,\n"
         "DIR/admin.token (both readable by you only) and DIR/sample-invoice.xml.",
@@ -142,7 +145,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="participant id such as 0088:5790000435968 (repeatable; default: two made-up GLNs)",
     )
     p.add_argument(
-        "--host", default="127.0.0.1", help="listen host and base URL host (default 127.0.0.1)"
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on, network.listen_host (default 127.0.0.1; 0.0.0.0 in a "
+        "container, which then needs --public-url)",
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL peers and senders use, network.base_url, e.g. https://ap.example.com "
+        "(default: http://HOST:PORT)",
     )
     p.add_argument(
         "--provider-id", help="access point id, the CN of its certificate (default: from --name)"

@@ -10,8 +10,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from gateway.cli.common import is_wildcard
 from gateway.config.settings import hash_token
+from gateway.errors import InputError
 from gateway.model import DocumentKind, ParticipantId
 from gateway.pki.certificates import write_dev_pki
 from gateway.samples import sample_document
@@ -51,7 +54,9 @@ def init_network(
     provider_id: str | None = None,
     ca_dir: Path | None = None,
     store: str | None = None,
+    public_url: str | None = None,
 ) -> Scaffold:
+    base_url = public_base_url(host, port, public_url)  # before anything is written
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "gateway.toml"
     if config.exists():
@@ -66,7 +71,6 @@ def init_network(
         ]
     token = _secret(directory / TOKEN_FILE)
     admin = _secret(directory / ADMIN_TOKEN_FILE)
-    base_url = f"http://{host}:{port}"
     config.write_text(
         _render(name, ap_id, base_url, host, port, participants, hash_token(token), store)
         + _admin_table(hash_token(admin)),
@@ -76,6 +80,44 @@ def init_network(
     sample = directory / "sample-invoice.xml"
     sample.write_bytes(sample_document(DocumentKind.INVOICE, seller=participants[0], buyer=buyer))
     return Scaffold(config, token, sample, tuple(participants))
+
+
+def public_base_url(host: str, port: int, public_url: str | None) -> str:
+    """The ``base_url`` peers and senders are given (``gateway info`` hands it out).
+
+    ``public_url`` when given; else the listen address, except a wildcard one,
+    which would send peers to 0.0.0.0: then the caller must say the public URL.
+    """
+    if public_url is not None:
+        hostname = _http_host(public_url)
+        if hostname is None:
+            raise InputError(f"--public-url must be an http(s) URL; got {public_url!r}")
+        if is_wildcard(hostname):
+            raise InputError(
+                f"--public-url {public_url}: {hostname} is not an address peers can reach"
+            )
+        return public_url.rstrip("/")
+    if is_wildcard(host):
+        raise InputError(
+            f"--host {host} listens on every address, but peers and senders cannot connect "
+            f"to {host}: give --public-url, the URL they use (e.g. https://ap.example.com, "
+            f"or http://127.0.0.1:{port} to try it on this machine)"
+        )
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    return f"http://{shown}:{port}"
+
+
+def _http_host(url: str) -> str | None:
+    """The host of an http(s) URL fit to write into gateway.toml as is (no quote,
+    backslash or space), else None."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        return None
+    if parts.scheme not in ("http", "https") or set('"\\ ') & set(url):
+        return None
+    return hostname or None
 
 
 def _secret(path: Path) -> str:
@@ -127,7 +169,7 @@ address = ["{i} rue de l'Exemple", "75001 Paris"]
 name = "{name}"
 provider_id = "{ap_id}"            # our access point id: the CN of certs/ap.pem
 base_url = "{base_url}"   # how peers and senders reach us
-listen_host = "{host}"
+listen_host = "{host}"   # the address we listen on (0.0.0.0: every address)
 listen_port = {port}
 key = "certs/ap.key"
 certificate = "certs/ap.pem"
