@@ -17,7 +17,7 @@ from aiohttp import web
 from yarl import URL
 
 from gateway.config.settings import Peer
-from gateway.directory import smp
+from gateway.directory import smp, smp_names
 from gateway.directory.smp import Found, LookupFailed, NotRegistered
 from gateway.errors import HostileXml, SecurityError
 from gateway.model import (
@@ -98,14 +98,14 @@ ACC_ZONE = "acc.edelivery.tech.ec.europa.eu"
 def test_sml_names_match_the_published_examples(value: str, label: str) -> None:
     """SML DNS names of participant ids match the Peppol policy and SML specification examples,
     in either case."""
-    name = smp.sml_name(ParticipantId.parse(value), ACC_ZONE)
+    name = smp_names.sml_name(ParticipantId.parse(value), ACC_ZONE)
     assert name == f"{label}.iso6523-actorid-upis.{ACC_ZONE}"
 
 
 def test_sml_name_takes_the_peppol_zone_without_padding_or_trailing_dot() -> None:
     """An SML name in the production zone is a 52-character lower-case label without padding, and
     a trailing dot on the zone is dropped."""
-    name = smp.sml_name(BUYER, smp.SML_ZONE_PRODUCTION + ".")
+    name = smp_names.sml_name(BUYER, smp_names.SML_ZONE_PRODUCTION + ".")
     label, rest = name.split(".", 1)
     assert rest == "iso6523-actorid-upis.participant.sml.prod.tech.peppol.org"
     assert len(label) == 52 and "=" not in label and label == label.lower()
@@ -124,32 +124,32 @@ def test_sml_name_takes_the_peppol_zone_without_padding_or_trailing_dot() -> Non
         "ISO6523-ACTORID-UPIS::0088:7300010000001",
         "iso6523-actorid-upis%253A%253A0088%253A7300010000001",
         "0088:7300010000001",
-        *smp.participant_path_forms(BUYER),
+        *smp_names.participant_path_forms(BUYER),
     ],
 )
 def test_every_participant_spelling_parses(segment: str) -> None:
     """Every spelling of a participant id in an SMP URL (scheme or not, percent-encoded once or
     twice, upper case) parses to the same participant."""
-    assert smp.parse_participant_segment(segment) == BUYER
+    assert smp_names.parse_participant_segment(segment) == BUYER
 
 
 def test_participant_values_are_case_insensitive() -> None:
     """A participant value in upper case parses to the same id as in lower case."""
-    upper = smp.parse_participant_segment("ISO6523-ACTORID-UPIS%3A%3A0088%3AABC")
+    upper = smp_names.parse_participant_segment("ISO6523-ACTORID-UPIS%3A%3A0088%3AABC")
     assert upper == ParticipantId.parse("0088:abc")
 
 
-@pytest.mark.parametrize("segment", smp.doctype_path_forms(INVOICE))
+@pytest.mark.parametrize("segment", smp_names.doctype_path_forms(INVOICE))
 def test_every_doctype_spelling_parses(segment: str) -> None:
     """Every URL spelling of a document type id parses to the same id."""
-    assert smp.parse_doctype_segment(segment) == INVOICE
+    assert smp_names.parse_doctype_segment(segment) == INVOICE
 
 
 def test_doctype_values_keep_their_case() -> None:
     """Document type values keep their case (only %23 is decoded), so upper and lower case
     differ."""
-    assert smp.parse_doctype_segment("busdox-docid-qns::urn:X%23%23Y") == "urn:X##Y"
-    assert smp.parse_doctype_segment("BUSDOX-DOCID-QNS::urn:X##Y") != "urn:x##y"
+    assert smp_names.parse_doctype_segment("busdox-docid-qns::urn:X%23%23Y") == "urn:X##Y"
+    assert smp_names.parse_doctype_segment("BUSDOX-DOCID-QNS::urn:X##Y") != "urn:x##y"
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_bad_participant_segments_are_refused(segment: str) -> None:
     """A participant segment with another scheme, a bad ICD or no value is refused as an invalid
     identifier."""
     with pytest.raises(InvalidIdentifier):
-        smp.parse_participant_segment(segment)
+        smp_names.parse_participant_segment(segment)
 
 
 @pytest.mark.parametrize("segment", ["busdox-docid-qns::", "other::urn:x", "urn:x"])
@@ -167,7 +167,7 @@ def test_bad_doctype_segments_are_refused(segment: str) -> None:
     """A document type segment with no value or another scheme is refused as an invalid
     identifier."""
     with pytest.raises(InvalidIdentifier):
-        smp.parse_doctype_segment(segment)
+        smp_names.parse_doctype_segment(segment)
 
 
 # --- documents --------------------------------------------------------------
@@ -364,7 +364,7 @@ async def _get(peer: Peer, path: str) -> tuple[int, bytes, str]:
 async def test_server_answers_every_participant_spelling(net: Net) -> None:
     """Our SMP answers every participant spelling with the service group and a max-age cache
     header."""
-    for form in smp.participant_path_forms(BUYER):
+    for form in smp_names.participant_path_forms(BUYER):
         status, body, caching = await _get(net.peer, f"/{form}")
         assert status == 200, form
         assert smp.parse_service_group(body) == [INVOICE]
@@ -373,8 +373,8 @@ async def test_server_answers_every_participant_spelling(net: Net) -> None:
 
 async def test_server_signs_for_every_doctype_spelling(net: Net, ca: KeyPair) -> None:
     """Our SMP answers every document type spelling with signed metadata for our AS4 endpoint."""
-    pid = smp.participant_segment(BUYER)
-    for form in smp.doctype_path_forms(INVOICE):
+    pid = smp_names.participant_segment(BUYER)
+    for form in smp_names.doctype_path_forms(INVOICE):
         status, body, _ = await _get(net.peer, f"/{pid}/services/{form}")
         assert status == 200, form
         ep = smp.parse_signed_service_metadata(body, trust=_trusting(ca))
@@ -384,10 +384,11 @@ async def test_server_signs_for_every_doctype_spelling(net: Net, ca: KeyPair) ->
 async def test_server_404s_and_400s(net: Net) -> None:
     """Our SMP answers 404 for an unknown participant or a type it does not receive, and 400 for
     a malformed id."""
-    stranger, buyer = smp.participant_segment(STRANGER), smp.participant_segment(BUYER)
+    stranger, buyer = smp_names.participant_segment(STRANGER), smp_names.participant_segment(BUYER)
+    invoice, credit_note = (smp_names.doctype_segment(t) for t in (INVOICE, CREDIT_NOTE))
     assert (await _get(net.peer, f"/{stranger}"))[0] == 404
-    assert (await _get(net.peer, f"/{stranger}/services/{smp.doctype_segment(INVOICE)}"))[0] == 404
-    assert (await _get(net.peer, f"/{buyer}/services/{smp.doctype_segment(CREDIT_NOTE)}"))[0] == 404
+    assert (await _get(net.peer, f"/{stranger}/services/{invoice}"))[0] == 404
+    assert (await _get(net.peer, f"/{buyer}/services/{credit_note}"))[0] == 404
     assert (await _get(net.peer, "/not-an-id"))[0] == 400
 
 
@@ -404,7 +405,7 @@ async def test_server_signs_once_per_participant_and_doctype(
         return real(*args, **kwargs)
 
     monkeypatch.setattr("gateway.transport.smp_server.signed_service_metadata_xml", counting)
-    path = f"/{smp.participant_segment(BUYER)}/services/{smp.doctype_segment(INVOICE)}"
+    path = f"/{smp_names.participant_segment(BUYER)}/services/{smp_names.doctype_segment(INVOICE)}"
     first, second = await _get(net.peer, path), await _get(net.peer, path)
     assert first == second and len(calls) == 1
     net.clock.now += timedelta(minutes=10)  # past the memo: signed afresh

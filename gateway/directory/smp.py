@@ -1,5 +1,6 @@
-"""Peppol discovery, the pure part: identifiers in SMP URLs, SML names, the
-SMP 1.x documents (ServiceGroup, SignedServiceMetadata) and lookup results.
+"""Peppol discovery, the pure part: the SMP 1.x documents (ServiceGroup,
+SignedServiceMetadata) and lookup results. Identifiers in SMP URLs and SML
+names are in ``smp_names``.
 
 No I/O and no clock: callers pass ``now`` and a ``trust`` check. The HTTP
 sides are ``transport/smp_server.py`` and ``transport/smp_client.py``.
@@ -12,11 +13,10 @@ Metadata Locator (SML)" and the Peppol Policy for use of Identifiers 4.x.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -29,6 +29,7 @@ from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from gateway.config.settings import LimitSettings
+from gateway.directory.smp_names import parse_doctype_segment, service_url
 from gateway.errors import GatewayError, SecurityError
 from gateway.model import (
     DOCTYPE_SCHEME,
@@ -47,17 +48,9 @@ DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 _NSMAP = {"smp": SMP_NS, "id": IDS_NS, "wsa": WSA_NS, "ds": DS_NS}
 
 AS4_PROFILE = "peppol-transport-as4-v2_0"  # Peppol AS4 profile 2.x transport profile id
-# SML zones as docs/peppol.md (shared design) gives them.
-SML_ZONE_PRODUCTION = "participant.sml.prod.tech.peppol.org"
-SML_ZONE_TEST = "participant.sml.test.tech.peppol.org"
 
 # SMP answers are a few kilobytes; these bounds refuse anything built to hurt.
 SMP_LIMITS = LimitSettings(max_document_bytes=1024 * 1024, max_depth=32, max_elements=50_000)
-
-# Clients encode once, twice (a proxy or a library re-encoding "%"), or not
-# at all; decoding until nothing changes undoes all of them. Bounded so a
-# hostile "%25252525..." costs nothing.
-_MAX_DECODE_ROUNDS = 4
 
 
 class MetadataError(GatewayError):
@@ -109,103 +102,6 @@ class LookupFailed:
 
 
 LookupResult = Found | NotRegistered | LookupFailed
-
-
-# --- identifiers in URLs ---------------------------------------------------
-
-
-def _decode(segment: str) -> str:
-    text = segment
-    for _ in range(_MAX_DECODE_ROUNDS):
-        decoded = unquote(text)
-        if decoded == text:
-            break
-        text = decoded
-    return text.strip()
-
-
-def parse_participant_segment(segment: str) -> ParticipantId:
-    """``iso6523-actorid-upis::0088:123`` in any case and percent-encoding
-    (``%3A%3A``, ``%3a``, ``%253A``); the bare ``0088:123`` is accepted too."""
-    text = _decode(segment)
-    scheme, sep, value = text.rpartition("::")
-    if sep and scheme.lower() != PARTICIPANT_SCHEME:
-        raise InvalidIdentifier(
-            f"{text!r}: participant scheme {scheme!r} is not {PARTICIPANT_SCHEME!r}"
-        )
-    return ParticipantId.parse(value)
-
-
-def parse_doctype_segment(segment: str) -> str:
-    """The document type value of ``busdox-docid-qns::<value>``. The scheme is
-    case-insensitive, the value is not (Policy for use of Identifiers)."""
-    text = _decode(segment)
-    scheme, sep, value = text.partition("::")
-    if not sep or scheme.lower() != DOCTYPE_SCHEME or not value.strip():
-        raise InvalidIdentifier(f"{text!r} is not a {DOCTYPE_SCHEME}::<value> document type id")
-    return value.strip()
-
-
-def participant_segment(pid: ParticipantId) -> str:
-    """The canonical form for URLs: every reserved character percent-encoded."""
-    return quote(pid.uri, safe="")
-
-
-def doctype_segment(doctype: str) -> str:
-    # "#" must be encoded: a raw one would start the URL's fragment.
-    return quote(f"{DOCTYPE_SCHEME}::{doctype}", safe="")
-
-
-def participant_path_forms(pid: ParticipantId) -> tuple[str, ...]:
-    """The spellings of one participant that clients put in SMP URLs."""
-    canonical = participant_segment(pid)
-    shouting = f"{PARTICIPANT_SCHEME.upper()}::{pid.scheme}:{pid.value.upper()}"
-    return (
-        pid.uri,
-        pid.uri.replace("::", "%3A%3A"),
-        canonical,
-        canonical.replace("%3A", "%3a"),
-        quote(shouting, safe=""),
-        quote(canonical, safe=""),
-    )
-
-
-def doctype_path_forms(doctype: str) -> tuple[str, ...]:
-    """The spellings of one document type that clients put in SMP URLs."""
-    canonical = doctype_segment(doctype)
-    raw = f"{DOCTYPE_SCHEME}::{doctype}".replace("#", "%23")
-    return (
-        raw,
-        canonical,
-        canonical.replace("%3A", "%3a"),
-        quote(f"{DOCTYPE_SCHEME.upper()}::{doctype}", safe=""),
-        quote(canonical, safe=""),
-    )
-
-
-def service_url(smp_base: str, pid: ParticipantId, doctype: str) -> str:
-    """Where the SignedServiceMetadata of ``pid`` for ``doctype`` is, in canonical form."""
-    base = smp_base.rstrip("/")
-    return f"{base}/{participant_segment(pid)}/services/{doctype_segment(doctype)}"
-
-
-# --- SML -------------------------------------------------------------------
-
-
-def sml_label(value: str) -> str:
-    """``strip-trailing(base32(sha256(lowercase(value))), "=")``, lower-cased
-    (Policy for use of Identifiers 4.x, POLICY 7; SML U-NAPTR)."""
-    digest = hashlib.sha256(value.lower().encode("utf-8")).digest()
-    return base64.b32encode(digest).decode("ascii").rstrip("=").lower()
-
-
-def sml_name(pid: ParticipantId, zone: str) -> str:
-    """The DNS name whose U-NAPTR record (service ``Meta:SMP``) gives the SMP.
-
-    The hashed value is the identifier value ``ICD:value`` without the scheme;
-    the scheme is its own label. CNAME/MD5 names are no longer used.
-    """
-    return f"{sml_label(str(pid))}.{PARTICIPANT_SCHEME}.{zone.strip('.').lower()}"
 
 
 # --- building ----------------------------------------------------------------

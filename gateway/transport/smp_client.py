@@ -35,16 +35,14 @@ from gateway.directory.smp import (
     NoService,
     NotRegistered,
     parse_signed_service_metadata,
-    service_url,
 )
+from gateway.directory.smp_names import SMP_PATH, service_url
 from gateway.errors import GatewayError
 from gateway.model import ParticipantId
 from gateway.pki.certificates import check_peer_certificate
 from gateway.transport.credentials import PinnedCertificates, load_trust_anchors
 
 log = structlog.get_logger("gateway.transport.smp_client")
-
-SMP_PATH = "/smp"
 
 
 class LookupCache(Protocol):

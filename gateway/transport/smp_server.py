@@ -22,15 +22,10 @@ import structlog
 from aiohttp import web
 
 from gateway.config.settings import Settings
-from gateway.directory.smp import (
-    parse_doctype_segment,
-    parse_participant_segment,
-    service_group_xml,
-    signed_service_metadata_xml,
-)
+from gateway.directory.smp import service_group_xml, signed_service_metadata_xml
+from gateway.directory.smp_names import SMP_PATH, parse_doctype_segment, parse_participant_segment
 from gateway.model import BIS3_PROCESS, InvalidIdentifier, ParticipantId
 from gateway.transport.credentials import load_identity
-from gateway.transport.smp_client import SMP_PATH
 
 log = structlog.get_logger("gateway.transport.smp_server")
 
