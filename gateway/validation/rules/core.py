@@ -9,8 +9,8 @@ Where each rule applies (the first matching Schematron rule wins) is in
 
 from __future__ import annotations
 
-from gateway.validation.rules import core_calc, core_lines
 from gateway.validation.rules.codes import VAT_PREFIX_LISTING
+from gateway.validation.rules.core_calc import GROUPS as CALCULATIONS
 from gateway.validation.rules.core_context import (
     CREDIT_TRANSFER_ACCOUNT,
     ROOT,
@@ -21,6 +21,7 @@ from gateway.validation.rules.core_context import (
     vat_scheme_single,
 )
 from gateway.validation.rules.core_family import attribute, exists, family, filled, group
+from gateway.validation.rules.core_lines import GROUPS as LINES
 from gateway.validation.rules.core_nav import Nav
 from gateway.validation.rules.engine import Forbidden, Rule
 from gateway.validation.rules.kernel import (
@@ -209,5 +210,5 @@ _REFERENCES = (
 
 
 RULES: tuple[Rule | Forbidden, ...] = family(
-    "core", _ROOT + _PARTIES + _REFERENCES + core_lines.GROUPS + core_calc.GROUPS
+    "core", _ROOT + _PARTIES + _REFERENCES + LINES + CALCULATIONS
 )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from gateway.validation.rules import kernel as xp
+import gateway.validation.rules.kernel as xp
 from gateway.validation.rules.kernel_numbers import castable_integer, number
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_ids import greek_tin

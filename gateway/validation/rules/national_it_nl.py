@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+import gateway.validation.rules.kernel as xp
 from gateway.model import DocumentKind
-from gateway.validation.rules import kernel as xp
 from gateway.validation.rules.kernel_numbers import decimal_of
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern

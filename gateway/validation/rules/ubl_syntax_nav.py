@@ -24,7 +24,7 @@ from gateway.validation.rules.model import CAC, CBC, Doc, Element
 from gateway.validation.rules.paths import ending as ending
 from gateway.validation.rules.paths import last_step as last_step
 from gateway.validation.rules.paths import reach as reach
-from gateway.validation.rules.paths import reached, registered, registered_ending
+from gateway.validation.rules.paths import registered, registered_ending
 
 _PRICE = f"{{{CAC}}}Price"
 _ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
@@ -39,7 +39,7 @@ Answers = dict[str, Sequence[Element]]
 
 def view(doc: Doc) -> dict[str, list[str]]:
     """Registered path (or ``*ending``) -> the document's index keys it reaches."""
-    return reached(doc)
+    return doc.reached
 
 
 def keys_anywhere(doc: Doc, path: str) -> Sequence[str]:
@@ -47,7 +47,7 @@ def keys_anywhere(doc: Doc, path: str) -> Sequence[str]:
 
     ``path`` is a rule's own path (UBL prefixes), registered with ``reach``.
     """
-    found = reached(doc).get(path)
+    found = doc.reached.get(path)
     if found is None:
         if not registered(path):
             raise KeyError(f"path not registered with reach(): {path}")
@@ -75,7 +75,7 @@ def present(doc: Doc, rows: Iterable[tuple[str, str]]) -> Answers:
     ``//@a`` reaches the root element's own attributes too, which the index
     does not hold.
     """
-    found_keys, index, root = reached(doc), doc.index, doc.root
+    found_keys, index, root = doc.reached, doc.index, doc.root
     on_root = root.keys()  # usually none: namespace declarations are no attributes
     found: Answers = {}
     for rid, path in rows:
@@ -89,7 +89,7 @@ def present(doc: Doc, rows: Iterable[tuple[str, str]]) -> Answers:
 
 def named(doc: Doc, suffix: str) -> Sequence[str]:
     """Index keys of elements (any namespace) whose name ends with ``suffix``."""
-    found = reached(doc).get("*" + suffix)
+    found = doc.reached.get("*" + suffix)
     if found is None:
         if not registered_ending(suffix):
             raise KeyError(f"name ending not registered with ending(): {suffix}")
