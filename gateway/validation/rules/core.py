@@ -23,7 +23,6 @@ from gateway.validation.rules.core_context import (
 from gateway.validation.rules.core_family import attribute, exists, family, filled, group
 from gateway.validation.rules.core_lines import GROUPS as LINES
 from gateway.validation.rules.core_nav import Nav
-from gateway.validation.rules.engine import Forbidden, Rule
 from gateway.validation.rules.kernel import (
     either,
     normalize_space,
@@ -32,6 +31,7 @@ from gateway.validation.rules.kernel import (
     string_value,
 )
 from gateway.validation.rules.model import Element
+from gateway.validation.rules.shape import Pattern
 
 # --- document level ---------------------------------------------------------
 
@@ -209,6 +209,4 @@ _REFERENCES = (
 )  # fmt: skip
 
 
-RULES: tuple[Rule | Forbidden, ...] = family(
-    "core", _ROOT + _PARTIES + _REFERENCES + LINES + CALCULATIONS
-)
+RULES: tuple[Pattern, ...] = family("core", _ROOT + _PARTIES + _REFERENCES + LINES + CALCULATIONS)

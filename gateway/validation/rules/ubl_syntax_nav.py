@@ -18,13 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import cast
 
-from gateway.validation.rules.engine import Batch, Flag, Rule, batched
 from gateway.validation.rules.kernel import boolean_items_equal, clark, string_value
 from gateway.validation.rules.model import CAC, CBC, Doc, Element
 from gateway.validation.rules.paths import ending as ending
 from gateway.validation.rules.paths import last_step as last_step
 from gateway.validation.rules.paths import reach as reach
 from gateway.validation.rules.paths import registered, registered_ending
+from gateway.validation.rules.shape import Assert, Flag, checked
 
 _PRICE = f"{{{CAC}}}Price"
 _ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
@@ -229,11 +229,22 @@ class Together:
     """Rules answered together, once per document: each rule reads its part.
 
     For tables of similar rules: one pass computes the failing nodes of all
-    of them (rule id -> nodes), as the engine's ``Batch``.
+    of them (rule id -> nodes), kept in ``doc.cache``; each rule is a
+    document-level assertion (``shape.checked``) reading its id's nodes.
     """
 
     def __init__(self, name: str, answer: Callable[[Doc], Answers]) -> None:
-        self.batch = Batch(f"ubl_syntax.{name}", answer)
+        self.key = f"ubl_syntax.{name}"
+        self.answer = answer
 
-    def rule(self, rule_id: str, flag: Flag, message: str) -> Rule:
-        return batched(rule_id, flag, message, self.batch)
+    def answers(self, doc: Doc) -> Answers:
+        found: Answers | None = doc.cache.get(self.key)
+        if found is None:
+            found = doc.cache[self.key] = self.answer(doc)
+        return found
+
+    def rule(self, rule_id: str, flag: Flag, message: str) -> Assert:
+        def check(doc: Doc) -> Sequence[Element]:
+            return self.answers(doc).get(rule_id, ())
+
+        return checked(rule_id, flag, message, check)
