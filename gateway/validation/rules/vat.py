@@ -15,6 +15,11 @@ The variants (``vat_checks``) reproduce the official tests exactly where
 they differ between categories. Rules 01..04 and the extra rules read the
 whole document; 05..10 are checked on each category element that their
 Schematron context matches.
+
+The table generates the records (``shape``): one ``Pattern`` per category
+code, skipped when the document does not use the code, with a ``Context``
+per place its rules look at (the document, or the code's line, allowance,
+charge or breakdown categories).
 """
 
 from __future__ import annotations
