@@ -536,13 +536,13 @@ def test_unregistered_paths_are_refused() -> None:
 def test_not_used_rows_and_document_rules_are_generated_records() -> None:
     """The family's tables become shape records: each "shall not be used" row a context at its
     path failing wherever that path exists, the rest document-level assertions, and together they
-    hold every rule of the family once."""
+    hold every one of the family's 756 rules once."""
     not_used, document = ubl_syntax.RULES
     rows = [c for c in not_used.contexts if c.at is not None]
     assert rows and len(rows) == len(not_used.contexts)
     assert [c.what for c in rows] == [c.at for c in rows]
-    (context,) = document.contexts
-    assert context.at is None and context.asserts
+    assert all(c.at is None and c.asserts for c in document.contexts)
+    assert len(_RULES.ids) == len(asserts(ubl_syntax.RULES)) == 756
     (row,) = [c for c in rows if c.at == "cbc:ProfileExecutionID"]
     found = _RULES.evaluate(_doc("<cbc:ProfileExecutionID>x</cbc:ProfileExecutionID>"))
     assert row.asserts[0].id in {f.id for f in found}

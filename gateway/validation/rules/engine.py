@@ -33,8 +33,9 @@ from gateway.validation.rules.shape import Assert, Failing, Match, Pattern, Test
 # Rule id -> the nodes where it fails, or the exception that stopped its test.
 Failed = dict[str, "list[Element] | Exception"]
 
-# A compiled context: its match, the paths it needs, ((id, test, failing), ...).
-_Context = tuple[Match, tuple[str, ...] | None, tuple[tuple[str, Test, Failing | None], ...]]
+# A compiled context: its match, the paths it needs, ((id, test, failing), ...),
+# and whether every assertion has its ``failing``.
+_Context = tuple[Match, tuple[str, ...] | None, tuple[tuple[str, Test, Failing | None], ...], bool]
 # A compiled pattern: its condition, whether its contexts overlap, its
 # assertions' ids, its contexts.
 _Pattern = tuple[Callable[[Doc], bool] | None, bool, tuple[str, ...], tuple[_Context, ...]]
@@ -59,7 +60,12 @@ class Outcome:
 
 def _compile(p: Pattern) -> _Pattern:
     contexts = tuple(
-        (c.match, c.needs, tuple((a.id, a.test, a.failing) for a in c.asserts))
+        (
+            c.match,
+            c.needs,
+            tuple((a.id, a.test, a.failing) for a in c.asserts),
+            all(a.failing is not None for a in c.asserts),
+        )
         for c in p.contexts
         if c.at is None
     )
@@ -104,7 +110,7 @@ def report(doc: Doc, plan: tuple[_Pattern, ...], out: Failed) -> None:
                 out.update(dict.fromkeys(ids, exc))
                 continue
         seen: set[Element] | None = set() if overlapping else None
-        for match, needs, tests in contexts:
+        for match, needs, tests, _ in contexts:
             if needs is not None:
                 for path in needs:
                     if path in reached:
@@ -143,8 +149,8 @@ def stage(doc: Doc, plan: tuple[_Pattern, ...]) -> Outcome:
             if when is not None and not when(doc):
                 continue
             seen: set[Element] | None = set() if overlapping else None
-            for match, _, tests in contexts:
-                if all(failing is not None for _, _, failing in tests):
+            for match, _, tests, at_once in contexts:
+                if at_once:
                     # no test can stop the stage: node order is free
                     nodes = list(match(doc))
                     if seen is not None:

@@ -16,7 +16,7 @@ from typing import Final
 
 from gateway.model import DocumentKind
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.shape import Assert, Context, Pattern, checked, not_used, root
+from gateway.validation.rules.shape import Assert, Pattern, checked, not_used
 from gateway.validation.rules.ubl_syntax_cr_document import ATTRIBUTES, DOCUMENT
 from gateway.validation.rules.ubl_syntax_cr_lines import ANYWHERE, LINE
 from gateway.validation.rules.ubl_syntax_cr_parties import PARTIES
@@ -25,6 +25,7 @@ from gateway.validation.rules.ubl_syntax_nav import (
     Answers,
     PerContext,
     Together,
+    contexts,
     keys_anywhere,
     present,
     reach,
@@ -125,7 +126,7 @@ NOT_USED: Final = Pattern(
 )
 
 # Everything else: document-level assertions, most of them generated from
-# the tables and answered together per table.
+# the tables and answered together per table (a context per table).
 _DOCUMENT: tuple[Assert, ...] = (
     *(
         _LINES.rule(rid, flag, _message(f"cac:InvoiceLine/{rel}", " (or in a credit note line)"))
@@ -153,8 +154,6 @@ _DOCUMENT: tuple[Assert, ...] = (
     *SR_RULES,
     *DT_RULES,
 )
-DOCUMENT_RULES: Final = Pattern(
-    (Context("the document", root, _DOCUMENT),), on_error="report", name="ubl_syntax"
-)
+DOCUMENT_RULES: Final = Pattern(contexts(_DOCUMENT), on_error="report", name="ubl_syntax")
 
 RULES: Final[tuple[Pattern, ...]] = (NOT_USED, DOCUMENT_RULES)

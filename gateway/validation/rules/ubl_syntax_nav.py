@@ -24,7 +24,7 @@ from gateway.validation.rules.paths import ending as ending
 from gateway.validation.rules.paths import last_step as last_step
 from gateway.validation.rules.paths import reach as reach
 from gateway.validation.rules.paths import registered, registered_ending
-from gateway.validation.rules.shape import Assert, Flag, checked
+from gateway.validation.rules.shape import Assert, Context, Flag, checked, root
 
 _PRICE = f"{{{CAC}}}Price"
 _ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
@@ -230,12 +230,16 @@ class Together:
 
     For tables of similar rules: one pass computes the failing nodes of all
     of them (rule id -> nodes), kept in ``doc.cache``; each rule is a
-    document-level assertion (``shape.checked``) reading its id's nodes.
+    document-level assertion (``shape.checked``) reading its id's nodes. The
+    table's context (``match``) is the root when some of its rules fail, else
+    nothing: a document where all of them hold costs one call.
     """
 
     def __init__(self, name: str, answer: Callable[[Doc], Answers]) -> None:
         self.key = f"ubl_syntax.{name}"
         self.answer = answer
+        self.ids: list[str] = []
+        TABLES.append(self)
 
     def answers(self, doc: Doc) -> Answers:
         found: Answers | None = doc.cache.get(self.key)
@@ -243,8 +247,34 @@ class Together:
             found = doc.cache[self.key] = self.answer(doc)
         return found
 
+    def match(self, doc: Doc) -> list[Element]:
+        return [doc.root] if self.answers(doc) else []
+
     def rule(self, rule_id: str, flag: Flag, message: str) -> Assert:
         def check(doc: Doc) -> Sequence[Element]:
             return self.answers(doc).get(rule_id, ())
 
+        self.ids.append(rule_id)
         return checked(rule_id, flag, message, check)
+
+
+# Every table of rules answered together, as the modules define them.
+TABLES: list[Together] = []
+
+
+def contexts(asserts: Iterable[Assert]) -> tuple[Context, ...]:
+    """The document-level assertions as contexts: one per table (``Together``)
+    and one, the root, for the others."""
+    owner = {rule_id: table for table in TABLES for rule_id in table.ids}
+    alone: list[Assert] = []
+    tables: dict[str, tuple[Together, list[Assert]]] = {}
+    for a in asserts:
+        table = owner.get(a.id)
+        if table is None:
+            alone.append(a)
+        else:
+            tables.setdefault(table.key, (table, []))[1].append(a)
+    return (
+        Context("the document", root, tuple(alone)),
+        *(Context(key, t.match, tuple(found)) for key, (t, found) in tables.items()),
+    )
