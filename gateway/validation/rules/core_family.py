@@ -109,16 +109,17 @@ class Bulk(Protocol):
 
 def _assert(rule_id: str, flag: Flag, message: str, test: Test) -> Assert:
     """The record of one row: its test called with the document's ``Nav``."""
-    bulk: Callable[[Nav, list[Element]], list[Element]] | None = getattr(test, "failing", None)
 
     def one(n: Element, doc: Doc) -> bool:
         return test(nav(doc), n)
 
+    bulk: Callable[[Nav, list[Element]], list[Element]] | None = getattr(test, "failing", None)
+    if bulk is None:
+        return Assert(rule_id, flag, message, one)
+    at_once = bulk
+
     def failing(nodes: list[Element], doc: Doc) -> list[Element]:
-        x = nav(doc)
-        if bulk is not None:
-            return bulk(x, nodes)
-        return [n for n in nodes if not test(x, n)]
+        return at_once(nav(doc), nodes)
 
     return Assert(rule_id, flag, message, one, failing)
 

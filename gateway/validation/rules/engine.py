@@ -128,16 +128,32 @@ def report(doc: Doc, plan: tuple[_Pattern, ...], out: Failed) -> None:
             if not nodes:
                 continue
             for rule_id, test, failing in tests:
-                result: list[Element] | Exception
-                if failing is None:
-                    result = _each(nodes, doc, test)
-                else:
+                if failing is not None:
+                    result: list[Element] | Exception
                     try:
                         result = failing(nodes, doc)
                     except Exception:  # node by node, to keep the errors as they fall
                         result = _each(nodes, doc, test)
-                if result:
-                    out[rule_id] = result
+                    if result:
+                        out[rule_id] = result
+                    continue
+                bad: list[Element] | None = None
+                error: Exception | None = None
+                for node in nodes:  # inline: most contexts have one node, most pass
+                    try:
+                        if test(node, doc):
+                            continue
+                    except Exception as exc:  # reported under this rule
+                        error = exc
+                        continue
+                    if bad is None:
+                        bad = [node]
+                    else:
+                        bad.append(node)
+                if error is not None:
+                    out[rule_id] = error
+                elif bad is not None:
+                    out[rule_id] = bad
 
 
 def stage(doc: Doc, plan: tuple[_Pattern, ...]) -> Outcome:

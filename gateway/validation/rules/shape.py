@@ -87,6 +87,11 @@ class Pattern:
     name: str = ""
 
 
+# The empty node list, shared (never to be changed): no allocation per
+# evaluation where nothing matches or fails.
+NONE: Final[list[Element]] = []
+
+
 def asserts(patterns: Iterable[Pattern]) -> list[Assert]:
     """Every assertion of the patterns, in order."""
     return [a for p in patterns for c in p.contexts for a in c.asserts]
@@ -102,7 +107,9 @@ def checked(rule_id: str, flag: Flag, message: str, check: Check) -> Assert:
 
     def failing(nodes: list[Element], doc: Doc) -> list[Element]:
         found = check(doc)
-        return found if isinstance(found, list) else list(found)
+        if isinstance(found, list):
+            return found
+        return list(found) if found else NONE  # most pass: no list to collect
 
     return Assert(rule_id, flag, message, lambda n, doc: not failing([n], doc), failing)
 
@@ -117,8 +124,5 @@ def not_used(rule_id: str, flag: Flag, message: str, path: str) -> Context:
     return Context(path, _nothing, (Assert(rule_id, flag, message, never),), at=path)
 
 
-_NONE: Final[list[Element]] = []
-
-
 def _nothing(doc: Doc) -> list[Element]:
-    return _NONE  # ``Context.at`` contexts are matched by the engine's pass over the paths
+    return NONE  # ``Context.at`` contexts are matched by the engine's pass over the paths

@@ -24,7 +24,7 @@ from gateway.validation.rules.paths import ending as ending
 from gateway.validation.rules.paths import last_step as last_step
 from gateway.validation.rules.paths import reach as reach
 from gateway.validation.rules.paths import registered, registered_ending
-from gateway.validation.rules.shape import Assert, Context, Flag, checked, root
+from gateway.validation.rules.shape import NONE, Assert, Context, Flag, checked, root
 
 _PRICE = f"{{{CAC}}}Price"
 _ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
@@ -248,7 +248,7 @@ class Together:
         return found
 
     def match(self, doc: Doc) -> list[Element]:
-        return [doc.root] if self.answers(doc) else []
+        return [doc.root] if self.answers(doc) else NONE
 
     def rule(self, rule_id: str, flag: Flag, message: str) -> Assert:
         def check(doc: Doc) -> Sequence[Element]:

@@ -30,7 +30,7 @@ from typing import Final
 
 from gateway.validation.rules.kernel import both, either
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.shape import Assert, Context, Match, Pattern, root
+from gateway.validation.rules.shape import NONE, Assert, Context, Match, Pattern, root
 from gateway.validation.rules.vat_checks import (
     COUNTED,
     COUNTED_VAT,
@@ -237,7 +237,7 @@ def _place(where: str, code: str) -> Match:
 
     def match(doc: Doc) -> list[Element]:
         cats = facts(doc).contexts.get(key)
-        return [c.el for c in cats] if cats else []
+        return [c.el for c in cats] if cats else NONE
 
     return match
 

@@ -15,7 +15,7 @@ from typing import Final
 from gateway.validation.rules.kernel import attempt, both, either, ok, string_value
 from gateway.validation.rules.kernel_numbers import decimal_child, untyped_above
 from gateway.validation.rules.model import CBC, Children, Doc, Element
-from gateway.validation.rules.shape import Assert
+from gateway.validation.rules.shape import NONE, Assert
 from gateway.validation.rules.vat_breakdown import (
     tax_is_close,
     tax_is_zero,
@@ -63,7 +63,7 @@ def each_rule(
         # ``nodes`` are the elements of these categories (``vat.places``)
         f = facts(doc)
         cats = f.contexts.get(key)
-        return [c.el for c in cats if not passes(doc, f, c)] if cats else []
+        return [c.el for c in cats if not passes(doc, f, c)] if cats else NONE
 
     def test(n: Element, doc: Doc) -> bool:
         f = facts(doc)
