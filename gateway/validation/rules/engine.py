@@ -73,9 +73,9 @@ def _compile(p: Pattern) -> _Pattern:
     return (p.when, p.overlapping, ids, contexts)
 
 
-def _each(nodes: list[Element], doc: Doc, test: Test) -> list[Element] | Exception:
-    """The nodes failing ``test``, node by node; the last error if any raises."""
-    failed: list[Element] = []
+def _each(nodes: list[Element], doc: Doc, test: Test) -> list[Element] | Exception | None:
+    """The nodes failing ``test``, node by node (None if none); the last error if any raises."""
+    failed: list[Element] | None = None  # most pass: no list unless one fails
     error: Exception | None = None
     for node in nodes:
         try:
@@ -84,7 +84,10 @@ def _each(nodes: list[Element], doc: Doc, test: Test) -> list[Element] | Excepti
         except Exception as exc:  # reported under this rule
             error = exc
             continue
-        failed.append(node)
+        if failed is None:
+            failed = [node]
+        else:
+            failed.append(node)
     return error if error is not None else failed
 
 
@@ -128,32 +131,16 @@ def report(doc: Doc, plan: tuple[_Pattern, ...], out: Failed) -> None:
             if not nodes:
                 continue
             for rule_id, test, failing in tests:
-                if failing is not None:
-                    result: list[Element] | Exception
+                result: list[Element] | Exception | None
+                if failing is None:
+                    result = _each(nodes, doc, test)
+                else:
                     try:
                         result = failing(nodes, doc)
                     except Exception:  # node by node, to keep the errors as they fall
                         result = _each(nodes, doc, test)
-                    if result:
-                        out[rule_id] = result
-                    continue
-                bad: list[Element] | None = None
-                error: Exception | None = None
-                for node in nodes:  # inline: most contexts have one node, most pass
-                    try:
-                        if test(node, doc):
-                            continue
-                    except Exception as exc:  # reported under this rule
-                        error = exc
-                        continue
-                    if bad is None:
-                        bad = [node]
-                    else:
-                        bad.append(node)
-                if error is not None:
-                    out[rule_id] = error
-                elif bad is not None:
-                    out[rule_id] = bad
+                if result:
+                    out[rule_id] = result
 
 
 def stage(doc: Doc, plan: tuple[_Pattern, ...]) -> Outcome:
@@ -247,7 +234,7 @@ class RuleSet:
                         result = _each(first, doc, a.test)
                         if isinstance(result, Exception):
                             out.append(_error(a.id, result))
-                        else:
+                        elif result:
                             out.extend(
                                 Finding(a.id, a.flag, a.message, location(n)) for n in result
                             )
