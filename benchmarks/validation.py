@@ -116,6 +116,7 @@ def engines(official_dir: Path, repeat: int, rounds: int = 3) -> None:
     from gateway.validation import check_parsed, classify, validate_schema
     from gateway.validation.official import load
     from gateway.validation.rules import BUILD, FAMILIES, Doc, RuleSet, native_findings
+    from gateway.validation.rules.shape import asserts
 
     paths = examples()
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -177,7 +178,7 @@ def engines(official_dir: Path, repeat: int, rounds: int = 3) -> None:
 
         times = [_per_document(partial(family_run, root, kind), repeat) for root, kind in pairs]
         med, mean = _ms(times)
-        label = f"{family} ({len(family_rules)})"
+        label = f"{family} ({len(asserts(family_rules))})"
         print(f"    {label:18} + model  {med:11.3f}   {mean:11.3f}")
     print(
         f"  ratio official/native: {o_med / n_med:.1f}x on medians, {o_mean / n_mean:.1f}x on "

@@ -1,10 +1,11 @@
-"""The native rule engine's machinery: batches, the document model, shared XPath pieces.
+"""The native rule engine's machinery: the one record shape, the document model, XPath pieces.
 
-The conformance tests cover the verdicts; these pin what the speed-ups rest
-on: rules answered in batches report exactly what they would one by one (in
-the same order, errors included), the model's one walk builds what a plain
-reading of the tree gives, and nothing keeps a document alive after
-``native_findings``.
+The conformance tests cover the verdicts; these pin what the engine and its
+speed-ups rest on: "report" patterns keep each error to its rules and report
+in a fixed order, "stop" patterns stop together, contexts answered at once
+report exactly what they would node by node, the model's one walk builds
+what a plain reading of the tree gives, and nothing keeps a document alive
+after ``native_findings``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from gateway.validation import classify
 from gateway.validation.rules import kernel_numbers, native_findings, paths
 from gateway.validation.rules.core_family import family, group
 from gateway.validation.rules.core_nav import Nav
-from gateway.validation.rules.engine import Batch, Rule, RuleSet, batched, together
+from gateway.validation.rules.engine import Outcome, RuleSet, stage
 from gateway.validation.rules.kernel import DynamicError
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern, evaluate
+from gateway.validation.rules.shape import Assert, Context, Pattern, checked, not_used, root
 from tests.support import corpus_examples
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -42,82 +43,104 @@ def _doc(body: str) -> Doc:
     return Doc(etree.fromstring(f"<Invoice {_NS}>{body}</Invoice>".encode()), DocumentKind.INVOICE)
 
 
-def _ids(rules: Sequence[Rule], doc: Doc) -> list[tuple[str, str]]:
-    return [(f.id, f.location) for f in RuleSet(rules).evaluate(doc)]
+def _ids(patterns: Sequence[Pattern], doc: Doc) -> list[tuple[str, str]]:
+    return [(f.id, f.location) for f in RuleSet(patterns).evaluate(doc)]
 
 
-# --- batches --------------------------------------------------------------------------
+def _stage(doc: Doc, patterns: Sequence[Pattern]) -> Outcome:
+    return stage(doc, RuleSet(patterns).staged)
 
 
-def test_a_batch_reports_like_its_rules_one_by_one() -> None:
-    """Rules answered in a batch report the same findings, in rule order and with errors, as one
-    by one, and the batch runs once per document."""
+def _is(text: str) -> Assert:
+    return Assert(f"T-{text}", "fatal", f"a note reads {text}", lambda e, d: e.text == text)
+
+
+# --- "report" patterns ----------------------------------------------------------------
+
+
+def test_report_patterns_keep_each_error_to_its_rules_and_report_in_assertion_order() -> None:
+    """In "report" patterns an error in a test is a fatal finding of that rule only, an error in a
+    context or a pattern condition one of each of its rules; the others still report, in the
+    order of their assertions, each with its nodes in document order."""
     doc = _doc("<cbc:ID>1</cbc:ID><cbc:Note>a</cbc:Note><cbc:Note>b</cbc:Note>")
-    notes = doc.all("cbc:Note")
-    calls: list[str] = []
 
-    def answer(d: Doc) -> dict[str, Sequence[Element] | Exception]:
-        calls.append("answer")
-        # answered out of order, and with an error for one rule
-        return {"R-3": notes[::-1][:1], "R-1": notes, "R-2": ValueError("boom")}
+    def notes(d: Doc) -> list[Element]:
+        return d.all("cbc:Note")
 
-    batch = Batch("test.batch", answer)
-    rules = [batched(i, "fatal", f"rule {i}", batch) for i in ("R-1", "R-2", "R-3", "R-4")]
-    one_by_one = [Rule(r.id, r.flag, r.message, r.check) for r in rules]
-    assert _ids(rules, _doc("")) == _ids(one_by_one, _doc(""))  # fresh documents
-    calls.clear()
-    found = RuleSet(rules).evaluate(doc)
-    assert calls == ["answer"]  # once per document, whoever asks
-    assert [f.id for f in found] == ["R-1", "R-1", "R-2", "R-3"]  # in rule order
-    assert [f.location for f in found if f.id == "R-1"] == ["/*/cbc:Note[1]", "/*/cbc:Note[2]"]
-    error = next(f for f in found if f.id == "R-2")
-    assert error.flag == "fatal" and "could not be evaluated: ValueError: boom" in error.message
+    def broken(d: Doc) -> list[Element]:
+        raise KeyError("context")
+
+    def boom(e: Element, d: Doc) -> bool:
+        raise ValueError("boom")
+
+    def unknown(d: Doc) -> bool:
+        raise RuntimeError("condition")
+
+    later = Pattern((Context("notes", notes, (_is("b"),)),), on_error="report")
+    first = Pattern(
+        (
+            Context("notes", notes, (_is("x"), Assert("E-1", "warning", "", boom))),
+            Context("broken", broken, (_is("y"), _is("z"))),
+        ),
+        on_error="report",
+    )
+    skipped = Pattern((Context("notes", notes, (_is("w"),)),), when=unknown, on_error="report")
+    found = RuleSet([first, skipped, later]).evaluate(doc)
+    assert [(f.id, f.location) for f in found if "evaluated" not in f.message] == [
+        ("T-x", "/*/cbc:Note[1]"),
+        ("T-x", "/*/cbc:Note[2]"),
+        ("T-b", "/*/cbc:Note[1]"),
+    ]
+    errors = {f.id: f.message for f in found if "could not be evaluated" in f.message}
+    assert set(errors) == {"E-1", "T-y", "T-z", "T-w"}
+    assert "ValueError: boom" in errors["E-1"] and "KeyError" in errors["T-y"]
+    assert all(f.flag == "fatal" for f in found if f.id in errors)
 
 
-def test_a_batch_that_fails_reports_every_member() -> None:
-    """A batch that raises reports each of its rules as a fatal finding."""
-
-    def answer(d: Doc) -> dict[str, Sequence[Element] | Exception]:
-        raise RuntimeError("bug")
-
-    batch = Batch("test.broken", answer)
-    found = RuleSet([batched(i, "warning", i, batch) for i in ("A", "B")]).evaluate(_doc(""))
-    assert [(f.id, f.flag) for f in found] == [("A", "fatal"), ("B", "fatal")]
-
-
-def test_together_keeps_each_check_and_inner_batch_apart() -> None:
-    """Checks grouped together keep their own results, an inner batch runs once, and a late error
-    becomes a fatal finding of its rule."""
-    doc = _doc("<cbc:ID>1</cbc:ID>")
-
-    def fails(d: Doc) -> list[Element]:
-        return [d.root]
-
-    def passes(d: Doc) -> tuple[Element, ...]:
-        return ()
+def test_not_used_rows_come_first_and_document_checks_report_their_nodes() -> None:
+    """ "Shall not be used" rows fail once, at the first node of their path, before every other
+    finding and in document order; a document-level check reports the nodes it yields, and an
+    error it raises late is still that rule's fatal finding."""
+    doc = _doc("<cbc:Note>a</cbc:Note><cbc:ID>1</cbc:ID><cbc:Note>b</cbc:Note>")
 
     def lazy_error(d: Doc) -> Iterator[Element]:
         yield d.root
         raise KeyError("late")  # only seen when the generator is consumed
 
-    inner_calls: list[int] = []
-
-    def inner(d: Doc) -> dict[str, Sequence[Element] | Exception]:
-        inner_calls.append(1)
-        return {"I-1": [d.root], "I-2": [], "not-a-member": [d.root]}
-
-    inner_batch = Batch("test.inner", inner)
-    rules = [
-        Rule("C-1", "fatal", "", fails),
-        batched("I-1", "fatal", "", inner_batch),
-        Rule("C-2", "fatal", "", passes),
-        batched("I-2", "fatal", "", inner_batch),
-        Rule("C-3", "warning", "", lazy_error),
+    rows = Pattern(
+        (not_used("N-ID", "warning", "", "cbc:ID"), not_used("N-Note", "warning", "", "cbc:Note"),
+         not_used("N-Absent", "warning", "", "cbc:UUID")),
+        on_error="report",
+    )  # fmt: skip
+    checks = Pattern(
+        (
+            Context(
+                "the document",
+                root,
+                (
+                    checked("C-1", "warning", "", lambda d: d.all("cbc:Note")[1:]),
+                    checked("C-2", "warning", "", lambda d: ()),
+                    checked("C-3", "warning", "", lazy_error),
+                ),
+            ),
+        ),
+        on_error="report",
+    )
+    found = RuleSet([checks, rows]).evaluate(doc)
+    assert [(f.id, f.location) for f in found][:3] == [
+        ("N-Note", "/*/cbc:Note[1]"),
+        ("N-ID", "/*/cbc:ID"),
+        ("C-1", "/*/cbc:Note[2]"),
     ]
-    found = RuleSet(together("test.together", rules)).evaluate(doc)
-    assert inner_calls == [1]
-    assert [(f.id, f.flag) for f in found] == [("C-1", "fatal"), ("I-1", "fatal"), ("C-3", "fatal")]
+    assert [(f.id, f.flag) for f in found[3:]] == [("C-3", "fatal")]
     assert "KeyError" in found[-1].message
+
+
+def test_a_rule_id_defined_twice_is_refused() -> None:
+    """Two assertions with one id cannot make a rule set: each finding names one rule."""
+    twice = Pattern((Context("root", root, (_is("a"),)), Context("again", root, (_is("a"),))))
+    with pytest.raises(ValueError, match="T-a"):
+        RuleSet([twice])
 
 
 # --- the core family: tests answered for many nodes at once -------------------------------
@@ -188,8 +211,8 @@ def test_contexts_answered_at_once_equal_node_by_node(overlapping: bool) -> None
     doc = _doc(
         "<cbc:ID>x</cbc:ID><cbc:Note>no</cbc:Note><cbc:Note>ok</cbc:Note><cbc:Note>n</cbc:Note>"
     )
-    plain = evaluate(doc, [_pattern(False, overlapping)])
-    fast = evaluate(doc, [_pattern(True, overlapping)])
+    plain = _stage(doc, [_pattern(False, overlapping)])
+    fast = _stage(doc, [_pattern(True, overlapping)])
     assert fast.failed == plain.failed
     assert [e.text for e in fast.failed["P-2"]] == (["n"] if overlapping else ["no", "n"])
 
@@ -201,7 +224,7 @@ def test_the_first_stopping_assertion_is_reported() -> None:
         raise DynamicError("stop", schema=False)
 
     pattern = Pattern((Context("root", lambda d: [d.root], (Assert("S-1", "fatal", "", stops),)),))
-    outcome = evaluate(_doc(""), [pattern])
+    outcome = _stage(_doc(""), [pattern])
     assert outcome.aborted_by == "S-1" and outcome.failed == {}
 
 

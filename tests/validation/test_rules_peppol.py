@@ -41,7 +41,6 @@ from gateway.validation.rules.peppol_ids import (
     partita_iva,
     se_orgnr,
 )
-from gateway.validation.rules.peppol_stage import stage
 
 DIGITS = "0123456789"
 
@@ -477,10 +476,3 @@ def test_danish_payment_ids_stop_the_stage() -> None:
     # DK-R-010 is decided by the short account despite the two payment ids,
     # DK-R-011 needs the length of both: the official stage stops.
     assert findings(body) == {"DK-R-011": "fatal"}
-
-
-def test_stage_is_evaluated_once_per_document() -> None:
-    """The Peppol stage is evaluated once per document and reused."""
-    root = etree.fromstring(f"<Invoice {NS}><cbc:ID>1</cbc:ID></Invoice>")
-    doc = Doc(root, DocumentKind.INVOICE)
-    assert stage(doc) is stage(doc)

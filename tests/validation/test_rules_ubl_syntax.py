@@ -18,9 +18,10 @@ from lxml import etree
 
 from gateway.model import DocumentKind
 from gateway.validation.rules import ubl_syntax
-from gateway.validation.rules.engine import Forbidden, Rule, RuleSet
+from gateway.validation.rules.engine import RuleSet
 from gateway.validation.rules.kernel import string_value
 from gateway.validation.rules.model import Doc
+from gateway.validation.rules.shape import asserts
 from gateway.validation.rules.ubl_syntax_nav import boolean_equals, keys_anywhere, last_step
 from tests.support import CORPUS
 
@@ -70,9 +71,9 @@ def line(extra: str = "", tag: str = "cac:InvoiceLine") -> str:
 
 def test_ids_are_unique_and_flags_are_known() -> None:
     """Each UBL syntax rule has a unique UBL-CR/SR/DT id and a fatal or warning flag."""
-    ids = [r.id for r in ubl_syntax.RULES]
+    ids = [r.id for r in asserts(ubl_syntax.RULES)]
     assert len(ids) == len(set(ids))
-    assert all(r.flag in ("fatal", "warning") for r in ubl_syntax.RULES)
+    assert all(r.flag in ("fatal", "warning") for r in asserts(ubl_syntax.RULES))
     assert all(re.match(r"^UBL-(CR|SR|DT)-\d+$", i) for i in ids)
 
 
@@ -84,13 +85,13 @@ def test_every_official_rule_is_implemented_with_its_flag() -> None:
     )
     if not sch.is_file():
         pytest.skip(f"the official Schematron is not at {sch}")
-    asserts = etree.parse(str(sch)).iterfind(".//{http://purl.oclc.org/dsdl/schematron}assert")
+    found = etree.parse(str(sch)).iterfind(".//{http://purl.oclc.org/dsdl/schematron}assert")
     official = {
         a.get("id"): ("fatal" if a.get("flag") in ("fatal", "error") else "warning")
-        for a in asserts
+        for a in found
         if re.match(r"^UBL-(CR|SR|DT)-", a.get("id") or "")
     }
-    ours = {r.id: r.flag for r in ubl_syntax.RULES}
+    ours = {r.id: r.flag for r in asserts(ubl_syntax.RULES)}
     assert len(official) == 756
     assert ours == official
 
@@ -532,8 +533,16 @@ def test_unregistered_paths_are_refused() -> None:
         keys_anywhere(_doc(""), "cac:NotRegistered")
 
 
-def test_rules_are_records() -> None:
-    """The UBL syntax rules include both forbidden-path records and general rules (the test
-    checks only that one of each kind exists)."""
-    assert any(isinstance(r, Forbidden) for r in ubl_syntax.RULES)
-    assert any(isinstance(r, Rule) for r in ubl_syntax.RULES)
+def test_not_used_rows_and_document_rules_are_generated_records() -> None:
+    """The family's tables become shape records: each "shall not be used" row a context at its
+    path failing wherever that path exists, the rest document-level assertions, and together they
+    hold every one of the family's 756 rules once."""
+    not_used, document = ubl_syntax.RULES
+    rows = [c for c in not_used.contexts if c.at is not None]
+    assert rows and len(rows) == len(not_used.contexts)
+    assert [c.what for c in rows] == [c.at for c in rows]
+    assert all(c.at is None and c.asserts for c in document.contexts)
+    assert len(_RULES.ids) == len(asserts(ubl_syntax.RULES)) == 756
+    (row,) = [c for c in rows if c.at == "cbc:ProfileExecutionID"]
+    found = _RULES.evaluate(_doc("<cbc:ProfileExecutionID>x</cbc:ProfileExecutionID>"))
+    assert row.asserts[0].id in {f.id for f in found}

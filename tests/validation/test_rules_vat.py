@@ -25,6 +25,7 @@ from gateway.validation.rules.engine import RuleSet
 from gateway.validation.rules.kernel import normalize_space
 from gateway.validation.rules.kernel_numbers import xround
 from gateway.validation.rules.model import Doc
+from gateway.validation.rules.shape import asserts
 from gateway.validation.rules.vat import CATEGORIES, RULES
 from tests.support import CORPUS
 
@@ -516,10 +517,10 @@ def test_split_payment_is_italian_and_excludes_standard_rate() -> None:
 def test_rule_table_has_one_fatal_rule_per_official_id() -> None:
     """The VAT rules have unique ids of the family, all fatal, with rules 01 to 10 for every
     category."""
-    ids = [r.id for r in RULES]
+    ids = [r.id for r in asserts(RULES)]
     assert len(ids) == len(set(ids))
     assert all(re.search(FAMILY_IDS["vat"], i) for i in ids)
-    assert all(r.flag == "fatal" for r in RULES)
+    assert all(r.flag == "fatal" for r in asserts(RULES))
     for cat in CATEGORIES:
         assert {f"BR-{cat.prefix}-{n:02d}" for n in range(1, 11)} <= set(ids)
 
@@ -537,4 +538,4 @@ def test_every_official_rule_of_the_family_is_implemented() -> None:
         for a in etree.parse(str(sch)).iter("{http://purl.oclc.org/dsdl/schematron}assert")
         if re.search(FAMILY_IDS["vat"], a.get("id") or "")
     }
-    assert official == {r.id for r in RULES}
+    assert official == {r.id for r in asserts(RULES)}

@@ -14,14 +14,21 @@ each answers for):
 * ``national``    the countries of ``registry.COUNTRIES`` (DE, DK, GR, IS, IT,
                   NL, NO, SE)
 
-Every rule reads the document through the XPath kernel (``kernel``: strings,
-child paths, ``and``/``or``, the one ``DynamicError``; ``kernel_numbers``:
-decimals, doubles, dates) and the document model built once (``model``).
+Every family is a tuple of records of one shape (``shape``): ``Pattern`` ->
+``Context`` (which nodes) -> ``Assert`` (id, flag, message, ``test(node,
+doc)``), as the official Schematron lays its rules out. The Peppol and
+national patterns are written so; the table-like families generate them
+(``core_family`` from the EN 16931 groups, ``vat`` one pattern per category
+code, ``ubl_syntax`` from its rows). One engine (``engine.RuleSet``) runs
+them all. Every rule reads the document through the XPath kernel
+(``kernel``: strings, child paths, ``and``/``or``, the one ``DynamicError``;
+``kernel_numbers``: decimals, doubles, dates) and the document model built
+once (``model``).
 
 Adding a country's rules:
 
 1. Write ``national_xx.py`` with its Schematron pattern(s) as
-   ``peppol_pattern.Pattern`` records (a ``Context`` per Schematron rule, an
+   ``shape.Pattern`` records (a ``Context`` per Schematron rule, an
    ``Assert`` per assertion; ``when=`` the country test, so that the pattern
    costs nothing on other documents). ``national_is.py`` is a small example.
 2. Import the pattern(s) in ``registry.py`` and add one line to ``COUNTRIES``
@@ -44,9 +51,10 @@ from gateway.validation.rules._loader import choose
 BUILD = choose()
 
 from gateway.validation.rules import codelists, core, national, peppol, ubl_syntax, vat  # noqa: E402
-from gateway.validation.rules.engine import Forbidden, Rule, RuleSet  # noqa: E402
+from gateway.validation.rules.engine import RuleSet  # noqa: E402
 from gateway.validation.rules.model import Doc, Element  # noqa: E402
-from gateway.validation.rules.registry import FAMILY_IDS  # noqa: E402
+from gateway.validation.rules.registry import FAMILY_IDS, STAGE_PATTERNS  # noqa: E402
+from gateway.validation.rules.shape import Assert, Context, Pattern  # noqa: E402
 
 FAMILIES = {
     "ubl_syntax": ubl_syntax.RULES,
@@ -61,9 +69,10 @@ __all__ = [
     "BUILD",
     "FAMILIES",
     "FAMILY_IDS",
+    "Assert",
+    "Context",
     "Doc",
-    "Forbidden",
-    "Rule",
+    "Pattern",
     "RuleSet",
     "native_findings",
     "rule_set",
@@ -72,7 +81,10 @@ __all__ = [
 
 @cache
 def rule_set() -> RuleSet:
-    return RuleSet([r for rules in FAMILIES.values() for r in rules])
+    """Every family; the Peppol stage's patterns in the official order."""
+    staged = {id(p) for p in STAGE_PATTERNS}
+    first = [p for patterns in FAMILIES.values() for p in patterns if id(p) not in staged]
+    return RuleSet([*first, *STAGE_PATTERNS])
 
 
 def native_findings(root: Element, kind: DocumentKind) -> list[Finding]:

@@ -32,11 +32,11 @@ from gateway.validation.rules.codes import (
     VATEX,
 )
 from gateway.validation.rules.core_context import ROOT_NOTE, at, indicator, where
-from gateway.validation.rules.core_family import Context, Group, Test, family, group
+from gateway.validation.rules.core_family import Selector, Test, family, group
 from gateway.validation.rules.core_nav import Nav, known, memo
-from gateway.validation.rules.engine import Forbidden, Rule
 from gateway.validation.rules.kernel import clark, in_list, normalize_space, string_value
 from gateway.validation.rules.model import Element
+from gateway.validation.rules.shape import Context, Pattern
 
 # --- tests ------------------------------------------------------------------
 
@@ -156,13 +156,13 @@ def _quantities(x: Nav) -> list[Element]:
     return [q for q in x.find_all(*_QUANTITIES) if q.get("unitCode") is not None]
 
 
-OBJECT_ID: Context = memo("cl.object_id", _object_ids)
-ALLOWANCE_REASON: Context = memo("cl.allowance_reason", lambda x: _reason_codes(x, False))
-CHARGE_REASON: Context = memo("cl.charge_reason", lambda x: _reason_codes(x, True))
-QUANTITY: Context = memo("cl.quantity", _quantities)
+OBJECT_ID: Selector = memo("cl.object_id", _object_ids)
+ALLOWANCE_REASON: Selector = memo("cl.allowance_reason", lambda x: _reason_codes(x, False))
+CHARGE_REASON: Selector = memo("cl.charge_reason", lambda x: _reason_codes(x, True))
+QUANTITY: Selector = memo("cl.quantity", _quantities)
 
 
-def _one(name: str, context: Context, rule_id: str, message: str, test: Test) -> tuple[Group]:
+def _one(name: str, context: Selector, rule_id: str, message: str, test: Test) -> tuple[Context]:
     return group(name, context, [(rule_id, "fatal", message, test)])
 
 
@@ -238,4 +238,4 @@ _GROUPS = (
            attribute_coded("schemeID", ICD))
 )  # fmt: skip
 
-RULES: tuple[Rule | Forbidden, ...] = family("codelists", _GROUPS)
+RULES: tuple[Pattern, ...] = family("codelists", _GROUPS)

@@ -9,8 +9,8 @@ Where each rule applies (the first matching Schematron rule wins) is in
 
 from __future__ import annotations
 
-from gateway.validation.rules import core_calc, core_lines
 from gateway.validation.rules.codes import VAT_PREFIX_LISTING
+from gateway.validation.rules.core_calc import GROUPS as CALCULATIONS
 from gateway.validation.rules.core_context import (
     CREDIT_TRANSFER_ACCOUNT,
     ROOT,
@@ -21,8 +21,8 @@ from gateway.validation.rules.core_context import (
     vat_scheme_single,
 )
 from gateway.validation.rules.core_family import attribute, exists, family, filled, group
+from gateway.validation.rules.core_lines import GROUPS as LINES
 from gateway.validation.rules.core_nav import Nav
-from gateway.validation.rules.engine import Forbidden, Rule
 from gateway.validation.rules.kernel import (
     either,
     normalize_space,
@@ -31,6 +31,7 @@ from gateway.validation.rules.kernel import (
     string_value,
 )
 from gateway.validation.rules.model import Element
+from gateway.validation.rules.shape import Pattern
 
 # --- document level ---------------------------------------------------------
 
@@ -208,6 +209,4 @@ _REFERENCES = (
 )  # fmt: skip
 
 
-RULES: tuple[Rule | Forbidden, ...] = family(
-    "core", _ROOT + _PARTIES + _REFERENCES + core_lines.GROUPS + core_calc.GROUPS
-)
+RULES: tuple[Pattern, ...] = family("core", _ROOT + _PARTIES + _REFERENCES + LINES + CALCULATIONS)

@@ -35,7 +35,7 @@ from gateway.validation.rules.core_context import (
     TAX_SUBTOTAL,
     indicator,
 )
-from gateway.validation.rules.core_family import Group, Test, group, plain_first
+from gateway.validation.rules.core_family import Test, group, plain_first
 from gateway.validation.rules.core_nav import Nav
 from gateway.validation.rules.kernel import (
     both,
@@ -45,6 +45,7 @@ from gateway.validation.rules.kernel import (
 )
 from gateway.validation.rules.kernel_numbers import EXACT, decimal_of, round2, total
 from gateway.validation.rules.model import Children, Element
+from gateway.validation.rules.shape import Context
 
 _NO_CHILDREN: Final[Children] = {}
 _NONE: Final[list[Element]] = []
@@ -176,7 +177,7 @@ def _amount_due(x: Nav, t: Element) -> bool:
 
 
 _DOC = "document level"
-GROUPS: tuple[Group, ...] = (
+GROUPS: tuple[Context, ...] = (
     group("calc.doc_allowance", DOC_ALLOWANCES, [
         ("BR-DEC-01", "fatal", f"The {_DOC} allowance amount (BT-92) has at most 2 decimals.",
          places("cbc:Amount")),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.validation.rules.core_family import Context
+from gateway.validation.rules.core_family import Selector
 from gateway.validation.rules.core_nav import Nav, known, memo, needing
 from gateway.validation.rules.kernel import (
     DynamicError,
@@ -157,7 +157,7 @@ def _credit_transfer_accounts(x: Nav) -> list[Element]:
     return out
 
 
-def where(pattern: str, attribute: str) -> Context:
+def where(pattern: str, attribute: str) -> Selector:
     """``pattern[@attribute]``."""
     known(pattern)
     return needing(
@@ -169,7 +169,7 @@ def where(pattern: str, attribute: str) -> Context:
     )
 
 
-def at(*patterns: str) -> Context:
+def at(*patterns: str) -> Selector:
     """Elements matching any of the relative patterns."""
     known(*patterns)
     if len(patterns) == 1:
@@ -210,16 +210,16 @@ def _vat_party_schemes(x: Nav) -> list[Element]:
     return [e for e in x.find(_PARTY_TAX_SCHEME) if vat_scheme(x, e)]
 
 
-ROOT: Final[Context] = _root
-DOC_ALLOWANCES: Final[Context] = _doc_allowances
-DOC_CHARGES: Final[Context] = _doc_charges
-LINE_ALLOWANCES: Final[Context] = _line_allowances
-LINE_CHARGES: Final[Context] = _line_charges
+ROOT: Final[Selector] = _root
+DOC_ALLOWANCES: Final[Selector] = _doc_allowances
+DOC_CHARGES: Final[Selector] = _doc_charges
+LINE_ALLOWANCES: Final[Selector] = _line_allowances
+LINE_CHARGES: Final[Selector] = _line_charges
 LINE: Final = at(*LINES)
 LINE_PERIOD: Final = memo("line_period", _line_periods)
 PERIOD: Final = memo("period", _other_periods)
 MONETARY_TOTAL: Final = at("cac:LegalMonetaryTotal")
-ROOT_TAX_TOTAL: Final[Context] = _root_tax_totals
+ROOT_TAX_TOTAL: Final[Selector] = _root_tax_totals
 TAX_SUBTOTAL: Final = at("cac:TaxTotal/cac:TaxSubtotal")
 VAT_PARTY_SCHEME: Final = memo("vat_party_scheme", _vat_party_schemes)
 CREDIT_TRANSFER_ACCOUNT: Final = memo("credit_transfer_account", _credit_transfer_accounts)
@@ -227,4 +227,4 @@ ITEM_CLASSIFICATION: Final = at(
     *_under_lines("cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode")
 )
 ITEM_STANDARD_ID: Final = at(*_under_lines("cac:Item/cac:StandardItemIdentification/cbc:ID"))
-ROOT_NOTE: Final[Context] = _root_notes
+ROOT_NOTE: Final[Selector] = _root_notes

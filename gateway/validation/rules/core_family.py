@@ -1,9 +1,12 @@
-"""Rules as data: assertions grouped by context, evaluated once per document.
+"""The EN 16931 families' rules as data, generating ``shape`` records.
 
-A family module lists groups (a context getter and its assertions: id, flag,
-message, test); ``family`` turns them into the engine's ``Rule`` records, all
-answered by one ``Batch``: every group evaluated once per document. A context
-that can only find paths the document lacks (``core_nav.needing``) is skipped
+A family module lists groups: a selector (the context, read through the
+document's ``Nav``) and its assertions as rows (id, flag, message, test, the
+test taking ``(Nav, node)``). ``group`` generates the ``shape.Context`` of
+each, adapting the selector and tests to the records' uniform call (the
+document's shared ``Nav`` looked up once per context and assertion, not per
+node); ``family`` makes them one "report" ``shape.Pattern``. A context that
+can only find paths the document lacks (``core_nav.needing``) is skipped
 unasked; a test with a ``failing`` method (``Bulk``) answers for all the nodes
 of its context at once.
 """
@@ -11,18 +14,17 @@ of its context at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Final, Protocol
 
 from gateway.validation.rules.core_nav import NEEDS, Nav, nav
-from gateway.validation.rules.engine import Batch, Flag, Rule, batched
 from gateway.validation.rules.kernel import DynamicError, clark, either, has_text
 from gateway.validation.rules.model import Children, Doc, Element
+from gateway.validation.rules.shape import Assert, Context, Flag, Pattern
 
 Test = Callable[[Nav, Element], bool]
-Context = Callable[[Nav], list[Element]]
-Assert = tuple[str, Flag, str, Test]  # id, flag, message, test (True = passes)
+Selector = Callable[[Nav], list[Element]]
+Row = tuple[str, Flag, str, Test]  # id, flag, message, test (True = passes)
 
 _NO_CHILDREN: Final[Children] = {}
 _NONE: Final[list[Element]] = []
@@ -97,15 +99,6 @@ def plain_first(plain: Test, exact: Test) -> Test:
     return test
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Assertions sharing one context (one Schematron rule, or part of one)."""
-
-    name: str
-    context: Context
-    asserts: tuple[Assert, ...]
-
-
 class Bulk(Protocol):
     """A test that also answers for many nodes at once (the ones failing, in order)."""
 
@@ -114,102 +107,35 @@ class Bulk(Protocol):
     def failing(self, x: Nav, nodes: list[Element], /) -> list[Element]: ...
 
 
-def _each(x: Nav, nodes: list[Element], test: Test) -> list[Element] | Exception | None:
-    """The nodes failing ``test``, node by node; the last error if any raises."""
-    failed: list[Element] | None = None
-    error: Exception | None = None
-    for node in nodes:
-        try:
-            if test(x, node):
-                continue
-        except Exception as exc:  # reported under this rule by the engine
-            error = exc
-            continue
-        if failed is None:
-            failed = [node]
-        else:
-            failed.append(node)
-    return error if error is not None else failed
+def _assert(rule_id: str, flag: Flag, message: str, test: Test) -> Assert:
+    """The record of one row: its test called with the document's ``Nav``."""
+
+    def one(n: Element, doc: Doc) -> bool:
+        return test(nav(doc), n)
+
+    bulk: Callable[[Nav, list[Element]], list[Element]] | None = getattr(test, "failing", None)
+    if bulk is None:
+        return Assert(rule_id, flag, message, one)
+    at_once = bulk
+
+    def failing(nodes: list[Element], doc: Doc) -> list[Element]:
+        return at_once(nav(doc), nodes)
+
+    return Assert(rule_id, flag, message, one, failing)
 
 
-def _at_once(
-    x: Nav,
-    nodes: list[Element],
-    test: Test,
-    failing: Callable[[Nav, list[Element]], list[Element]],
-) -> list[Element] | Exception | None:
-    """The nodes failing a ``Bulk`` test; node by node if it raises (to keep its errors)."""
-    try:
-        return failing(x, nodes)
-    except Exception:
-        return _each(x, nodes, test)
+def group(name: str, select: Selector, rows: Sequence[Row]) -> tuple[Context]:
+    """One context, as a 1-tuple so that groups concatenate with ``+``."""
+
+    def match(doc: Doc) -> list[Element]:
+        return select(nav(doc))
+
+    asserts = tuple(_assert(*row) for row in rows)
+    return (Context(name, match, asserts, needs=NEEDS.get(select)),)
 
 
-def group(name: str, context: Context, asserts: Sequence[Assert]) -> tuple[Group]:
-    """One group, as a 1-tuple so that groups concatenate with ``+``."""
-    return (Group(name, context, tuple(asserts)),)
-
-
-def family(name: str, groups: Sequence[Group]) -> tuple[Rule, ...]:
-    """The engine's rules for a family of groups, all evaluated in one pass.
-
-    The rules share one ``Batch``: the engine evaluates every group once per
-    document and reads the failing nodes per rule. An error in a test (a
-    dynamic error, or a bug) is kept for that rule alone and reported under
-    its id; an error in a context is kept for every rule of the group.
-    """
-
-    plan = tuple(
-        (
-            g.context,
-            NEEDS.get(g.context),
-            tuple((a[0], a[3], getattr(a[3], "failing", None)) for a in g.asserts),
-        )
-        for g in groups
-    )
-
-    def evaluate(doc: Doc) -> dict[str, list[Element] | Exception]:
-        x = nav(doc)
-        reached = x.reached
-        out: dict[str, list[Element] | Exception] = {}
-        for context, needs, asserts in plan:
-            if needs is not None:
-                for pattern in needs:
-                    if pattern in reached:
-                        break
-                else:
-                    continue  # nothing it could find is in the document
-            try:
-                nodes = context(x)
-            except Exception as exc:
-                for rule_id, _, _ in asserts:
-                    out[rule_id] = exc
-                continue
-            if not nodes:
-                continue
-            for rule_id, test, failing in asserts:
-                if failing is not None:
-                    result = _at_once(x, nodes, test, failing)
-                    if result:
-                        out[rule_id] = result
-                    continue
-                for node in nodes:
-                    try:
-                        if test(x, node):
-                            continue
-                    except Exception as exc:  # reported under this rule by the engine
-                        out[rule_id] = exc
-                        continue
-                    failed = out.get(rule_id)
-                    if failed is None:
-                        out[rule_id] = [node]
-                    elif isinstance(failed, list):
-                        failed.append(node)
-        return out
-
-    batch = Batch(name + ".results", evaluate)
-    return tuple(
-        batched(rule_id, flag, message, batch)
-        for g in groups
-        for rule_id, flag, message, _ in g.asserts
-    )
+def family(name: str, contexts: Sequence[Context]) -> tuple[Pattern]:
+    """A family of groups as one pattern: an error in a test (a dynamic error,
+    or a bug) is reported under that rule's id alone, an error in a context
+    under each rule of the group."""
+    return (Pattern(tuple(contexts), on_error="report", name=name),)

@@ -27,7 +27,6 @@ from gateway.validation.rules.core_context import (
     vat_scheme_single,
 )
 from gateway.validation.rules.core_family import (
-    Group,
     Test,
     always,
     attribute,
@@ -39,6 +38,7 @@ from gateway.validation.rules.core_nav import Nav
 from gateway.validation.rules.kernel import clark, either, normalize_space_of
 from gateway.validation.rules.kernel_numbers import any_at_least_zero, date_key
 from gateway.validation.rules.model import Children, Element
+from gateway.validation.rules.shape import Context
 
 REASON: Test = exists("cbc:AllowanceChargeReason", "cbc:AllowanceChargeReasonCode")
 
@@ -225,4 +225,4 @@ _TOTALS = (
     ])
 )  # fmt: skip
 
-GROUPS: tuple[Group, ...] = _ALLOWANCES + _LINES + _TOTALS
+GROUPS: tuple[Context, ...] = _ALLOWANCES + _LINES + _TOTALS

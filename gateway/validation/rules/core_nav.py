@@ -129,7 +129,7 @@ def nav(doc: Doc) -> Nav:
 
 
 # Context getters that find nothing unless one of these patterns reaches a path
-# of the document: the family skips them without asking (see ``family``).
+# of the document: the engine skips them without asking (``shape.Context.needs``).
 NEEDS: dict[Callable[[Nav], list[Element]], tuple[str, ...]] = {}
 
 

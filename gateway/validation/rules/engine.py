@@ -1,236 +1,266 @@
-"""The native rule engine: rules as small named units, evaluated over one
-``Doc`` built once per document.
+"""The native rule engine: runs ``shape.Pattern`` records over one ``Doc``.
 
-A rule is a ``Rule`` record: its official id, flag and message, and a check
-that yields the nodes where the rule fails (its context nodes, as the
-Schematron would report them). Families of rules live in sibling modules,
-each exporting ``RULES``; ``FAMILIES`` in ``__init__`` lists them in order.
+Every family hands the engine the same records (``shape``). ``RuleSet``
+compiles them once into plain tuples (the hot path reads no attributes):
 
-Rules checked together (a family evaluated in one pass, a Schematron stage)
-share a ``Batch``: one function that answers every rule of the batch at once
-(rule id -> the nodes where it fails, only for the rules that fail). The
-engine calls it once per document instead of asking each rule in turn; the
-rule's own ``check`` reads its part of the same answer, so a rule still works
-on its own.
+* "shall not be used" contexts (``Context.at``) go to a table by path, all
+  answered by one pass over the paths the document actually has;
+* "report" patterns run context by context, each assertion over the whole
+  node set (``Assert.failing``) or node by node; an error in a test is that
+  rule's answer, an error in a context or a pattern condition is the answer
+  of each of its assertions;
+* the "stop" patterns are one stage, run node by node in the order given (the
+  order of the official Schematron): a dynamic error stops the stage, which
+  then reports nothing (only the rule that hit it, when the XSD does not
+  already explain it), as the official Peppol XSLT does.
 
-"Shall not be used" rules (most of UBL-CR) are data: ``Forbidden`` records
-with a root-relative path. The engine answers all of them in one pass over
-the paths the document actually has, instead of one query per rule.
+Findings come out in a fixed order: "shall not be used" rows first (in
+document order of their paths), then every other rule in the order of its
+assertion, each with its nodes in the order its context matched them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from gateway.validation.report import Finding
+from gateway.validation.rules.kernel import DynamicError
 from gateway.validation.rules.model import Doc, Element, location
+from gateway.validation.rules.shape import Assert, Failing, Match, Pattern, Test, asserts
 
-Flag = Literal["fatal", "warning"]
-Check = Callable[[Doc], Iterable[Element]]
-# Rule id -> the nodes where it fails, or the exception that stopped its test
-# (reported under that id). Rules that pass are left out.
-Answers = Mapping[str, "Sequence[Element] | Exception"]
+# Rule id -> the nodes where it fails, or the exception that stopped its test.
+Failed = dict[str, "list[Element] | Exception"]
 
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Batch:
-    """Several rules answered by one evaluation per document (kept in ``doc.cache``)."""
-
-    key: str
-    answer: Callable[[Doc], Answers] = field(repr=False)
-
-    def answers(self, doc: Doc) -> Answers:
-        found: Answers | None = doc.cache.get(self.key)
-        if found is None:
-            found = doc.cache[self.key] = self.answer(doc)
-        return found
-
-    def reader(self, rule_id: str) -> Check:
-        """The check of one rule of the batch: its part of the answer."""
-
-        def check(doc: Doc) -> Sequence[Element]:
-            found = self.answers(doc).get(rule_id, ())
-            if isinstance(found, Exception):
-                raise found
-            return found
-
-        return check
+# A compiled context: its match, the paths it needs, ((id, test, failing), ...),
+# and whether every assertion has its ``failing``.
+_Context = tuple[Match, tuple[str, ...] | None, tuple[tuple[str, Test, Failing | None], ...], bool]
+# A compiled pattern: its condition, whether its contexts overlap, its
+# assertions' ids, its contexts.
+_Pattern = tuple[Callable[[Doc], bool] | None, bool, tuple[str, ...], tuple[_Context, ...]]
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    id: str
-    flag: Flag
-    message: str
-    check: Check = field(repr=False, compare=False)
-    # Set when the rule is answered with others (``check`` then reads the batch).
-    batch: Batch | None = field(default=None, repr=False, compare=False)
+class StageStopped(Exception):
+    """The official stage would stop on this rule's test (an XPath dynamic error)."""
 
 
-def batched(rule_id: str, flag: Flag, message: str, batch: Batch) -> Rule:
-    """A rule whose failures ``batch`` computes."""
-    return Rule(rule_id, flag, message, batch.reader(rule_id), batch)
+@dataclass(slots=True)
+class Outcome:
+    """What a stage of "stop" patterns found on one document."""
+
+    failed: dict[str, list[Element]]
+    # Set when the stage stopped on an XPath error the schema does not
+    # explain: the rule whose test hit it (the document must be rejected).
+    aborted_by: str | None = None
+    reason: str = ""
+    # The stage stopped (on an error the XSD explains, when not aborted_by).
+    stopped: bool = False
 
 
-_Step = Callable[[Doc, dict[str, "Sequence[Element] | Exception"]], None]
-
-
-def _batch_step(batch: Batch, members: frozenset[str]) -> _Step:
-    def step(doc: Doc, out: dict[str, Sequence[Element] | Exception]) -> None:
-        try:
-            found = batch.answer(doc)
-        except Exception as exc:
-            out.update(dict.fromkeys(members, exc))
-            return
-        for rule_id, failed in found.items():
-            if failed and rule_id in members:
-                out[rule_id] = failed
-
-    return step
-
-
-def _check_step(rule_id: str, check: Check) -> _Step:
-    def step(doc: Doc, out: dict[str, Sequence[Element] | Exception]) -> None:
-        try:
-            failed = check(doc)
-            if not isinstance(failed, list | tuple):
-                failed = list(failed)  # a generator: its errors show here
-            if failed:
-                out[rule_id] = failed
-        except Exception as exc:
-            out[rule_id] = exc
-
-    return step
-
-
-def together(key: str, rules: Sequence[Rule]) -> tuple[Rule, ...]:
-    """The same rules, answered in one batch.
-
-    For a family of small checks: the engine then makes one call per
-    document for all of them. Each check is called once, in order; rules
-    that already share a batch are answered by one call of it. An exception
-    in a check is that rule's answer (in a batch: of all its rules).
-    """
-    order: list[Rule | Batch] = []
-    members: dict[int, set[str]] = {}
-    for r in rules:
-        if r.batch is None:
-            order.append(r)
-        else:
-            if id(r.batch) not in members:
-                members[id(r.batch)] = set()
-                order.append(r.batch)
-            members[id(r.batch)].add(r.id)
-    plan = tuple(
-        _batch_step(s, frozenset(members[id(s)]))
-        if isinstance(s, Batch)
-        else _check_step(s.id, s.check)
-        for s in order
+def _compile(p: Pattern) -> _Pattern:
+    contexts = tuple(
+        (
+            c.match,
+            c.needs,
+            tuple((a.id, a.test, a.failing) for a in c.asserts),
+            all(a.failing is not None for a in c.asserts),
+        )
+        for c in p.contexts
+        if c.at is None
     )
-
-    def answer(doc: Doc) -> Answers:
-        out: dict[str, Sequence[Element] | Exception] = {}
-        for step in plan:
-            step(doc, out)
-        return out
-
-    batch = Batch(key, answer)
-    return tuple(batched(r.id, r.flag, r.message, batch) for r in rules)
+    ids = tuple(a.id for c in p.contexts for a in c.asserts)
+    return (p.when, p.overlapping, ids, contexts)
 
 
-@dataclass(frozen=True, slots=True)
-class Forbidden:
-    """Fails wherever an element (or ``.../@attribute``) exists at ``path``."""
+def _each(nodes: list[Element], doc: Doc, test: Test) -> list[Element] | Exception | None:
+    """The nodes failing ``test``, node by node (None if none); the last error if any raises."""
+    failed: list[Element] | None = None  # most pass: no list unless one fails
+    error: Exception | None = None
+    for node in nodes:
+        try:
+            if test(node, doc):
+                continue
+        except Exception as exc:  # reported under this rule
+            error = exc
+            continue
+        if failed is None:
+            failed = [node]
+        else:
+            failed.append(node)
+    return error if error is not None else failed
 
-    id: str
-    flag: Flag
-    message: str
-    path: str
+
+def _unseen(nodes: list[Element], seen: set[Element]) -> list[Element]:
+    """The nodes no earlier context of the pattern took (now taken), in order."""
+    fresh = []
+    for node in nodes:
+        if node not in seen:
+            seen.add(node)
+            fresh.append(node)
+    return fresh
 
 
-def _error(rule: Rule, exc: Exception) -> Finding:
+def report(doc: Doc, plan: tuple[_Pattern, ...], out: Failed) -> None:
+    """Run "report" patterns: each error is kept for the rules it concerns."""
+    reached = doc.reached
+    for when, overlapping, ids, contexts in plan:
+        if when is not None:
+            try:
+                if not when(doc):
+                    continue
+            except Exception as exc:
+                out.update(dict.fromkeys(ids, exc))
+                continue
+        seen: set[Element] | None = set() if overlapping else None
+        for match, needs, tests, _ in contexts:
+            if needs is not None:
+                for path in needs:
+                    if path in reached:
+                        break
+                else:
+                    continue  # nothing it could match is in the document
+            try:
+                found = match(doc)
+                nodes = found if isinstance(found, list) else list(found)
+            except Exception as exc:
+                out.update((rule_id, exc) for rule_id, _, _ in tests)
+                continue
+            if seen is not None:
+                nodes = _unseen(nodes, seen)
+            if not nodes:
+                continue
+            for rule_id, test, failing in tests:
+                result: list[Element] | Exception | None
+                if failing is None:
+                    result = _each(nodes, doc, test)
+                else:
+                    try:
+                        result = failing(nodes, doc)
+                    except Exception:  # node by node, to keep the errors as they fall
+                        result = _each(nodes, doc, test)
+                if result:
+                    out[rule_id] = result
+
+
+def stage(doc: Doc, plan: tuple[_Pattern, ...]) -> Outcome:
+    """Run "stop" patterns as one stage: the first dynamic error stops it."""
+    failed: dict[str, list[Element]] = {}
+    current = ""
+    try:
+        for when, overlapping, _, contexts in plan:
+            if when is not None and not when(doc):
+                continue
+            seen: set[Element] | None = set() if overlapping else None
+            for match, _, tests, at_once in contexts:
+                if at_once:
+                    # no test can stop the stage: node order is free
+                    nodes = list(match(doc))
+                    if seen is not None:
+                        nodes = _unseen(nodes, seen)
+                    if nodes:
+                        for rule_id, _, failing in tests:
+                            found = failing(nodes, doc)  # type: ignore[misc]  # all set
+                            if found:
+                                failed[rule_id] = found
+                    continue
+                for node in match(doc):
+                    if seen is not None:
+                        if node in seen:
+                            continue
+                        seen.add(node)
+                    for rule_id, test, _ in tests:
+                        current = rule_id
+                        if not test(node, doc):
+                            known = failed.get(rule_id)
+                            if known is None:
+                                failed[rule_id] = [node]
+                            else:
+                                known.append(node)
+    except DynamicError as stop:
+        if stop.schema:
+            # The XSD already rejects this document; like the official stage
+            # we report no findings of the stage at all.
+            return Outcome({}, stopped=True, reason=str(stop))
+        return Outcome({}, current, str(stop), stopped=True)
+    return Outcome(failed)
+
+
+def _error(rule_id: str, exc: Exception) -> Finding:
     # A rule that cannot be evaluated rejects (as the official artefacts do
     # when an XPath stops), and says which rule.
     return Finding(
-        rule.id,
+        rule_id,
         "fatal",
-        f"rule {rule.id} could not be evaluated: {type(exc).__name__}: {exc}",
+        f"rule {rule_id} could not be evaluated: {type(exc).__name__}: {exc}",
         "/",
     )
 
 
-_FIRST = itemgetter(0)
-
-
 class RuleSet:
-    """Rules compiled for evaluation: checks in order, batches once, presence rules by path.
+    """Patterns compiled for evaluation (see the module docstring)."""
 
-    Findings come out in the same order whatever the batching: presence
-    rules first (in document order of their paths), then every other rule in
-    the order given, each with its nodes in the order its check yields them.
-    """
-
-    def __init__(self, rules: Sequence[Rule | Forbidden]) -> None:
-        dupes = {i for i, n in Counter(r.id for r in rules).items() if n > 1}
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        every = asserts(patterns)
+        dupes = {i for i, n in Counter(a.id for a in every).items() if n > 1}
         if dupes:
             raise ValueError(f"rule ids defined twice: {sorted(dupes)}")
-        self.rules = tuple(rules)
-        checks = [r for r in rules if isinstance(r, Rule)]
-        # (position, rule) for rules asked one by one; batches with their members.
-        self.checks = tuple((i, r) for i, r in enumerate(checks) if r.batch is None)
-        batches: dict[int, tuple[Batch, dict[str, tuple[int, Rule]]]] = {}
-        for i, c in enumerate(checks):
-            if c.batch is not None:
-                batches.setdefault(id(c.batch), (c.batch, {}))[1][c.id] = (i, c)
-        self.batches = tuple(batches.values())
-        self.by_path: dict[str, list[Forbidden]] = {}
-        for f in rules:
-            if isinstance(f, Forbidden):
-                self.by_path.setdefault(f.path, []).append(f)
+        self.patterns = tuple(patterns)
+        self.asserts: tuple[Assert, ...] = tuple(every)
+        self.by_id = {a.id: a for a in every}
+        self.rank = {a.id: i for i, a in enumerate(every)}
+        self.by_path: dict[str, list[Assert]] = {}
+        for p in patterns:
+            for c in p.contexts:
+                if c.at is not None:
+                    self.by_path.setdefault(c.at, []).extend(c.asserts)
+        self.reporting = tuple(_compile(p) for p in patterns if p.on_error == "report")
+        self.staged = tuple(_compile(p) for p in patterns if p.on_error == "stop")
+        self.stage_ids = tuple(i for p in self.staged for i in p[2])
 
     @property
     def ids(self) -> frozenset[str]:
-        return frozenset(r.id for r in self.rules)
+        return frozenset(self.by_id)
 
     def evaluate(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
-        by_path = self.by_path
-        index = doc.index
+        by_path, index = self.by_path, doc.index
         if not by_path.keys().isdisjoint(index.keys()):
             for path, nodes in index.items():
                 hits = by_path.get(path)
                 if hits:
-                    for r in hits:
-                        out.append(Finding(r.id, r.flag, r.message, location(nodes[0])))
-        found: list[tuple[int, Finding]] = []
-        for batch, members in self.batches:
-            try:
-                answers = batch.answers(doc)
-            except Exception as exc:  # a bug in the batch: every member says so
-                found.extend((i, _error(r, exc)) for i, r in members.values())
+                    first = nodes[:1]
+                    for a in hits:
+                        result = _each(first, doc, a.test)
+                        if isinstance(result, Exception):
+                            out.append(_error(a.id, result))
+                        elif result:
+                            out.extend(
+                                Finding(a.id, a.flag, a.message, location(n)) for n in result
+                            )
+        failed: Failed = {}
+        report(doc, self.reporting, failed)
+        if self.staged:
+            self._stage(doc, failed)
+        by_id = self.by_id
+        for rule_id in sorted(failed, key=self.rank.__getitem__):
+            result = failed[rule_id]
+            if isinstance(result, Exception):
+                out.append(_error(rule_id, result))
                 continue
-            for rule_id, failed in answers.items():
-                member = members.get(rule_id)
-                if member is None:
-                    continue
-                i, rule = member
-                if isinstance(failed, Exception):
-                    found.append((i, _error(rule, failed)))
-                    continue
-                for node in failed:
-                    found.append((i, Finding(rule_id, rule.flag, rule.message, location(node))))
-        for i, rule in self.checks:
-            try:
-                failed_nodes = list(rule.check(doc))
-            except Exception as exc:
-                found.append((i, _error(rule, exc)))
-                continue
-            for node in failed_nodes:
-                found.append((i, Finding(rule.id, rule.flag, rule.message, location(node))))
-        found.sort(key=_FIRST)
-        out.extend(f for _, f in found)
+            a = by_id[rule_id]
+            for node in result:
+                out.append(Finding(rule_id, a.flag, a.message, location(node)))
         return out
+
+    def _stage(self, doc: Doc, failed: Failed) -> None:
+        try:
+            outcome = stage(doc, self.staged)
+        except Exception as exc:  # a bug in the stage: every rule of it says so
+            failed.update(dict.fromkeys(self.stage_ids, exc))
+            return
+        if outcome.aborted_by is not None:
+            reason = f"the official Peppol validation stops here: {outcome.reason}"
+            failed[outcome.aborted_by] = StageStopped(reason)
+        else:
+            failed.update(outcome.failed)

@@ -38,7 +38,7 @@ class DynamicError(Exception):
     ``schema`` is True when the cause alone makes the document invalid against
     the UBL 2.1 XSD (a non-decimal amount, a second element where UBL allows
     one): the Peppol stage then reports nothing, as the document is rejected
-    whatever the rules say (``peppol_pattern``).
+    whatever the rules say (``engine``).
     """
 
     def __init__(self, reason: str, *, schema: bool = False) -> None:

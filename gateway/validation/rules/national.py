@@ -4,13 +4,14 @@ The countries of ``registry.COUNTRIES``: DE (``national_de``), DK
 (``national_dk``), GR (``national_gr``), IS (``national_is``), IT and NL
 (``national_it_nl``), NO and SE (``national_nordic``). Each applies only
 when its Schematron context says so (seller country, buyer country, ...);
-``peppol_stage`` evaluates them with the Peppol rules.
+the engine runs them in the Peppol stage, with the Peppol patterns.
 """
 
 from __future__ import annotations
 
-from gateway.validation.rules.engine import Forbidden, Rule
-from gateway.validation.rules.peppol_stage import rules_matching
-from gateway.validation.rules.registry import FAMILY_IDS
+from typing import Final
 
-RULES: tuple[Rule | Forbidden, ...] = rules_matching(FAMILY_IDS["national"])
+from gateway.validation.rules.registry import COUNTRIES
+from gateway.validation.rules.shape import Pattern
+
+RULES: Final[tuple[Pattern, ...]] = tuple(p for country in COUNTRIES for p in country.patterns)

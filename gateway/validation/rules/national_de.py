@@ -19,8 +19,8 @@ from gateway.validation.rules.kernel import (
 )
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.national_de_parts import PARTS, german
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import SUPPLIER, both_de
+from gateway.validation.rules.shape import Assert, Context, Pattern
 
 # Cash discount line in payment terms, e.g. "#SKONTO#TAGE=14#PROZENT=2.00#".
 _SKONTO: Final = re.compile(

@@ -23,8 +23,8 @@ from gateway.validation.rules.kernel import (
 )
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_ids import iban
-from gateway.validation.rules.peppol_pattern import Assert, Context
 from gateway.validation.rules.peppol_vars import SUPPLIER, both_de
+from gateway.validation.rules.shape import Assert, Context
 
 _EMAIL: Final = re.compile(r"[^@ \t\n\r]+@([^@. \t\n\r]+\.)+[^@. \t\n\r]+\Z")
 _URL: Final = re.compile(r"([a-zA-Z])([a-zA-Z0-9+.-])+:[^\n\r]*")

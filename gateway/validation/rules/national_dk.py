@@ -26,7 +26,6 @@ from gateway.validation.rules.kernel import (
 )
 from gateway.validation.rules.kernel_numbers import number
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     SUPPLIER,
     both_raw,
@@ -34,6 +33,7 @@ from gateway.validation.rules.peppol_vars import (
     raw_customer,
     raw_supplier,
 )
+from gateway.validation.rules.shape import Assert, Context, Pattern
 
 PAYMENT_CODE = Cbc.PaymentMeansCode
 FINANCIAL_ACCOUNT = Cac.PayeeFinancialAccount

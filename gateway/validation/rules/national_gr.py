@@ -12,11 +12,10 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from gateway.validation.rules import kernel as xp
+import gateway.validation.rules.kernel as xp
 from gateway.validation.rules.kernel_numbers import castable_integer, number
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_ids import greek_tin
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     SUPPLIER,
     TAX_REP,
@@ -24,6 +23,7 @@ from gateway.validation.rules.peppol_vars import (
     greek_both,
     greek_sender,
 )
+from gateway.validation.rules.shape import Assert, Context, Pattern
 
 _DATE: Final = re.compile(
     r"(0?[1-9]|[12][0-9]|3[01])[-\\/ ]?(0?[1-9]|1[0-2])[-\\/ ]?(19|20)[0-9]{2}"

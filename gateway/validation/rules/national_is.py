@@ -20,8 +20,8 @@ from gateway.validation.rules.kernel import (
 )
 from gateway.validation.rules.kernel_numbers import castable_date
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import SUPPLIER, both_raw, raw_supplier
+from gateway.validation.rules.shape import Assert, Context, Pattern
 
 
 def _icelandic(doc: Doc) -> list[Element]:

@@ -6,17 +6,17 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+import gateway.validation.rules.kernel as xp
 from gateway.model import DocumentKind
-from gateway.validation.rules import kernel as xp
 from gateway.validation.rules.kernel_numbers import decimal_of
 from gateway.validation.rules.model import Doc, Element
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import (
     customer_is,
     supplier_country,
     supplier_is,
     tax_rep_is,
 )
+from gateway.validation.rules.shape import Assert, Context, Pattern
 
 _IT_TAX_ID: Final = re.compile(r"[A-Z0-9]{11,16}")
 

@@ -25,8 +25,8 @@ from gateway.validation.rules.kernel import (
 from gateway.validation.rules.kernel_numbers import number, number_of
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_ids import mod11, se_orgnr
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import supplier_country
+from gateway.validation.rules.shape import Assert, Context, Pattern
 
 COMPANY_ID = Cbc.CompanyID
 TAX_SCHEME_ID = (Cac.TaxScheme, Cbc.ID)

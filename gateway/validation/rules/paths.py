@@ -7,16 +7,13 @@ path (``reach``) and every element name ending they look for (``ending``).
 Each index key (``Doc.index``) is tagged with the registered paths it ends
 with, once per distinct key (a memo shared by all documents, since the same
 keys come back in every invoice); the model's walk files each key it meets
-under its tags: ``reached(doc)[path]`` lists the keys ``//path`` reaches, in
+under its tags: ``Doc.reached[path]`` lists the keys ``//path`` reaches, in
 the order of the index (document order of their first node).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:  # the model imports this module to tag its paths
-    from gateway.validation.rules.model import Doc
+from typing import Final
 
 _NONE: Final[tuple[str, ...]] = ()
 
@@ -87,9 +84,3 @@ def _tags(key: str) -> tuple[str, ...]:
     if len(TAGS) < _TAGS_LIMIT:
         TAGS[key] = found
     return found
-
-
-def reached(doc: Doc) -> dict[str, list[str]]:
-    """Registered path (or ``*ending``) -> the document's index keys it reaches
-    (tagged by the model's walk as it meets each key)."""
-    return doc.reached

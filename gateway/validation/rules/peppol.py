@@ -2,14 +2,17 @@
 
 The rules themselves live in ``peppol_doc`` (document, parties, allowances,
 currency, periods), ``peppol_lines`` (line amounts), ``peppol_icd`` (party
-identifiers by scheme) and ``peppol_cl`` (code lists, date format), laid out
-as the official Schematron patterns; ``peppol_stage`` evaluates them.
+identifiers by scheme) and ``peppol_cl`` (code lists, date format), written
+as the official Schematron patterns (``shape``). With the national patterns
+they are one Peppol stage (``registry.STAGE_PATTERNS``): the engine runs
+them together and stops them together on a dynamic error.
 """
 
 from __future__ import annotations
 
-from gateway.validation.rules.engine import Forbidden, Rule
-from gateway.validation.rules.peppol_stage import rules_matching
-from gateway.validation.rules.registry import FAMILY_IDS
+from typing import Final
 
-RULES: tuple[Rule | Forbidden, ...] = rules_matching(FAMILY_IDS["peppol"])
+from gateway.validation.rules.registry import PEPPOL_PATTERNS
+from gateway.validation.rules.shape import Pattern
+
+RULES: Final[tuple[Pattern, ...]] = PEPPOL_PATTERNS

@@ -25,7 +25,7 @@ from gateway.validation.rules.kernel import (
 from gateway.validation.rules.kernel_numbers import EXACT, date_of, decimal_of
 from gateway.validation.rules.model import Doc, Element
 from gateway.validation.rules.peppol_lines import SLACK, allowances_of, slack
-from gateway.validation.rules.peppol_pattern import Assert, Context
+from gateway.validation.rules.shape import Assert, Context
 
 _HUNDRED: Final = Decimal(100)
 _ZERO: Final = Decimal(0)

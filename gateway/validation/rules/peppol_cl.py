@@ -33,8 +33,8 @@ from gateway.validation.rules.peppol_codes import (
     UNCL5189,
     UNCL7161,
 )
-from gateway.validation.rules.peppol_pattern import Assert, Context, Failing, Pattern
 from gateway.validation.rules.peppol_vars import both_de, need, profile
+from gateway.validation.rules.shape import Assert, Context, Failing, Pattern
 
 DATES: Final = tuple(
     cbc(n)

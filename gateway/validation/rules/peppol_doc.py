@@ -31,8 +31,8 @@ from gateway.validation.rules.peppol_amounts import (
     line_period,
 )
 from gateway.validation.rules.peppol_lines import LINE_RULES
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
 from gateway.validation.rules.peppol_vars import both_de, need, profile
+from gateway.validation.rules.shape import Assert, Context, Pattern
 
 CUSTOMIZATION: Final = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 

@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from gateway.validation.rules.engine import Flag
 from gateway.validation.rules.kernel import (
     Cac,
     Cbc,
@@ -38,7 +37,7 @@ from gateway.validation.rules.peppol_ids import (
     partita_iva,
     se_orgnr,
 )
-from gateway.validation.rules.peppol_pattern import Assert, Context, Pattern
+from gateway.validation.rules.shape import Assert, Context, Flag, Pattern
 
 ENDPOINT = Cbc.EndpointID
 _IDENTIFIERS: Final = "peppol.identifiers"

@@ -32,7 +32,7 @@ from gateway.validation.rules.kernel_numbers import (
     xround,
 )
 from gateway.validation.rules.model import Children, Doc, Element
-from gateway.validation.rules.peppol_pattern import Assert, Context
+from gateway.validation.rules.shape import Assert, Context
 
 SLACK: Final = Decimal("0.02")
 _ZERO: Final = Decimal(0)

@@ -21,7 +21,7 @@ from gateway.validation.rules.national_nordic import NORWAY, SWEDEN
 from gateway.validation.rules.peppol_cl import CODES
 from gateway.validation.rules.peppol_doc import EMPTY, PROJECT, TRANSACTION
 from gateway.validation.rules.peppol_icd import IDENTIFIERS
-from gateway.validation.rules.peppol_pattern import Pattern
+from gateway.validation.rules.shape import Pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +45,13 @@ COUNTRIES: Final[tuple[Country, ...]] = (
     Country("DE", (GERMANY,)),
 )
 
-# The Peppol stage: the Peppol patterns with the national ones between them.
+# The Peppol family's patterns, and the Peppol stage: the Peppol patterns
+# with the national ones between them (the engine runs them in this order).
+PEPPOL_PATTERNS: Final[tuple[Pattern, ...]] = (EMPTY, PROJECT, TRANSACTION, IDENTIFIERS, CODES)
 STAGE_PATTERNS: Final[tuple[Pattern, ...]] = (
-    EMPTY,
-    PROJECT,
-    TRANSACTION,
-    IDENTIFIERS,
+    *PEPPOL_PATTERNS[:-1],
     *(p for country in COUNTRIES for p in country.patterns),
-    CODES,
+    PEPPOL_PATTERNS[-1],
 )
 
 # Which rule ids belong to which family, in the order the families run: each

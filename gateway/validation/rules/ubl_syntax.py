@@ -2,17 +2,21 @@
 (how often a term may occur), UBL-DT (data types).
 
 Most UBL-CR rules are rows of data (``ubl_syntax_cr_*``): a path whose
-presence alone decides. Paths from the root become ``Forbidden`` records;
-paths under an invoice line hold for either line name, and some paths hold
-at any depth, so those are small checks over the index. The few UBL-CR rules
-with a condition are functions here; UBL-SR and UBL-DT have their modules.
+presence alone decides. Paths from the root become "shall not be used"
+contexts (``shape.not_used``); paths under an invoice line hold for either
+line name, and some paths hold at any depth, so those are document-level
+assertions answered together over the index. The few UBL-CR rules with a
+condition are functions here; UBL-SR and UBL-DT have their modules. The
+family is two ``shape.Pattern``s: ``NOT_USED`` and ``DOCUMENT_RULES``.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 from gateway.model import DocumentKind
-from gateway.validation.rules.engine import Forbidden, Rule, together
 from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.shape import Assert, Pattern, checked, not_used
 from gateway.validation.rules.ubl_syntax_cr_document import ATTRIBUTES, DOCUMENT
 from gateway.validation.rules.ubl_syntax_cr_lines import ANYWHERE, LINE
 from gateway.validation.rules.ubl_syntax_cr_parties import PARTIES
@@ -21,6 +25,7 @@ from gateway.validation.rules.ubl_syntax_nav import (
     Answers,
     PerContext,
     Together,
+    contexts,
     keys_anywhere,
     present,
     reach,
@@ -111,17 +116,25 @@ def _message(path: str, where: str = "") -> str:
     return f"{path}{where} {_NOT_USED}"
 
 
-_ALL: tuple[Rule | Forbidden, ...] = (
-    *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in DOCUMENT),
-    *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in PARTIES),
-    *(Forbidden(rid, flag, _message(path), path) for rid, flag, path in ATTRIBUTES),
+# The "shall not be used" rows: one context each, at their path (the engine
+# answers them all in one pass over the paths of the document).
+_NOT_USED_ROWS = (*DOCUMENT, *PARTIES, *ATTRIBUTES)
+NOT_USED: Final = Pattern(
+    tuple(not_used(rid, flag, _message(path), path) for rid, flag, path in _NOT_USED_ROWS),
+    on_error="report",
+    name="ubl_syntax.not_used",
+)
+
+# Everything else: document-level assertions, most of them generated from
+# the tables and answered together per table (a context per table).
+_DOCUMENT: tuple[Assert, ...] = (
     *(
         _LINES.rule(rid, flag, _message(f"cac:InvoiceLine/{rel}", " (or in a credit note line)"))
         for rid, flag, rel in LINE
     ),
     *(_ANYWHERE.rule(rid, flag, _message(path, " (at any depth)")) for rid, flag, path in ANYWHERE),
-    Rule("UBL-CR-002", "warning", "The UBL version, if given, is 2.1", _version),
-    Rule(
+    checked("UBL-CR-002", "warning", "The UBL version, if given, is 2.1", _version),
+    checked(
         "UBL-CR-412",
         "warning",
         "An invoice gives its payment due date (BT-9) in cbc:DueDate, not in the payment means",
@@ -141,10 +154,6 @@ _ALL: tuple[Rule | Forbidden, ...] = (
     *SR_RULES,
     *DT_RULES,
 )
+DOCUMENT_RULES: Final = Pattern(contexts(_DOCUMENT), on_error="report", name="ubl_syntax")
 
-# The presence rules are answered by the engine's pass over the paths, the
-# others together in one batch.
-RULES: tuple[Rule | Forbidden, ...] = (
-    *(r for r in _ALL if isinstance(r, Forbidden)),
-    *together("ubl_syntax.results", [r for r in _ALL if isinstance(r, Rule)]),
-)
+RULES: Final[tuple[Pattern, ...]] = (NOT_USED, DOCUMENT_RULES)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.validation.rules.engine import Flag
+from gateway.validation.rules.shape import Flag
 
 _ATTACHMENT = "cac:AdditionalDocumentReference/cac:Attachment/"
 _BILLED = "cac:BillingReference/cac:InvoiceDocumentReference/"

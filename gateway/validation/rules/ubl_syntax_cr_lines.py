@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.validation.rules.engine import Flag
+from gateway.validation.rules.shape import Flag
 
 _LINE_VAT = "cac:Item/cac:ClassifiedTaxCategory/"
 

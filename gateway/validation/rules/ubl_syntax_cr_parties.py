@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.validation.rules.engine import Flag
+from gateway.validation.rules.shape import Flag
 
 _SELLER = "cac:AccountingSupplierParty/cac:Party/"
 _BUYER = "cac:AccountingCustomerParty/cac:Party/"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gateway.validation.rules.engine import Check, Rule
 from gateway.validation.rules.kernel import string_value
 from gateway.validation.rules.model import CBC, Doc, Element
+from gateway.validation.rules.shape import Assert, Check, checked
 from gateway.validation.rules.ubl_syntax_nav import (
     Answers,
     Together,
@@ -97,15 +97,15 @@ def _binary_attribute(attribute: str) -> Check:
     return check
 
 
-RULES: tuple[Rule, ...] = (
-    Rule("UBL-DT-01", "fatal", "An amount has at most two decimals", _amount_decimals),
-    Rule(
+RULES: tuple[Assert, ...] = (
+    checked("UBL-DT-01", "fatal", "An amount has at most two decimals", _amount_decimals),
+    checked(
         "UBL-DT-06",
         "fatal",
         "An attached document (BT-125) states its MIME code (BT-125-1)",
         _binary_attribute("mimeCode"),
     ),
-    Rule(
+    checked(
         "UBL-DT-07",
         "fatal",
         "An attached document (BT-125) states its file name (BT-125-2)",
@@ -115,7 +115,7 @@ RULES: tuple[Rule, ...] = (
         _UNUSED.rule(rid, "warning", f"The attribute {name} is not used by EN 16931")
         for rid, name in _UNUSED_ATTRIBUTES
     ),
-    Rule(
+    checked(
         "UBL-DT-18",
         "warning",
         "The attribute name is used only for the payment means text (BT-82)",

@@ -18,13 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import cast
 
-from gateway.validation.rules.engine import Batch, Flag, Rule, batched
 from gateway.validation.rules.kernel import boolean_items_equal, clark, string_value
 from gateway.validation.rules.model import CAC, CBC, Doc, Element
 from gateway.validation.rules.paths import ending as ending
 from gateway.validation.rules.paths import last_step as last_step
 from gateway.validation.rules.paths import reach as reach
-from gateway.validation.rules.paths import reached, registered, registered_ending
+from gateway.validation.rules.paths import registered, registered_ending
+from gateway.validation.rules.shape import NONE, Assert, Context, Flag, checked, root
 
 _PRICE = f"{{{CAC}}}Price"
 _ALLOWANCE = f"{{{CAC}}}AllowanceCharge"
@@ -39,7 +39,7 @@ Answers = dict[str, Sequence[Element]]
 
 def view(doc: Doc) -> dict[str, list[str]]:
     """Registered path (or ``*ending``) -> the document's index keys it reaches."""
-    return reached(doc)
+    return doc.reached
 
 
 def keys_anywhere(doc: Doc, path: str) -> Sequence[str]:
@@ -47,7 +47,7 @@ def keys_anywhere(doc: Doc, path: str) -> Sequence[str]:
 
     ``path`` is a rule's own path (UBL prefixes), registered with ``reach``.
     """
-    found = reached(doc).get(path)
+    found = doc.reached.get(path)
     if found is None:
         if not registered(path):
             raise KeyError(f"path not registered with reach(): {path}")
@@ -75,7 +75,7 @@ def present(doc: Doc, rows: Iterable[tuple[str, str]]) -> Answers:
     ``//@a`` reaches the root element's own attributes too, which the index
     does not hold.
     """
-    found_keys, index, root = reached(doc), doc.index, doc.root
+    found_keys, index, root = doc.reached, doc.index, doc.root
     on_root = root.keys()  # usually none: namespace declarations are no attributes
     found: Answers = {}
     for rid, path in rows:
@@ -89,7 +89,7 @@ def present(doc: Doc, rows: Iterable[tuple[str, str]]) -> Answers:
 
 def named(doc: Doc, suffix: str) -> Sequence[str]:
     """Index keys of elements (any namespace) whose name ends with ``suffix``."""
-    found = reached(doc).get("*" + suffix)
+    found = doc.reached.get("*" + suffix)
     if found is None:
         if not registered_ending(suffix):
             raise KeyError(f"name ending not registered with ending(): {suffix}")
@@ -229,11 +229,52 @@ class Together:
     """Rules answered together, once per document: each rule reads its part.
 
     For tables of similar rules: one pass computes the failing nodes of all
-    of them (rule id -> nodes), as the engine's ``Batch``.
+    of them (rule id -> nodes), kept in ``doc.cache``; each rule is a
+    document-level assertion (``shape.checked``) reading its id's nodes. The
+    table's context (``match``) is the root when some of its rules fail, else
+    nothing: a document where all of them hold costs one call.
     """
 
     def __init__(self, name: str, answer: Callable[[Doc], Answers]) -> None:
-        self.batch = Batch(f"ubl_syntax.{name}", answer)
+        self.key = f"ubl_syntax.{name}"
+        self.answer = answer
+        self.ids: list[str] = []
+        TABLES.append(self)
 
-    def rule(self, rule_id: str, flag: Flag, message: str) -> Rule:
-        return batched(rule_id, flag, message, self.batch)
+    def answers(self, doc: Doc) -> Answers:
+        found: Answers | None = doc.cache.get(self.key)
+        if found is None:
+            found = doc.cache[self.key] = self.answer(doc)
+        return found
+
+    def match(self, doc: Doc) -> list[Element]:
+        return [doc.root] if self.answers(doc) else NONE
+
+    def rule(self, rule_id: str, flag: Flag, message: str) -> Assert:
+        def check(doc: Doc) -> Sequence[Element]:
+            return self.answers(doc).get(rule_id, ())
+
+        self.ids.append(rule_id)
+        return checked(rule_id, flag, message, check)
+
+
+# Every table of rules answered together, as the modules define them.
+TABLES: list[Together] = []
+
+
+def contexts(asserts: Iterable[Assert]) -> tuple[Context, ...]:
+    """The document-level assertions as contexts: one per table (``Together``)
+    and one, the root, for the others."""
+    owner = {rule_id: table for table in TABLES for rule_id in table.ids}
+    alone: list[Assert] = []
+    tables: dict[str, tuple[Together, list[Assert]]] = {}
+    for a in asserts:
+        table = owner.get(a.id)
+        if table is None:
+            alone.append(a)
+        else:
+            tables.setdefault(table.key, (table, []))[1].append(a)
+    return (
+        Context("the document", root, tuple(alone)),
+        *(Context(key, t.match, tuple(found)) for key, (t, found) in tables.items()),
+    )

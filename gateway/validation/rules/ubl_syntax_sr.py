@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gateway.validation.rules.engine import Rule
 from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.shape import Assert
 from gateway.validation.rules.ubl_syntax_nav import Answers, Together, reach, steps_up, up, view
 from gateway.validation.rules.ubl_syntax_sr_conditions import LINES
 from gateway.validation.rules.ubl_syntax_sr_conditions import RULES as CONDITIONS
@@ -152,7 +152,7 @@ def _per(contexts: tuple[str, ...], limit: int, term: str) -> str:
     return f"At most {times} per {' or '.join(contexts)}: {term}"
 
 
-RULES: tuple[Rule, ...] = (
+RULES: tuple[Assert, ...] = (
     *(
         _AT_MOST_ONE.rule(rid, "fatal", f"A document has at most one {term}")
         for rid, _, term in _DOCUMENT_AT_MOST_ONE

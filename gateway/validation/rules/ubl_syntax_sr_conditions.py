@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 
 from lxml import etree
 
-from gateway.validation.rules.engine import Check, Rule
 from gateway.validation.rules.kernel import string_value
 from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.shape import Assert, Check, checked
 from gateway.validation.rules.ubl_syntax_nav import (
     Answers,
     PerContext,
@@ -238,29 +238,29 @@ _PAYEES = Together("payees", _payees)
 _AT_MOST_ONE = "A document has at most one "
 _PAYEE = ", and the payee is not the seller"
 
-RULES: tuple[Rule, ...] = (
-    Rule(
+RULES: tuple[Assert, ...] = (
+    checked(
         "UBL-SR-04", "fatal", _AT_MOST_ONE + "invoiced object identifier (BT-18)", _invoiced_objects
     ),
-    Rule(
+    checked(
         "UBL-SR-07",
         "fatal",
         "A billing reference names the preceding invoice (BT-25)",
         _preceding_invoice,
     ),
-    Rule(
+    checked(
         "UBL-SR-12",
         "fatal",
         _AT_MOST_ONE + "seller VAT identifier (BT-31)",
         _tax_ids(_SUPPLIER, True),
     ),
-    Rule(
+    checked(
         "UBL-SR-13",
         "fatal",
         _AT_MOST_ONE + "seller tax registration identifier (BT-32)",
         _tax_ids(_SUPPLIER, False),
     ),
-    Rule(
+    checked(
         "UBL-SR-18",
         "fatal",
         _AT_MOST_ONE + "buyer VAT identifier (BT-48)",
@@ -273,7 +273,7 @@ RULES: tuple[Rule, ...] = (
         "fatal",
         "The payee has one legal registration identifier (BT-61) at most" + _PAYEE,
     ),
-    Rule(
+    checked(
         "UBL-SR-29",
         "fatal",
         _AT_MOST_ONE + "bank assigned creditor identifier (BT-90)",
@@ -281,31 +281,31 @@ RULES: tuple[Rule, ...] = (
     ),
     _REASONS_RULES.rule("UBL-SR-30", "fatal", "An allowance has one reason text (BT-97) at most"),
     _REASONS_RULES.rule("UBL-SR-31", "fatal", "A charge has one reason text (BT-104) at most"),
-    Rule(
+    checked(
         "UBL-SR-43",
         "fatal",
         "Only an invoiced object reference (BT-18) has a scheme identifier",
         _scheme_for_objects,
     ),
-    Rule(
+    checked(
         "UBL-SR-44",
         "fatal",
         _AT_MOST_ONE + "remittance information (BT-83) value",
         _distinct("cbc:PaymentID"),
     ),
-    Rule(
+    checked(
         "UBL-SR-47",
         "fatal",
         _AT_MOST_ONE + "payment means type code (BT-81) value",
         _distinct("cbc:PaymentMeansCode"),
     ),
-    Rule(
+    checked(
         "UBL-SR-48",
         "fatal",
         "An invoice line has exactly one line VAT information (BG-30)",
         _line_vat,
     ),
-    Rule(
+    checked(
         "UBL-SR-53",
         "fatal",
         "A party tax scheme has its scheme and the tax identifier",

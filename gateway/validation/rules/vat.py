@@ -15,17 +15,22 @@ The variants (``vat_checks``) reproduce the official tests exactly where
 they differ between categories. Rules 01..04 and the extra rules read the
 whole document; 05..10 are checked on each category element that their
 Schematron context matches.
+
+The table generates the records (``shape``): one ``Pattern`` per category
+code, skipped when the document does not use the code, with a ``Context``
+per place its rules look at (the document, or the code's line, allowance,
+charge or breakdown categories).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from gateway.validation.rules.engine import Answers, Batch, Check, Forbidden, Rule, batched
 from gateway.validation.rules.kernel import both, either
 from gateway.validation.rules.model import Doc, Element
+from gateway.validation.rules.shape import NONE, Assert, Context, Match, Pattern, root
 from gateway.validation.rules.vat_checks import (
     COUNTED,
     COUNTED_VAT,
@@ -224,34 +229,43 @@ def category_rules(cat: Category) -> list[CodeRule]:
     ]
 
 
-def _by_code(rules: Sequence[CodeRule]) -> tuple[tuple[str, tuple[tuple[str, Check], ...]], ...]:
-    """The rules' checks grouped by the category code they are about."""
-    groups: dict[str, list[tuple[str, Check]]] = {}
+def _place(where: str, code: str) -> Match:
+    """The context of a code's rules at ``where``: its category elements there."""
+    if not where:
+        return root
+    key = (where, code)
+
+    def match(doc: Doc) -> list[Element]:
+        cats = facts(doc).contexts.get(key)
+        return [c.el for c in cats] if cats else NONE
+
+    return match
+
+
+def _used(code: str) -> Callable[[Doc], bool]:
+    return lambda doc: not facts(doc).unused(code)
+
+
+def patterns(rules: Sequence[CodeRule]) -> tuple[Pattern, ...]:
+    """One pattern per category code (skipped when the code is not used), a
+    context per place its rules are checked."""
+    by_code: dict[str, dict[str, list[Assert]]] = {}
     for r in rules:
-        groups.setdefault(r.code, []).append((r.id, r.check))
-    return tuple((code, tuple(checks)) for code, checks in groups.items())
+        by_code.setdefault(r.code, {}).setdefault(r.where, []).append(r.check)
+    return tuple(
+        Pattern(
+            tuple(
+                Context(f"{where or 'document'} of category {code}", _place(where, code), tuple(a))
+                for where, a in places.items()
+            ),
+            when=_used(code),
+            on_error="report",
+            name=f"vat.{code}",
+        )
+        for code, places in by_code.items()
+    )
 
 
-_ALL: Final = (*(rule for cat in CATEGORIES for rule in category_rules(cat)), *EXTRA_RULES)
-_BY_CODE: Final = _by_code(_ALL)
-
-
-def _answer(doc: Doc) -> Answers:
-    """Every VAT rule, a category's rules skipped together when its code is not used."""
-    f = facts(doc)
-    out: dict[str, Sequence[Element] | Exception] = {}
-    for code, checks in _BY_CODE:
-        if f.unused(code):
-            continue
-        for rule_id, check in checks:
-            try:
-                failed = check(doc)
-                if failed:
-                    out[rule_id] = failed if isinstance(failed, list | tuple) else list(failed)
-            except Exception as exc:  # reported under this rule by the engine
-                out[rule_id] = exc
-    return out
-
-
-_BATCH: Final = Batch("vat.results", _answer)
-RULES: tuple[Rule | Forbidden, ...] = tuple(batched(r.id, r.flag, r.message, _BATCH) for r in _ALL)
+RULES: Final[tuple[Pattern, ...]] = patterns(
+    (*(rule for cat in CATEGORIES for rule in category_rules(cat)), *EXTRA_RULES)
+)

@@ -8,14 +8,14 @@ the named variants below, and ``vat.py`` picks a variant per category.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from gateway.validation.rules.engine import Rule
 from gateway.validation.rules.kernel import attempt, both, either, ok, string_value
 from gateway.validation.rules.kernel_numbers import decimal_child, untyped_above
 from gateway.validation.rules.model import CBC, Children, Doc, Element
+from gateway.validation.rules.shape import NONE, Assert
 from gateway.validation.rules.vat_breakdown import (
     tax_is_close,
     tax_is_zero,
@@ -30,23 +30,26 @@ _NONE: Final[list[Element]] = []
 
 
 @dataclass(frozen=True, slots=True)
-class CodeRule(Rule):
-    """A rule about one VAT category code: it holds when the code is not used."""
+class CodeRule:
+    """A rule about one VAT category code (it holds when the code is not
+    used): its assertion and where it is checked ("" for the whole document,
+    else the ``Facts.contexts`` place of the code's category elements)."""
 
-    code: str = ""
+    code: str
+    where: str
+    check: Assert
 
 
 def root_rule(
     rule_id: str, code: str, message: str, passes: Callable[[Doc, Facts], bool]
 ) -> CodeRule:
     """A rule on the whole document (context ``/ubl:Invoice | /cn:CreditNote``)
-    about the VAT category ``code``: it holds when the code is not used."""
+    about the VAT category ``code``."""
 
-    def check(doc: Doc) -> Iterable[Element]:
-        f = facts(doc)
-        return () if f.unused(code) or passes(doc, f) else (doc.root,)
+    def test(n: Element, doc: Doc) -> bool:
+        return passes(doc, facts(doc))
 
-    return CodeRule(rule_id, "fatal", message, check, code=code)
+    return CodeRule(code, "", Assert(rule_id, "fatal", message, test))
 
 
 def each_rule(
@@ -56,12 +59,17 @@ def each_rule(
 
     key = (where, code)
 
-    def check(doc: Doc) -> Iterable[Element]:
+    def failing(nodes: list[Element], doc: Doc) -> list[Element]:
+        # ``nodes`` are the elements of these categories (``vat.places``)
         f = facts(doc)
         cats = f.contexts.get(key)
-        return [c.el for c in cats if not passes(doc, f, c)] if cats else ()
+        return [c.el for c in cats if not passes(doc, f, c)] if cats else NONE
 
-    return CodeRule(rule_id, "fatal", message, check, code=code)
+    def test(n: Element, doc: Doc) -> bool:
+        f = facts(doc)
+        return all(passes(doc, f, c) for c in f.contexts.get(key, ()) if c.el is n)
+
+    return CodeRule(code, where, Assert(rule_id, "fatal", message, test, failing))
 
 
 # --- where a category is used (BR-x-02 .. BR-x-04) ---------------------------
