@@ -105,7 +105,11 @@ def _start(directory: Path, store: str) -> tuple[subprocess.Popen[bytes], str, s
 async def _load(
     url: str, token: str, body: bytes, clients: int, seconds: float
 ) -> tuple[list[float], int]:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/xml",
+        "Allow-Duplicate": "true",  # one body sent again and again, on purpose
+    }
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
@@ -145,7 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     proc, url, token, body = _start(directory, args.store)
     try:
         if client == "wrk":
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/xml",
+                "Allow-Duplicate": "true",  # one body sent again and again, on purpose
+            }
             asyncio.run(_load(url, token, body, 1, 0.5))  # warm-up: schemas, rules
             f = _wrk.run(
                 url + "/api/v1/documents",

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.error
-import urllib.request
 
 from gateway.cli import common
 from gateway.config.settings import NetworkSettings
@@ -33,6 +31,9 @@ def healthz_url(net: NetworkSettings) -> str:
 
 def probe(url: str, timeout: float) -> str | None:
     """None when ``url`` answers 200; else why not, in a few words."""
+    import urllib.error  # here, not at the top: every `gateway` command would pay for it
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http from config
             resp.read()
