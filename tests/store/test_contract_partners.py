@@ -147,18 +147,22 @@ async def test_ten_thousand_partners_in_one_batch(store: PartnerStore) -> None:
 
 
 async def test_readers_see_a_batch_whole_or_not_at_all(store: PartnerStore) -> None:
-    """Partner counts taken while a batch of 5 000 is being put are only ever 0 or 5 000, and the
-    full batch is counted afterwards."""
+    """While a batch of 5 000 partners is being put, reads taken until the put is done (at least
+    two) count 0 or 5 000, never a part; and once a read saw the batch (its count, or its last
+    partner), no later read misses it."""
     partners = [partner(n) for n in range(5_000)]
+    last = partners[-1].id
+    put = asyncio.create_task(store.put_partners(partners))
+    counts: list[int] = []
+    there: list[bool] = []  # per read, in order: did it see the batch?
+    while not put.done() or len(counts) < 2:
+        counts.append(await store.count_partners())
+        there.append(counts[-1] == 5_000)
+        there.append(await store.get_partner(last) is not None)
+        await asyncio.sleep(0)
+    await put
 
-    async def counts() -> list[int]:
-        seen = []
-        for _ in range(20):
-            seen.append(await store.count_partners())
-            await asyncio.sleep(0)
-        return seen
-
-    _, seen = await asyncio.gather(store.put_partners(partners), counts())
-
-    assert set(seen) <= {0, 5_000}
+    assert set(counts) <= {0, 5_000}, counts
+    first = there.index(True) if True in there else len(there)
+    assert all(there[first:]), there
     assert await store.count_partners() == 5_000
