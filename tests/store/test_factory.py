@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
+from gateway.model import Partner
 from gateway.store.factory import make_store
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
@@ -57,3 +60,28 @@ def test_unknown_sync_mode_is_refused(tmp_path: Path) -> None:
     """An unknown SQLite sync mode ("off") is refused with a ValueError naming sync."""
     with pytest.raises(ValueError, match="sync"):
         make_store(f"sqlite://{tmp_path}/gw.db", sync="off")
+
+
+async def test_a_redis_url_and_prefix_reach_the_store() -> None:
+    """The store made from redis://127.0.0.1:6379/N writes to that database, under the given
+    prefix and nowhere else (a real Redis, read back with its own client)."""
+    prefix = f"factory-{uuid.uuid4().hex[:8]}"
+    store = make_store("redis://127.0.0.1:6379/3", prefix=prefix)
+    await store.open()
+    raw = Redis.from_url("redis://127.0.0.1:6379/3")
+    try:
+        await store.put_partners([Partner("0088:5790000435975", "Acme")])
+        keys = [k.decode() async for k in raw.scan_iter(match="*")]
+        ours = [k for k in keys if k.startswith(prefix + ":")]
+        assert ours, keys
+        assert await store.get_partner("0088:5790000435975") is not None
+        other = Redis.from_url("redis://127.0.0.1:6379/0")
+        try:
+            assert not [k async for k in other.scan_iter(match=f"{prefix}*")]
+        finally:
+            await other.aclose()
+    finally:
+        for key in [k async for k in raw.scan_iter(match=f"{prefix}*")]:
+            await raw.delete(key)
+        await raw.aclose()
+        await store.close()
