@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
 from gateway.model import AcceptResult, DocumentMeta, OutboxJob, StatusEvent
-from gateway.store._codec import dump_events, dump_meta
+from gateway.store._codec import dump_events, dump_meta, to_micros
 
 
 class AcceptOptions(TypedDict, total=False):
@@ -44,10 +44,17 @@ def plan_accept(
     events: Sequence[StatusEvent],
     **options: Unpack[AcceptOptions],
 ) -> Acceptance:
-    """Raises ValueError for a job that belongs to another document."""
+    """Raises ValueError for a job that belongs to another document, or for a
+    naive time (no timezone) anywhere in it: read back, it would be an hour or
+    more off, so nothing is written."""
     job = options.get("job")
     if job is not None and job.document_id != meta.id:
         raise ValueError(f"job {job.id!r} is for document {job.document_id!r}, not {meta.id!r}")
+    times = [meta.received_at, *(e.at for e in events)]
+    if job is not None:
+        times += [job.created_at, job.next_attempt_at]
+    for at in times:
+        to_micros(at)  # raises ValueError for a naive time
     first = options.get("idempotency_key")
     ordered = ([] if first is None else [first]) + list(options.get("keys", ()))
     return Acceptance(

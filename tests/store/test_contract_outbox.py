@@ -13,7 +13,7 @@ import pytest
 
 from gateway.model import OutboxJob, State
 from gateway.store.base import Store
-from tests.store.builders import LEASE, MINUTE, T0, Backend, event, put
+from tests.store.builders import LEASE, MINUTE, T0, Backend, event, job, meta, payload, put
 
 LATER = T0 + LEASE + timedelta(seconds=1)
 
@@ -73,10 +73,21 @@ async def test_leased_job_is_not_claimed_again_until_lease_expires(store: Store)
 
 
 async def test_naive_datetimes_are_refused(store: Store) -> None:
-    """Claiming with a naive datetime (no timezone) is refused with a ValueError saying naive."""
+    """A naive datetime (no timezone) is refused with a ValueError saying naive, whether it is
+    the time of a claim, a job's due time or an event's time, and such an accept stores
+    nothing."""
     naive = datetime(2025, 3, 1, 12, 0)  # local time? UTC? the store will not guess
     with pytest.raises(ValueError, match="naive"):
         await store.claim_due(naive, limit=1, lease=LEASE, owner="a")
+    for due, at in ((naive, T0), (T0, naive)):
+        body = payload()
+        m = meta(body)
+        with pytest.raises(ValueError, match="naive"):
+            await store.accept(
+                m, body, [event(at=at)], fingerprint=m.sha256, job=job(m.id, due=due)
+            )
+        assert await store.get_meta(m.id) is None
+    assert await store.claim_due(T0 + LEASE, limit=10, lease=LEASE, owner="a") == []
 
 
 async def test_two_stores_claiming_at_once_never_share_a_job(backend: Backend) -> None:
