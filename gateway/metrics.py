@@ -70,6 +70,12 @@ class Metrics:
             ["route"],
             registry=r,
         )
+        self.refused = Counter(
+            "gateway_documents_refused",
+            "Documents no route allowed, or the recipient's network refused",
+            ["route"],
+            registry=r,
+        )
         self.attempts = Counter(
             "gateway_delivery_attempts",
             "Delivery attempts, by route and outcome",

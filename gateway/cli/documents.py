@@ -57,7 +57,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return WAIT_TIMED_OUT
-    return 0 if code == 202 and answer.get("status") not in ("rejected", "failed") else 1
+    return 0 if code == 202 and answer.get("status") not in ("rejected", "refused", "failed") else 1
 
 
 def _wait(url: str, token: str, doc_id: str, seconds: float) -> dict[str, Any]:

@@ -26,14 +26,15 @@ class State(enum.StrEnum):
     DEFERRED = "deferred"  # waiting for a busy or failing peer; not an attempt
     DELIVERED = "delivered"
     PRINTED = "printed"
-    FAILED = "failed"
+    REFUSED = "refused"  # no one may take it: no route allowed, or the peer refused it
+    FAILED = "failed"  # it could not be delivered: retries exhausted, or a problem of ours
 
     @property
     def final(self) -> bool:
         return self in _FINAL
 
 
-_FINAL = frozenset({State.REJECTED, State.DELIVERED, State.PRINTED, State.FAILED})
+_FINAL = frozenset({State.REJECTED, State.DELIVERED, State.PRINTED, State.REFUSED, State.FAILED})
 
 
 @dataclass(frozen=True, slots=True)

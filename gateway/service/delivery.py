@@ -96,6 +96,8 @@ class Delivery(PeerGating):
             self.metrics.latency.labels(route).observe(
                 (self.clock() - meta.received_at).total_seconds()
             )
+        elif final.state is State.REFUSED:
+            self.metrics.refused.labels(route).inc()
         else:
             self.metrics.failed.labels(route).inc()
         self.metrics.attempts.labels(route, final.state.value).inc()
@@ -179,7 +181,7 @@ class Delivery(PeerGating):
             )
         if decision.prospect:
             await self._record_prospect(meta)
-        return StatusEvent(State.FAILED, self.clock(), "no route: " + "; ".join(decision.reasons))
+        return StatusEvent(State.REFUSED, self.clock(), "no route: " + "; ".join(decision.reasons))
 
     async def _deferred(
         self, job: OutboxJob, meta: DocumentMeta, wait: PeerDeferred, owner: str | None
@@ -249,16 +251,20 @@ class Delivery(PeerGating):
             )
         if nxt is None:
             why = _failure_reason(exc)
+            # The recipient's network said no: a refusal, not a failure of ours.
+            end = State.REFUSED if exc.permanent and exc.from_peer else State.FAILED
             event = StatusEvent(
-                State.FAILED,
+                end,
                 now,
                 f"{why} after {attempts} attempt(s): {exc.message}",
                 {"attempts": attempts, "cause": exc.message, "permanent": exc.permanent},
             )
             if not await self.store.finish_job(job, [*routed, event], owner=owner):
-                log.warning("dispatch.lease_lost", state="failed")
+                log.warning("dispatch.lease_lost", state=end.value)
                 return
-            self.metrics.failed.labels(route).inc()
+            (self.metrics.refused if end is State.REFUSED else self.metrics.failed).labels(
+                route
+            ).inc()
             log.warning("dispatch.dead_letter", attempts=attempts, cause=exc.message)
             return
         event = StatusEvent(

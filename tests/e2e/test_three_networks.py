@@ -119,11 +119,11 @@ def test_routes_refusals_print_and_settlement(
     assert delivered["history"][1]["details"]["agreement"] == "AB-2026"
 
     refused = a.wait_final(ids["c"])
-    assert refused["status"] == "failed"
+    assert refused["status"] == "refused"
     assert "network gamma has no agreement with us" in refused["history"][-1]["reason"]
 
     paper_refused = a.wait_final(ids["fr"])
-    assert paper_refused["status"] == "failed"
+    assert paper_refused["status"] == "refused"
     assert "paper not allowed" in paper_refused["history"][-1]["reason"]
     prospect = json.loads(
         gateway_cli("partners", "show", FR_COMPANY, "--config", str(a.config), "--json").stdout

@@ -120,7 +120,7 @@ def test_local_recipient_and_recipients_in_no_network(networks: tuple[Network, N
 
     # A French company writing to a French company in no network: paper is not allowed.
     refused = alpha.wait_final(mandated["id"])
-    assert refused["status"] == "failed"
+    assert refused["status"] == "refused"
     routed = refused["history"][1]["details"]
     assert routed["route"] == "refuse" and routed.get("prospect") is True
     assert "paper not allowed" in refused["history"][-1]["reason"]
