@@ -46,13 +46,23 @@ async def test_open_twice_is_harmless(store: Store) -> None:
 
 
 async def test_closed_store_refuses_work(backend: Backend) -> None:
-    """Accepting a document on a closed store fails with a StoreError saying it is not open."""
+    """On a closed store, accepting, reading, claiming and counting each fail with a StoreError
+    saying it is not open (nothing answers from a stale connection)."""
     store = backend.make()
     await store.open()
+    doc, _ = await put(store)
     await store.close()
 
     with pytest.raises(StoreError, match="not open"):
         await put(store)
+    for work in (
+        lambda: store.get_meta(doc),
+        lambda: store.history(doc),
+        lambda: store.claim_due(T0, limit=1, lease=LEASE, owner="a"),
+        lambda: store.count_documents(),
+    ):
+        with pytest.raises(StoreError, match="not open"):
+            await work()
 
 
 async def test_write_probe_passes_on_a_healthy_store(store: Store) -> None:
