@@ -96,6 +96,29 @@ def http(
         return status, raw
 
 
+def wait_healthy(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log_path: Path,
+    *,
+    name: str = "the gateway",
+    timeout: float = 60,
+) -> None:
+    """Return once ``url``/healthz answers 200; fail with the log's end if ``proc`` exits or
+    the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{name} exited: {log_path.read_text()[-3000:]}")
+        try:
+            if http("GET", url + "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{name} did not become healthy:\n{log_path.read_text()[-3000:]}")
+
+
 @dataclass
 class Network:
     """One gateway: its directory, config, token, and (when running) process."""
@@ -158,20 +181,7 @@ class Network:
             stderr=subprocess.STDOUT,
             env=env,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                status, _ = http("GET", self.url + "/healthz")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(
-            f"{self.name} did not become healthy:\n{self.log_path.read_text()[-3000:]}"
-        )
+        wait_healthy(self.url, self.proc, self.log_path, name=self.name, timeout=30)
 
     def kill9(self) -> None:
         assert self.proc is not None

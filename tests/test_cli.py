@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, free_port, gateway_cli, http
+from tests.support import REPO, free_port, gateway_cli, wait_healthy
 
 
 @pytest.mark.slow
@@ -26,16 +25,7 @@ def test_serve_script_then_send_sample_reaches_final_state(tmp_path: Path) -> No
         [str(REPO / "scripts" / "serve")], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if http("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "gateway did not start"
-            time.sleep(0.1)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / "serve.log")
         sample = cfg.parent / "sample-invoice.xml"
         out = gateway_cli("send", str(sample), "--config", str(cfg), "--wait", "20", "--json")
         answer = json.loads(out.stdout)

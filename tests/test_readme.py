@@ -15,13 +15,12 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests import logwatch
-from tests.support import REPO, checkout, free_port, http
+from tests.support import REPO, checkout, free_port, wait_healthy
 
 MARKED = re.compile(r"<!-- run: ([\w-]+) -->\n```sh\n(.*?)```", re.S)
 
@@ -73,16 +72,7 @@ def test_quickstart_as_written_delivers_the_sample_invoice(tmp_path: Path) -> No
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if http("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert serve.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.1)
+        wait_healthy(f"http://127.0.0.1:{port}", serve, tmp_path / "serve.log")
         out = run(blocks("quickstart-send"), root, {})
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
