@@ -78,20 +78,25 @@ def _decide(
 
 def test_own_participants_by_their_reception_choice(network_dir: tuple[Path, str]) -> None:
     """Our own participant is delivered by its reception choice (portal; paper for a cross-border
-    buyer); e-mail falls back to the portal with a reason, and under a mandate paper is replaced
-    by network delivery."""
+    buyer), a list of modes is its waterfall in order, and under a mandate paper is left out of
+    the waterfall (network delivery when paper was the only choice)."""
     s = _settings(network_dir[0])
-    d = _decide(s, Location(OURS, "configuration", "portal"))
-    assert d.kind is RouteKind.LOCAL and d.target == "portal"
+    d = _decide(s, Location(OURS, "configuration", ("portal",)))
+    assert d.kind is RouteKind.LOCAL and d.target == "portal" and d.channels == ("portal",)
     assert "participant of this network" in d.reasons[0]
     foreign = replace(FR_B2B, buyer_country="DE")
-    assert _decide(s, Location(OURS, "directory", "paper"), foreign).kind is RouteKind.PRINT
-    email = _decide(s, Location(OURS, "directory", "email"))
-    assert email.kind is RouteKind.LOCAL and email.target == "portal"
-    assert "e-mail delivery is not available yet" in email.reasons[-1]
+    paper = _decide(s, Location(OURS, "directory", ("paper",)), foreign)
+    assert paper.kind is RouteKind.PRINT and paper.channels == ("paper",)
+    waterfall = _decide(s, Location(OURS, "directory", ("email", "api", "paper")), foreign)
+    assert waterfall.kind is RouteKind.LOCAL and waterfall.target == "email"
+    assert waterfall.channels == ("email", "api", "paper")
+    assert "email then api then paper" in waterfall.reasons[1]
     # Under a mandate, paper may not replace network delivery, even if chosen.
-    forced = _decide(s, Location(OURS, "directory", "paper"))
-    assert forced.kind is RouteKind.LOCAL and "instead of paper" in forced.reasons[-1]
+    forced = _decide(s, Location(OURS, "directory", ("paper",)))
+    assert forced.kind is RouteKind.LOCAL and forced.channels == ("network",)
+    assert "paper is left out" in forced.reasons[-1]
+    trimmed = _decide(s, Location(OURS, "directory", ("email", "paper")))
+    assert trimmed.channels == ("email",)
 
 
 def test_peer_network_under_its_agreement(network_dir: tuple[Path, str]) -> None:

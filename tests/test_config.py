@@ -45,9 +45,9 @@ def test_the_written_config_is_valid(network_dir: tuple[Path, str]) -> None:
         (r'^reception = "network"', 'reception = "pigeon"', "participants[0].reception", "one of"),
         (
             r'^reception = "network"',
-            'reception = "email"',
+            'reception = ["api", "api"]',
             "participants[0].reception",
-            "not available",
+            "names a mode twice",
         ),
         (
             r"^token_sha256 = .*",

@@ -153,7 +153,7 @@ def _render(
 id = "{pid}"
 name = "{name} participant {i}"
 email = "billing{i}@{name.lower()}.example"
-reception = "network"     # network | portal | paper
+reception = "network"     # network | api | email | portal | paper, or a list: ["api", "paper"]
 country = "FR"
 address = ["{i} rue de l'Exemple", "75001 Paris"]
 """

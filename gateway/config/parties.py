@@ -10,7 +10,6 @@ from urllib.parse import urlparse
 
 from gateway.config.reader import Reader
 from gateway.config.settings import (
-    RECEPTION_CHOICES,
     NetworkSettings,
     Participant,
     Peer,
@@ -18,7 +17,7 @@ from gateway.config.settings import (
     hash_token,
 )
 from gateway.config.terms import agreement as _agreement
-from gateway.model import ParticipantId
+from gateway.model import ParticipantId, reception_modes
 
 
 def read_participants(r: Reader, rows: list[dict[str, Any]]) -> tuple[Participant, ...]:
@@ -26,34 +25,46 @@ def read_participants(r: Reader, rows: list[dict[str, Any]]) -> tuple[Participan
     out = []
     for i, t in enumerate(rows):
         w = f"participants[{i}]"
-        r.unknown_keys(t, w, {"id", "name", "email", "reception", "country", "address"})
+        r.unknown_keys(
+            t, w, {"id", "name", "email", "reception", "country", "address", "export_dir"}
+        )
         pid = r.participant_id(r.get(t, "id", w, str), f"{w}.id")
         if pid in seen:
             raise r.fail(f"{w}.id", f"participant {pid} is listed twice")
         seen.add(pid)
-        reception = r.get(t, "reception", w, str, "network")
-        if reception == "email":
-            raise r.fail(
-                f"{w}.reception",
-                "e-mail delivery is not available in this version; "
-                f"use one of {', '.join(RECEPTION_CHOICES)}",
-            )
-        if reception not in RECEPTION_CHOICES:
-            raise r.fail(
-                f"{w}.reception",
-                f"must be one of {', '.join(RECEPTION_CHOICES)}; got {reception!r}",
-            )
+        reception = _reception(r, t, w)
+        email = r.get(t, "email", w, str, "")
+        address = tuple(r.strings(t, "address", w))
+        if reception == ("email",) and not email:
+            raise r.fail(f"{w}.email", "reception is email, so an email address is needed")
+        if reception == ("paper",) and not address:
+            raise r.fail(f"{w}.address", "reception is paper, so a postal address is needed")
+        export = r.file(t, "export_dir", w, must_exist=False) if "export_dir" in t else None
         out.append(
             Participant(
                 id=pid,
                 name=r.get(t, "name", w, str),
-                email=r.get(t, "email", w, str, ""),
+                email=email,
                 reception=reception,
                 country=r.get(t, "country", w, str, ""),
-                address=tuple(r.strings(t, "address", w)),
+                address=address,
+                export_dir=export,
             )
         )
     return tuple(out)
+
+
+def _reception(r: Reader, t: dict[str, Any], where: str) -> tuple[str, ...]:
+    """``reception``: one mode or an ordered list of modes (the waterfall)."""
+    raw = t.get("reception", "network")
+    if not isinstance(raw, str) and not (
+        isinstance(raw, list) and all(isinstance(m, str) for m in raw)
+    ):
+        raise r.fail(f"{where}.reception", "must be a mode or a list of modes")
+    try:
+        return reception_modes(raw)
+    except ValueError as exc:
+        raise r.fail(f"{where}.reception", str(exc)) from None
 
 
 def read_senders(

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from gateway.model import Agreement, Mandate, ParticipantId
 
-RECEPTION_CHOICES = ("network", "portal", "paper")
 ENVIRONMENTS = ("production", "development")
 MAX_XML_DEPTH = 256
 
@@ -48,9 +47,13 @@ class Participant:
     id: ParticipantId
     name: str
     email: str = ""
-    reception: str = "network"  # network | portal | paper
+    # Reception modes (model.RECEPTIONS) in the order they are tried.
+    reception: tuple[str, ...] = ("network",)
     country: str = ""
     address: tuple[str, ...] = ()
+    # Accounting export: each delivered document also lands here as
+    # <id>.xml, a line of invoices.jsonl and its lines in invoice-lines.csv.
+    export_dir: Path | None = None
 
 
 @dataclass(frozen=True)

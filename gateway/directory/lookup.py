@@ -52,7 +52,7 @@ class Locator:
         if self._partners is not None:
             partner = await self._partners.get_partner(str(pid))
             if partner is not None and partner.network:
-                return Location(partner.network, "directory", partner.reception)
+                return Location(partner.network, "directory", partner.modes)
             asked.append("directory")
         if self._smp is not None and document_type:
             found = await self._ask_peers(s, pid, document_type)

@@ -21,10 +21,11 @@ from typing import IO, Any, Protocol
 from gateway.errors import GatewayError
 from gateway.model import (
     DOCTYPE_SCHEME,
-    RECEPTIONS,
+    RECEPTION_SEPARATOR,
     InvalidIdentifier,
     ParticipantId,
     Partner,
+    reception_modes,
 )
 from gateway.model.identifiers import check
 
@@ -118,17 +119,20 @@ def _participant(raw: str) -> str:
 
 
 def _contact(fields: Mapping[str, object]) -> tuple[str, str, tuple[str, ...]]:
-    reception = _text(fields, "reception").lower() or "network"
-    if reception not in RECEPTIONS:
-        raise RowError(f"unknown reception {reception!r} (expected one of {', '.join(RECEPTIONS)})")
+    try:
+        modes = reception_modes(_text(fields, "reception") or "network")
+    except ValueError as exc:
+        raise RowError(str(exc)) from None
+    reception = RECEPTION_SEPARATOR.join(modes)
     email = _text(fields, "email")
     if email and not _EMAIL.fullmatch(email):
         raise RowError(f"email {email!r} is not an e-mail address")
     address = _values(fields, "address")
-    # The channel the partner chose needs somewhere to deliver to.
-    if reception == "email" and not email:
+    # The only channel the partner chose needs somewhere to deliver to (with
+    # several, delivery falls back past one that cannot take a document).
+    if modes == ("email",) and not email:
         raise RowError("reception is email but no email is given")
-    if reception == "paper" and not address:
+    if modes == ("paper",) and not address:
         raise RowError("reception is paper but no address is given")
     return reception, email, address
 

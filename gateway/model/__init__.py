@@ -41,7 +41,13 @@ from gateway.model.ids import (
     ParticipantId,
     document_type_id,
 )
-from gateway.model.partners import DEFAULT_DOCUMENT_TYPES, RECEPTIONS, Partner
+from gateway.model.partners import (
+    DEFAULT_DOCUMENT_TYPES,
+    RECEPTION_SEPARATOR,
+    RECEPTIONS,
+    Partner,
+    reception_modes,
+)
 
 __all__ = [
     "BIS3_CUSTOMIZATION",
@@ -54,6 +60,7 @@ __all__ = [
     "PAYERS",
     "PROCESS_SCHEME",
     "RECEPTIONS",
+    "RECEPTION_SEPARATOR",
     "UBL_CREDITNOTE_NS",
     "UBL_INVOICE_NS",
     "AcceptResult",
@@ -75,5 +82,6 @@ __all__ = [
     "State",
     "StatusEvent",
     "document_type_id",
+    "reception_modes",
     "status_view",
 ]

@@ -24,17 +24,33 @@ class State(enum.StrEnum):
     ROUTED = "routed"
     ATTEMPT_FAILED = "attempt_failed"
     DEFERRED = "deferred"  # waiting for a busy or failing peer; not an attempt
+    FALLBACK = "fallback"  # a reception channel could not take it: the next one is tried
     DELIVERED = "delivered"
     PRINTED = "printed"
     REFUSED = "refused"  # no one may take it: no route allowed, or the peer refused it
     FAILED = "failed"  # it could not be delivered: retries exhausted, or a problem of ours
+    # After delivery: what the recipient or the print house did with it.
+    RETRIEVED = "retrieved"  # the recipient took it from its inbox (acknowledged)
+    POSTED = "posted"  # the print house posted the letter
+    RETURNED = "returned"  # the letter came back undeliverable
 
     @property
     def final(self) -> bool:
         return self in _FINAL
 
 
-_FINAL = frozenset({State.REJECTED, State.DELIVERED, State.PRINTED, State.REFUSED, State.FAILED})
+_FINAL = frozenset(
+    {
+        State.REJECTED,
+        State.DELIVERED,
+        State.PRINTED,
+        State.REFUSED,
+        State.FAILED,
+        State.RETRIEVED,
+        State.POSTED,
+        State.RETURNED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +102,12 @@ class DocumentMeta:
     buyer_is_business: bool = False
     signed: bool = False
     buyer_name: str = ""
+    # What a recipient's inbox lists (read from the document at acceptance).
+    seller_name: str = ""
+    issue_date: str = ""  # YYYY-MM-DD, "" when the document has none
+    due_date: str = ""
+    currency: str = ""
+    payable_amount: str = ""  # BT-115 as written in the document
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +129,11 @@ class DocumentMeta:
             "buyer_is_business": self.buyer_is_business,
             "signed": self.signed,
             "buyer_name": self.buyer_name,
+            "seller_name": self.seller_name,
+            "issue_date": self.issue_date,
+            "due_date": self.due_date,
+            "currency": self.currency,
+            "payable_amount": self.payable_amount,
         }
 
     @classmethod
@@ -130,6 +157,11 @@ class DocumentMeta:
             buyer_is_business=bool(data.get("buyer_is_business", False)),
             signed=bool(data.get("signed", False)),
             buyer_name=data.get("buyer_name", ""),
+            seller_name=data.get("seller_name", ""),
+            issue_date=data.get("issue_date", ""),
+            due_date=data.get("due_date", ""),
+            currency=data.get("currency", ""),
+            payable_amount=data.get("payable_amount", ""),
         )
 
 
@@ -172,6 +204,9 @@ class RouteDecision:
     reasons: tuple[str, ...]
     agreement: str = ""  # the agreement it travels under (peer routes)
     prospect: bool = False  # refused for want of a network: a company to onboard
+    # Local and print routes: the recipient's reception channels, in the order
+    # they are tried (the first that takes the document delivers it).
+    channels: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -183,6 +218,8 @@ class RouteDecision:
             out["agreement"] = self.agreement
         if self.prospect:
             out["prospect"] = True
+        if self.channels:
+            out["channels"] = list(self.channels)
         return out
 
 

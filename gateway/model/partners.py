@@ -11,7 +11,27 @@ from typing import Any
 
 from gateway.model.ids import BIS3_DOCUMENT_TYPES
 
-RECEPTIONS = ("network", "email", "portal", "paper")
+# The reception modes a recipient may choose, alone or as an ordered list
+# (its waterfall: the first channel that takes a document delivers it).
+RECEPTIONS = ("network", "api", "email", "portal", "paper")
+RECEPTION_SEPARATOR = ";"  # in a partner file cell and in the stored text: "api;email;paper"
+
+
+def reception_modes(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The ordered modes of a reception choice: one mode, a list, or modes
+    joined by ';'. Raises ValueError naming what is wrong."""
+    items = value.split(RECEPTION_SEPARATOR) if isinstance(value, str) else list(value)
+    modes = tuple(str(item).strip().lower() for item in items)
+    if not modes or any(not m for m in modes):
+        raise ValueError("an empty reception mode")
+    for mode in modes:
+        if mode not in RECEPTIONS:
+            raise ValueError(
+                f"unknown reception {mode!r} (expected one of {', '.join(RECEPTIONS)})"
+            )
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"reception {RECEPTION_SEPARATOR.join(modes)!r} names a mode twice")
+    return modes
 
 
 # What a partner receives when its file names no document type.
@@ -24,10 +44,20 @@ class Partner:
     name: str
     network: str = ""  # the network it belongs to (ours for our participants); "" = none yet
     document_types: tuple[str, ...] = ()  # Peppol document type ids; () = DEFAULT_DOCUMENT_TYPES
-    reception: str = "network"  # network | email | portal | paper (our participants' choice)
+    # Our participants' choice: one of RECEPTIONS, or several joined by ';'
+    # in the order they are tried ("api;email;paper").
+    reception: str = "network"
     email: str = ""
     address: tuple[str, ...] = ()  # postal address lines, as printed on an envelope
     country: str = ""  # ISO 3166-1 alpha-2, upper case
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The reception modes in the order they are tried."""
+        try:
+            return reception_modes(self.reception)
+        except ValueError:  # written by an older version or by hand: the safe default
+            return ("network",)
 
     def receives(self, document_type: str) -> bool:
         return document_type in (self.document_types or DEFAULT_DOCUMENT_TYPES)

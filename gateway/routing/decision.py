@@ -23,7 +23,8 @@ class Location:
 
     network: str | None  # our network's name, a peer network's name, or None: in no network
     source: str  # how we know: "configuration", "directory", "SMP of beta", ...
-    reception: str = "network"  # our own participants: network | portal | paper
+    # Our own participants: their reception modes, in the order they are tried.
+    reception: tuple[str, ...] = ("network",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +64,20 @@ def decide(
 def _own(
     settings: Settings, recipient: ParticipantId, where: Location, facts: RouteFacts, today: date
 ) -> RouteDecision:
+    modes = where.reception or ("network",)
     reasons = [
         f"{recipient} is a participant of this network ({settings.network.name}), "
         f"known from the {where.source}",
-        f"it chose to receive by {where.reception}",
+        f"it chose to receive by {' then '.join(modes)}",
     ]
-    if where.reception == "email":
-        # The directory accepts the choice; the e-mail channel is not built yet.
-        reasons.append("e-mail delivery is not available yet: delivered to its portal inbox")
-        return RouteDecision(RouteKind.LOCAL, "portal", tuple(reasons))
-    if where.reception != "paper":
-        return RouteDecision(RouteKind.LOCAL, where.reception, tuple(reasons))
-    mandate = _mandate(settings, facts, today)
-    if mandate:
-        reasons.append(f"{mandate}: delivered to its network inbox instead of paper")
-        return RouteDecision(RouteKind.LOCAL, "network", tuple(reasons))
-    return RouteDecision(RouteKind.PRINT, "paper", tuple(reasons))
+    if "paper" in modes:
+        mandate = _mandate(settings, facts, today)
+        if mandate:
+            modes = tuple(m for m in modes if m != "paper") or ("network",)
+            reasons.append(f"{mandate}: paper is left out, delivered by {' then '.join(modes)}")
+    if modes == ("paper",):
+        return RouteDecision(RouteKind.PRINT, "paper", tuple(reasons), channels=modes)
+    return RouteDecision(RouteKind.LOCAL, modes[0], tuple(reasons), channels=modes)
 
 
 def _peer(
@@ -118,7 +117,9 @@ def _nowhere(
             (found, f"paper not allowed: {mandate}", "recorded as a prospect to onboard"),
             prospect=True,
         )
-    return RouteDecision(RouteKind.PRINT, "paper", (found, _paper_reason(facts)))
+    return RouteDecision(
+        RouteKind.PRINT, "paper", (found, _paper_reason(facts)), channels=("paper",)
+    )
 
 
 def _mandate(settings: Settings, facts: RouteFacts, today: date) -> str:

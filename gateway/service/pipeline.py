@@ -383,4 +383,9 @@ class Pipeline(Delivery):
             buyer_is_business=f.buyer_is_business,
             signed=f.signed,
             buyer_name=f.buyer_name,
+            seller_name=f.seller_name,
+            issue_date=f.issue_date.isoformat() if f.issue_date else "",
+            due_date=f.due_date.isoformat() if f.due_date else "",
+            currency=f.currency,
+            payable_amount=f.payable_amount,
         )

@@ -45,6 +45,9 @@ class DocumentFacts:
     buyer_is_business: bool = False  # the buyer has a VAT or legal registration id
     signed: bool = False  # carries an XML signature (UBL extension or cac:Signature)
     buyer_name: str = ""  # registration name, else trading name
+    seller_name: str = ""  # registration name, else trading name
+    due_date: date | None = None  # cbc:DueDate, else the payment terms' PaymentDueDate
+    payable_amount: str = ""  # cac:LegalMonetaryTotal/cbc:PayableAmount (BT-115), as written
 
     @property
     def routable(self) -> bool:
@@ -83,6 +86,11 @@ def extract_facts(root: etree._Element) -> DocumentFacts:
         signed=root.find(".//{http://www.w3.org/2000/09/xmldsig#}Signature") is not None,
         buyer_name=_text(root, f"{BUYER_PARTY}/cac:PartyLegalEntity/cbc:RegistrationName")
         or _text(root, f"{BUYER_PARTY}/cac:PartyName/cbc:Name"),
+        seller_name=_text(root, f"{SELLER_PARTY}/cac:PartyLegalEntity/cbc:RegistrationName")
+        or _text(root, f"{SELLER_PARTY}/cac:PartyName/cbc:Name"),
+        due_date=_date(_text(root, "cbc:DueDate"))
+        or _date(_text(root, "cac:PaymentMeans/cbc:PaymentDueDate")),
+        payable_amount=_text(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"),
     )
 
 
