@@ -102,6 +102,13 @@ class Channel(Protocol):
     async def deliver(self, parcel: Parcel, recipient: Recipient) -> Outcome: ...
 
 
+class Exporter(Protocol):
+    """An add-on run before the channels for a recipient that set one (the
+    accounting export): delivered when done, retry when it could not write."""
+
+    async def export(self, parcel: Parcel, recipient: Recipient) -> Outcome: ...
+
+
 @dataclass
 class MemoryChannel:
     """The in-memory twin of any channel: it keeps what it was given and

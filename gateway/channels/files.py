@@ -1,5 +1,7 @@
-"""File-based channels: each participant's inbox (portal download and network
-reception). The print channel is in ``printing.py``.
+"""The ``network`` reception channel of our own participants: each document
+lands in the participant's network inbox folder, ``<inbox_dir>/<participant>/
+<document id>.xml``, where its own software (an ERP connector, an SFTP
+pick-up) collects it. The print channel is in ``printing.py``.
 
 Writes are atomic (temporary file, fsync, rename) and keyed by document id,
 so a delivery retried after a crash overwrites itself instead of duplicating.
@@ -11,6 +13,8 @@ import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from gateway.channels.base import Outcome, Parcel, Recipient
 
 
 def _safe(name: str) -> str:
@@ -33,11 +37,21 @@ class Delivered:
     batch: str = ""
 
 
-class InboxChannel:
+class NetworkFolderChannel:
+    """Reception mode ``network``: the participant's inbox folder."""
+
+    mode = "network"
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    async def deliver(self, participant: str, document_id: str, payload: bytes) -> Delivered:
-        path = self.root / _safe(participant) / f"{document_id}.xml"
-        await asyncio.to_thread(_write_atomic, path, payload)
-        return Delivered(location=str(path))
+    async def deliver(self, parcel: Parcel, recipient: Recipient) -> Outcome:
+        path = self.root / _safe(recipient.id) / f"{_safe(parcel.meta.id)}.xml"
+        try:
+            await asyncio.to_thread(_write_atomic, path, parcel.payload)
+        except OSError as exc:  # a full or read-only disk: try again later
+            return Outcome.retry(f"could not write its inbox folder: {exc.strerror or exc}")
+        return Outcome.delivered(
+            f"delivered to {recipient.id} by network (its inbox folder)",
+            {"location": str(path)},
+        )

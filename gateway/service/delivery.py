@@ -1,23 +1,27 @@
 """Delivery: the worker runs one outbox job through here. The document is
-looked up, routed with reasons, and delivered by the chosen channel or
-peer network; a failed attempt is scheduled again with backoff, or ends in
-the dead letters. ``Pipeline`` inherits this; it holds the state.
+looked up, routed with reasons, and delivered: to a peer network under its
+agreement, or to one of our recipients through the channels of its
+reception waterfall (``reception``). A failed attempt is scheduled again
+with backoff, or ends in the dead letters.
+
+The channels are passed in, one per reception mode (``channels.base``): the
+pipeline holds a ``Delivery``, it does not inherit one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
 import structlog
 
-from gateway.channels.files import InboxChannel
-from gateway.channels.printing import PdfPrintChannel
+from gateway.channels.base import Channel, Exporter, Parcel, Verdict
 from gateway.config.settings import Settings
 from gateway.core import backoff
+from gateway.core.breaker import PeerGates
 from gateway.directory.lookup import Locator
 from gateway.errors import TransportError
 from gateway.metrics import Metrics
@@ -33,7 +37,9 @@ from gateway.model import (
     StatusEvent,
 )
 from gateway.routing import decision as routing
+from gateway.service import reception
 from gateway.service.peer_gate import PeerDeferred, PeerGating
+from gateway.service.recipients import recipient_of
 from gateway.store.base import DocumentStore, LedgerStore, Outbox, PartnerStore
 from gateway.transport.base import OutboundMessage, Transport
 
@@ -47,15 +53,39 @@ class DeliveryStore(DocumentStore, Outbox, PartnerStore, LedgerStore, Protocol):
     not the cache, nor opening and closing, which the server does."""
 
 
+class _ChannelRetry(TransportError):
+    """A channel asked for another attempt later; carries the fallbacks of
+    this attempt, which the history keeps."""
+
+    def __init__(self, message: str, events: list[StatusEvent]) -> None:
+        super().__init__(message)
+        self.events = events
+
+
 class Delivery(PeerGating):
-    settings: Settings
     store: DeliveryStore
-    transport: Transport
-    metrics: Metrics
-    clock: Clock
-    directory: Locator
-    inbox: InboxChannel
-    printer: PdfPrintChannel
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: DeliveryStore,
+        transport: Transport,
+        *,
+        metrics: Metrics,
+        clock: Clock,
+        directory: Locator,
+        channels: Mapping[str, Channel],
+        exporter: Exporter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.transport = transport
+        self.metrics = metrics
+        self.clock = clock
+        self.directory = directory
+        self.channels = dict(channels)  # reception mode -> its channel
+        self.exporter = exporter  # the accounting export add-on
+        self.gates = PeerGates()  # per-peer slots and circuit breakers, for this process
 
     async def dispatch(self, job: OutboxJob, *, owner: str | None = None) -> None:
         """Run one job. ``owner``: the worker holding its lease; if that lease
@@ -80,14 +110,18 @@ class Delivery(PeerGating):
                 StatusEvent(State.ROUTED, now, "; ".join(decision.reasons), decision.to_json())
             )
         try:
-            final = await self._deliver(meta, payload, decision, now)
+            done = await self._deliver(job, meta, payload, decision, now)
         except PeerDeferred as wait:
             await self._deferred(job, meta, wait, owner)
+            return
+        except _ChannelRetry as exc:
+            await self._failed_attempt(job, meta, decision, exc, [*routed, *exc.events], owner)
             return
         except TransportError as exc:
             await self._failed_attempt(job, meta, decision, exc, routed, owner)
             return
-        if not await self.store.finish_job(job, [*routed, final], owner=owner):
+        final = done[-1]
+        if not await self.store.finish_job(job, [*routed, *done], owner=owner):
             log.warning("dispatch.lease_lost", state=final.state.value)
             return
         route = decision.kind.value
@@ -123,65 +157,90 @@ class Delivery(PeerGating):
         )
 
     async def _deliver(
-        self, meta: DocumentMeta, payload: bytes, decision: RouteDecision, now: datetime
-    ) -> StatusEvent:
+        self,
+        job: OutboxJob,
+        meta: DocumentMeta,
+        payload: bytes,
+        decision: RouteDecision,
+        now: datetime,
+    ) -> list[StatusEvent]:
+        """The events of a finished delivery (the last one final); raises
+        TransportError (or _ChannelRetry) for an attempt to make again."""
         kind = decision.kind
-        if kind is RouteKind.LOCAL:
-            done = await self.inbox.deliver(meta.recipient, meta.id, payload)
-            return StatusEvent(
-                State.DELIVERED,
-                self.clock(),
-                f"delivered to {meta.recipient} by {decision.target}",
-                {"channel": decision.target, "location": done.location},
-            )
-        if kind is RouteKind.PRINT:
-            # Our own participants' postal address comes from the configuration;
-            # anyone else's is read from the document by the print channel.
-            own = self.settings.participant(ParticipantId.parse(meta.recipient))
-            done = await self.printer.deliver(
-                meta.recipient,
-                meta.id,
-                payload,
-                now=now,
-                address=own.address if own else (),
-                name=own.name if own else "",
-            )
-            return StatusEvent(
-                State.PRINTED,
-                self.clock(),
-                f"printed, batch {done.batch}",
-                {"batch": done.batch, "location": done.location},
-            )
+        if kind in (RouteKind.LOCAL, RouteKind.PRINT):
+            return await self._to_recipient(job, meta, payload, decision, now)
         if kind is RouteKind.PEER:
-            peer = self.settings.peer_named(decision.target)
-            if peer is None:  # config reloaded between decide and here
-                raise TransportError(f"peer network {decision.target} is no longer configured")
-            receipt = await self.send_gated(peer, self._outbound(meta, payload), now)
-            await self.store.put_blob(meta.id, "receipt", receipt.raw)
-            await self.store.record_exchange(
-                Exchange(
-                    meta.id,
-                    self.clock().strftime("%Y-%m"),
-                    peer.name,
-                    decision.agreement,
-                    "send",
-                    meta.document_type,
-                )
-            )
-            return StatusEvent(
-                State.DELIVERED,
-                self.clock(),
-                f"delivered to network {peer.name}, receipt {receipt.receipt_id}",
-                {
-                    "network": peer.name,
-                    "message_id": receipt.message_id,
-                    "receipt_id": receipt.receipt_id,
-                    "receipt_at": receipt.received_at.isoformat(),
-                },
-            )
+            return [await self._to_peer(meta, payload, decision, now)]
         if decision.prospect:
             await self._record_prospect(meta)
-        return StatusEvent(State.REFUSED, self.clock(), "no route: " + "; ".join(decision.reasons))
+        return [
+            StatusEvent(State.REFUSED, self.clock(), "no route: " + "; ".join(decision.reasons))
+        ]
+
+    async def _to_recipient(
+        self,
+        job: OutboxJob,
+        meta: DocumentMeta,
+        payload: bytes,
+        decision: RouteDecision,
+        now: datetime,
+    ) -> list[StatusEvent]:
+        """Our own recipient (or a company reached on paper): the accounting
+        export first, when it has one (idempotent, so a retried attempt may
+        run it again), then its reception waterfall."""
+        recipient = await recipient_of(self.settings, self.store, meta, decision)
+        parcel = Parcel(meta, payload, now, job.attempts + 1)
+        extra: dict[str, object] = {}
+        if recipient.export_dir is not None and self.exporter is not None:
+            exported = await self.exporter.export(parcel, recipient)
+            if exported.verdict is not Verdict.DELIVERED:
+                raise TransportError(f"accounting export: {exported.reason}")
+            extra["export"] = dict(exported.details)
+        refused = (
+            reception.refused_before(await self.store.history(meta.id)) if job.attempts else {}
+        )
+        result = await reception.run(
+            self.channels,
+            decision.channels or (decision.target,),
+            parcel,
+            recipient,
+            clock=self.clock,
+            refused=refused,
+            extra=extra,
+        )
+        if result.final is None:
+            raise _ChannelRetry(result.retry, result.events)
+        return result.events
+
+    async def _to_peer(
+        self, meta: DocumentMeta, payload: bytes, decision: RouteDecision, now: datetime
+    ) -> StatusEvent:
+        peer = self.settings.peer_named(decision.target)
+        if peer is None:  # config reloaded between decide and here
+            raise TransportError(f"peer network {decision.target} is no longer configured")
+        receipt = await self.send_gated(peer, self._outbound(meta, payload), now)
+        await self.store.put_blob(meta.id, "receipt", receipt.raw)
+        await self.store.record_exchange(
+            Exchange(
+                meta.id,
+                self.clock().strftime("%Y-%m"),
+                peer.name,
+                decision.agreement,
+                "send",
+                meta.document_type,
+            )
+        )
+        return StatusEvent(
+            State.DELIVERED,
+            self.clock(),
+            f"delivered to network {peer.name}, receipt {receipt.receipt_id}",
+            {
+                "network": peer.name,
+                "message_id": receipt.message_id,
+                "receipt_id": receipt.receipt_id,
+                "receipt_at": receipt.received_at.isoformat(),
+            },
+        )
 
     async def _deferred(
         self, job: OutboxJob, meta: DocumentMeta, wait: PeerDeferred, owner: str | None

@@ -2,8 +2,9 @@
 
 * ``submit``: a sender's document -> validated, stored, queued (or rejected);
 * ``receive``: a peer network's document -> validated, stored, queued;
-* ``dispatch`` (``delivery.Delivery``): one outbox job -> routed and delivered,
-  or retried, or dead.
+* ``dispatch`` (a ``delivery.Delivery`` it holds): one outbox job -> routed
+  and delivered by a peer network or one of the recipient's channels, or
+  retried, or dead. ``channels`` builds the channel of each reception mode.
 
 It owns no I/O of its own: store, transport and channels are passed in.
 """
@@ -12,17 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
 
-from gateway.channels.files import InboxChannel
-from gateway.channels.printing import PdfPrintChannel
+from gateway.channels.base import Channel, Exporter
 from gateway.config.settings import Sender, Settings
-from gateway.core.breaker import PeerGates
 from gateway.core.dedup import api_key, inbound_keys, invoice_key
 from gateway.directory.lookup import Locator, SmpSource
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, StoreError
@@ -39,6 +38,7 @@ from gateway.model import (
     StatusEvent,
 )
 from gateway.routing.agreements import refusal
+from gateway.service.channels import default_channels
 from gateway.service.delivery import Clock, Delivery, DeliveryStore
 from gateway.service.intake import Checked, Checker
 from gateway.transport.base import InboundMessage, ReceiveOutcome, Transport
@@ -132,7 +132,7 @@ class SubmitResult:
     errors: tuple[dict[str, Any], ...] = ()
 
 
-class Pipeline(Delivery):
+class Pipeline:
     def __init__(
         self,
         settings: Settings,
@@ -144,18 +144,42 @@ class Pipeline(Delivery):
         wake: Callable[[], None] = lambda: None,
         smp: SmpSource | None = None,
         checker: Checker | None = None,
+        channels: Mapping[str, Channel] | None = None,
+        exporter: Exporter | None = None,
     ) -> None:
-        self.settings = settings
+        self._settings = settings
         self.store = store
-        self.transport = transport
         self.metrics = metrics
         self.clock = clock
         self.wake = wake  # tells the worker there is new work
-        self.gates = PeerGates()  # per-peer slots and circuit breakers, for this process
-        self.directory = Locator(lambda: self.settings, store, smp)
         self.checker = checker or Checker()
-        self.inbox = InboxChannel(settings.channels.inbox_dir)
-        self.printer = PdfPrintChannel(settings.channels.print_dir, limits=settings.limits)
+        self.delivery = Delivery(
+            settings,
+            store,
+            transport,
+            metrics=metrics,
+            clock=clock,
+            directory=Locator(lambda: self.settings, store, smp),
+            channels=default_channels(settings, store) if channels is None else channels,
+            exporter=exporter,
+        )
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, new: Settings) -> None:
+        """A reloaded configuration applies to new submissions and deliveries."""
+        self._settings = new
+        self.delivery.settings = new
+
+    async def dispatch(self, job: OutboxJob, *, owner: str | None = None) -> None:
+        """Deliver one outbox job (see ``delivery.Delivery.dispatch``)."""
+        await self.delivery.dispatch(job, owner=owner)
+
+    def show_peer(self, name: str) -> None:
+        self.delivery.show_peer(name)
 
     # --- outbound: a sender submits ---------------------------------------
 

@@ -32,7 +32,14 @@ from .invoices import (
 )
 from .pki import ALPHA, BETA, FIXED_NOW, NOW, Pki, make_pki, peer_certificate, write_pki
 from .revocation import Responder, build_crl, build_ocsp, dead_url, issue_certificate
-from .settings import NetworkConfig, network_config, peer_toml, set_delivery, settings
+from .settings import (
+    NetworkConfig,
+    network_config,
+    peer_toml,
+    set_delivery,
+    set_participant,
+    settings,
+)
 
 __all__ = [
     "ALPHA",
@@ -70,6 +77,7 @@ __all__ = [
     "serve",
     "serve_api",
     "set_delivery",
+    "set_participant",
     "settings",
     "user_message",
     "with_attachment",

@@ -3,6 +3,7 @@ a gateway.toml written by ``gateway init``'s own code for a whole network."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,3 +130,27 @@ def set_delivery(config: Path, **values: float) -> None:
         text = "\n".join(ln for ln in text.splitlines() if not ln.startswith(f"{key} ="))
         text = text.replace("[delivery]", f"[delivery]\n{key} = {value}", 1)
     config.write_text(text + "\n")
+
+
+def set_participant(config: Path, pid: ParticipantId, **values: object) -> None:
+    """Set keys of participant ``pid``'s ``[[participants]]`` table in the
+    gateway.toml at ``config`` (replacing those already there); values are
+    written as TOML (strings quoted, lists as arrays)."""
+    blocks = config.read_text().split("[[participants]]")
+    for i, block in enumerate(blocks):
+        if f'id = "{pid}"' not in block:
+            continue
+        lines = [ln for ln in block.split("\n") if ln.split(" =")[0].strip() not in values]
+        added = [f"{key} = {_toml(value)}" for key, value in values.items()]
+        blocks[i] = "\n".join([lines[0], *added, *lines[1:]])
+        config.write_text("[[participants]]".join(blocks))
+        return
+    raise AssertionError(f"no participant {pid} in {config}")
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Path):
+        value = str(value)
+    return json.dumps(value)
