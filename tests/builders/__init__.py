@@ -30,6 +30,7 @@ from .invoices import (
     invoice,
     with_attachment,
 )
+from .parcels import parcel_of
 from .pki import ALPHA, BETA, FIXED_NOW, NOW, Pki, make_pki, peer_certificate, write_pki
 from .revocation import Responder, build_crl, build_ocsp, dead_url, issue_certificate
 from .settings import (
@@ -70,6 +71,7 @@ __all__ = [
     "make_pki",
     "network_config",
     "outbound_message",
+    "parcel_of",
     "peer_certificate",
     "peer_toml",
     "read",

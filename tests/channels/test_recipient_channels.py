@@ -1,0 +1,116 @@
+"""The built-in reception channels through the real pipeline: the network
+inbox folder, the inbox (api/portal) and paper with the directory's postal
+address."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.channels.base import Recipient, Verdict
+from gateway.channels.files import NetworkFolderChannel
+from gateway.channels.inbox import InboxChannel
+from gateway.channels.printing import MANIFEST
+from gateway.config import loader
+from gateway.model import Partner
+from gateway.server.app import make_app, running
+from tests.builders import BUYER, STRANGER, invoice, parcel_of, set_delivery
+
+
+async def _final(client: TestClient[Any, Any], token: str, body: bytes) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    resp = await client.post("/api/v1/documents", data=body, headers=headers)
+    doc_id = (await resp.json())["id"]
+    for _ in range(500):
+        status: dict[str, Any] = await (
+            await client.get(f"/api/v1/documents/{doc_id}", headers=headers)
+        ).json()
+        if status["final"]:
+            return status
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not final: {status}")
+
+
+async def test_paper_uses_the_directorys_postal_address_when_it_has_one(
+    network_dir: tuple[Path, str],
+) -> None:
+    """A company in no network that the directory knows with a postal address gets its paper
+    invoice addressed there (name and lines from the directory), not to the invoice's address;
+    the document ends `printed` with its batch."""
+    cfg, token = network_dir
+    set_delivery(cfg, poll_seconds=0.02)
+    # No mandate: paper is allowed for this domestic flow.
+    settings = dataclasses.replace(loader.load(cfg), mandates=())
+    directory_address = ("Service comptable", "12 avenue du Port", "13002 Marseille")
+    async with running(settings) as gw, TestClient(TestServer(make_app(gw))) as client:
+        await gw.store.put_partners(
+            [
+                Partner(
+                    str(STRANGER),
+                    "Port Supplies SARL",
+                    reception="paper",
+                    address=directory_address,
+                )
+            ]
+        )
+        status = await _final(client, token, invoice("PAPER-1", buyer=STRANGER))
+    assert status["status"] == "printed", status["history"]
+    event = status["history"][-1]
+    assert event["details"]["channel"] == "paper"
+    manifest = Path(event["details"]["location"]).parent / MANIFEST
+    rows = list(csv.DictReader(manifest.read_text(encoding="utf-8").splitlines()))
+    assert rows[0]["address"] == " / ".join(("Port Supplies SARL", *directory_address))
+
+
+async def test_network_reception_writes_the_participants_inbox_folder(
+    network_dir: tuple[Path, str],
+) -> None:
+    """Reception `network` leaves the exact submitted bytes in the participant's inbox folder,
+    and the history names that file."""
+    cfg, token = network_dir
+    set_delivery(cfg, poll_seconds=0.02)
+    body = invoice("NET-1")
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+        status = await _final(client, token, body)
+        inbox = gw.settings.channels.inbox_dir
+    assert status["status"] == "delivered"
+    path = Path(status["history"][-1]["details"]["location"])
+    assert path.parent.parent == inbox
+    assert await asyncio.to_thread(path.read_bytes) == body
+
+
+async def test_an_unwritable_inbox_folder_asks_for_a_retry_not_a_fallback(tmp_path: Path) -> None:
+    """A network inbox folder that cannot be written (a file stands where the folder should be)
+    is a passing problem: the channel asks to retry, naming the cause, and raises nothing."""
+    (tmp_path / "inbox").write_text("not a folder")
+    channel = NetworkFolderChannel(tmp_path / "inbox")
+    parcel = parcel_of(invoice("NET-2"))
+    outcome = await channel.deliver(parcel, Recipient(str(BUYER), "Buyer"))
+    assert outcome.verdict is Verdict.RETRY
+    assert "could not write its inbox folder" in outcome.reason
+
+
+class _Accounts:
+    def __init__(self, *with_account: str) -> None:
+        self.ids = set(with_account)
+
+    async def has_recipient_account(self, participant: str) -> bool:
+        return participant in self.ids
+
+
+async def test_the_inbox_channel_refuses_a_recipient_nobody_can_read_it_for() -> None:
+    """The api and portal channels deliver only to a participant with a recipient account;
+    without one they refuse, saying how an admin creates it, so the waterfall moves on."""
+    parcel = parcel_of(invoice("INBOX-1"))
+    buyer = Recipient(str(BUYER), "Buyer")
+    refused = await InboxChannel("api", _Accounts()).deliver(parcel, buyer)
+    assert refused.verdict is Verdict.REFUSED
+    assert f"gateway recipients add {BUYER}" in refused.reason
+    done = await InboxChannel("portal", _Accounts(str(BUYER))).deliver(parcel, buyer)
+    assert done.verdict is Verdict.DELIVERED and "portal inbox" in done.reason
+    assert done.details["inbox"] == f"/api/v1/inbox/{parcel.meta.id}"
