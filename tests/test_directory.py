@@ -72,6 +72,25 @@ def test_csv_rows_become_normalised_partners(tmp_path: Path) -> None:
     assert edf.receives("x::y") and not edf.receives(DEFAULT_DOCUMENT_TYPES[1])
 
 
+def test_a_reception_waterfall_is_imported_in_its_order(tmp_path: Path) -> None:
+    """A reception cell naming several modes separated by ';' ("API; email ;paper") is kept as
+    the partner's waterfall, in that order; a mode named twice or an unknown one is a bad row
+    naming it; with several modes, a missing e-mail address is not an import error (delivery
+    falls back past e-mail)."""
+    path = write(
+        tmp_path,
+        HEADER
+        + f'{GLN_1},Acme AB,ours,,"API; email ;paper",,"1 Main St;Springfield",\n'
+        + f"{GLN_2},Twice Ltd,ours,,api;api,,,\n"
+        + f"{GLN_3},Fax Ltd,ours,,api;fax,,,\n",
+    )
+    (_, acme), (_, twice), (_, fax) = rows(path)
+    assert isinstance(acme, Partner) and acme.reception == "api;email;paper"
+    assert acme.modes == ("api", "email", "paper")
+    assert isinstance(twice, BadRow) and "names a mode twice" in twice.reason
+    assert isinstance(fax, BadRow) and fax.reason.startswith("unknown reception 'fax'")
+
+
 def test_bad_rows_are_reported_by_line_with_the_reason(tmp_path: Path) -> None:
     """Each bad CSV row (bad id syntax or check digit, unknown reception, missing name or id,
     duplicate id, wrong field count, missing email or address, bad email or country) is reported
