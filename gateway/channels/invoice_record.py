@@ -115,8 +115,11 @@ LINE_FIELDS: tuple[str, ...] = (
     "BT-157_standard_item_id",
 )
 
+_PRECEDING = "cac:InvoiceDocumentReference"
+
 # Several values of one term (preceding invoices) are joined with this.
 JOIN = "; "
+
 
 @dataclass(frozen=True, slots=True)
 class InvoiceRecord:
@@ -138,9 +141,7 @@ def record_of(
 
     Raises the parser's ``InputError`` (``UnknownDocument`` for another root)
     when the bytes are not such a document."""
-    return read_record(
-        parse_xml(payload, limits), document_id=document_id, received_at=received_at
-    )
+    return read_record(parse_xml(payload, limits), document_id=document_id, received_at=received_at)
 
 
 def read_record(
@@ -158,7 +159,7 @@ def read_record(
     vat_total = _tax_total(root, currency)
     preceding = (
         _clean(el.text or "")
-        for el in root.iterfind("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", NAMESPACES)
+        for el in root.iterfind(f"cac:BillingReference/{_PRECEDING}/cbc:ID", NAMESPACES)
     )
     number = _t(root, "cbc:ID")
     values: dict[str, Any] = {
