@@ -29,6 +29,7 @@ from gateway.channels.export import (
 from gateway.channels.invoice_record import (
     HEADER_FIELDS,
     LINE_FIELDS,
+    VAT_FIELDS,
     one_line,
     read_record,
     record_of,
@@ -455,3 +456,50 @@ def test_only_formula_text_gets_an_apostrophe() -> None:
         "'+5",
         "'-",
     ]
+
+
+# --- the documentation --------------------------------------------------------
+
+DOCS = (REPO / "docs" / "export.md").read_text(encoding="utf-8")
+EXAMPLE_ID = "5f0c6a7e-2b9d-4c1e-9a57-3d2e8f1b6c40"
+
+
+def _block(language: str, after: str) -> str:
+    """The first fenced block of ``language`` after the text ``after`` in docs/export.md."""
+    start = DOCS.index(f"```{language}\n", DOCS.index(after)) + len(language) + 4
+    return DOCS[start : DOCS.index("```", start)]
+
+
+def test_docs_name_every_field_and_show_the_columns_and_lines_as_written() -> None:
+    """docs/export.md has a table row for every field and column, the CSV header row as the
+    file has it, and example lines that are what the export writes for that invoice."""
+    for name in (*HEADER_FIELDS, *VAT_FIELDS, *LINE_FIELDS):
+        assert f"\n| `{name}` |" in DOCS, name
+    (header,) = _block("", "Header row:").splitlines()
+    assert header == ",".join(LINE_FIELDS)
+    record = record_of(invoice("ABQ-2026-0147"), LIMITS, document_id=EXAMPLE_ID, received_at=AT)
+    assert json.loads(_block("json", "Example (one line")) == record.header
+    assert _block("", "Example rows").splitlines() == csv_rows(record).splitlines()
+
+
+async def test_the_python_import_example_in_the_docs_runs(tmp_path: Path) -> None:
+    """The standard-library import example of docs/export.md, run in an export folder,
+    prints each line with its seller, invoice number, item and exact net amount."""
+    await AccountingExport().export(_parcel(invoice("INV-9"), "d-9"), _recipient(tmp_path))
+    script = "\n".join(
+        line.removeprefix("  ") for line in _block("python", "A program").split("\n")
+    )
+    out = _run(script, tmp_path)
+    assert out.splitlines() == [
+        f"Atelier Bressand Quincaillerie SAS INV-9 {line['BT-153_item_name']} "
+        f"{line['BT-131_line_net_amount']}"
+        for line in record_of(invoice("INV-9"), LIMITS).lines
+    ]
+
+
+def _run(script: str, cwd: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
