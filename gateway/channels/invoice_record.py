@@ -129,6 +129,11 @@ class InvoiceRecord:
     header: dict[str, Any]
     lines: list[dict[str, str]]
 
+    def to_json(self) -> dict[str, Any]:
+        """The record as the inbox API and webhooks show it: the header's
+        fields, and its lines under "lines"."""
+        return {**self.header, "lines": [dict(line) for line in self.lines]}
+
 
 def record_of(
     payload: bytes,

@@ -296,6 +296,27 @@ async def test_a_half_last_line_is_cut_even_without_the_export_state(tmp_path: P
     assert rows[-1]["document_id"] == "d-3"
 
 
+async def test_an_unreadable_state_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
+    """A damaged .export-state.json (edited, half copied) does not stop the export: the
+    next document is written once, and the state file is whole again."""
+    exporter = AccountingExport()
+    await exporter.export(_parcel(invoice("INV-1"), "d-1"), _recipient(tmp_path))
+    (tmp_path / STATE).write_text('{"invoices.jsonl": [1')
+    restarted = AccountingExport()
+    outcome = await restarted.export(_parcel(invoice("INV-2"), "d-2"), _recipient(tmp_path))
+    assert outcome.verdict is Verdict.DELIVERED
+    assert [h["document_id"] for h in _jsonl(tmp_path)] == ["d-1", "d-2"]
+    assert set(json.loads((tmp_path / STATE).read_text())) == {INVOICES, LINES}
+
+
+def test_the_record_as_json_has_the_header_and_its_lines() -> None:
+    """The record shown by the inbox API carries every header field and the lines."""
+    record = record_of(invoice("INV-5"), LIMITS, document_id="d-5")
+    shown = json.loads(json.dumps(record.to_json()))
+    assert [k for k in shown if k != "lines"] == list(HEADER_FIELDS)
+    assert shown["lines"] == record.lines and shown["BT-1_invoice_number"] == "INV-5"
+
+
 async def test_a_file_moved_away_by_the_accounting_tool_starts_afresh(tmp_path: Path) -> None:
     """Taking the files away after an import is safe: the next document starts new files,
     the CSV with its header again, and nothing of the moved files is touched."""
