@@ -177,15 +177,14 @@ class AccountingExport:
                 if st.st_ino != known.inode or st.st_size < known.offset:  # replaced by hand
                     known.inode, known.offset, known.ids = st.st_ino, 0, set()
                 fh.seek(known.offset)
-                chunk = fh.read()
+                for raw in fh:  # line by line: the file may be large
+                    if not raw.endswith(b"\n"):
+                        break  # no half line is left after recovery; be safe all the same
+                    known.offset += len(raw)
+                    with contextlib.suppress(ValueError, AttributeError):
+                        known.ids.add(str(json.loads(raw).get("document_id", "")))
         except FileNotFoundError:
             known.inode, known.offset, known.ids = -1, 0, set()
-            return known
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        for raw in complete.splitlines():
-            with contextlib.suppress(ValueError, AttributeError):
-                known.ids.add(str(json.loads(raw).get("document_id", "")))
-        known.offset += len(complete)
         return known
 
 
