@@ -194,7 +194,9 @@ class Delivery(PeerGating):
         if recipient.export_dir is not None and self.exporter is not None:
             exported = await self.exporter.export(parcel, recipient)
             if exported.verdict is not Verdict.DELIVERED:
-                raise TransportError(f"accounting export: {exported.reason}")
+                # Retry a folder that could not be written; a refusal will not change.
+                permanent = exported.verdict is Verdict.REFUSED
+                raise TransportError(f"accounting export: {exported.reason}", permanent=permanent)
             extra["export"] = dict(exported.details)
         refused = (
             reception.refused_before(await self.store.history(meta.id)) if job.attempts else {}

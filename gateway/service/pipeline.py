@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from gateway.channels.base import Channel, Exporter
+from gateway.channels.export import AccountingExport
 from gateway.config.settings import Sender, Settings
 from gateway.core.dedup import api_key, inbound_keys, invoice_key
 from gateway.directory.lookup import Locator, SmpSource
@@ -161,7 +162,7 @@ class Pipeline:
             clock=clock,
             directory=Locator(lambda: self.settings, store, smp),
             channels=default_channels(settings, store) if channels is None else channels,
-            exporter=exporter,
+            exporter=AccountingExport(limits=settings.limits) if exporter is None else exporter,
         )
 
     @property

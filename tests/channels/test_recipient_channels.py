@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from gateway.channels.printing import MANIFEST
 from gateway.config import loader
 from gateway.model import Partner
 from gateway.server.app import make_app, running
-from tests.builders import BUYER, STRANGER, invoice, parcel_of, set_delivery
+from tests.builders import BUYER, STRANGER, invoice, parcel_of, set_delivery, set_participant
 
 
 async def _final(client: TestClient[Any, Any], token: str, body: bytes) -> dict[str, Any]:
@@ -114,3 +115,26 @@ async def test_the_inbox_channel_refuses_a_recipient_nobody_can_read_it_for() ->
     done = await InboxChannel("portal", _Accounts(str(BUYER))).deliver(parcel, buyer)
     assert done.verdict is Verdict.DELIVERED and "portal inbox" in done.reason
     assert done.details["inbox"] == f"/api/v1/inbox/{parcel.meta.id}"
+
+
+async def test_a_participant_with_an_export_folder_gets_the_accounting_files(
+    network_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A participant with `export_dir` set finds each document delivered to it in its export
+    folder: the UBL, one line of invoices.jsonl with the invoice number (BT-1) and its lines in
+    invoice-lines.csv; the delivered event names the export."""
+    cfg, token = network_dir
+    set_delivery(cfg, poll_seconds=0.02)
+    export = tmp_path / "accounting"
+    set_participant(cfg, BUYER, export_dir=export)
+    body = invoice("EXP-1")
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+        status = await _final(client, token, body)
+    assert status["status"] == "delivered", status["history"]
+    assert status["history"][-1]["details"]["export"]["export_dir"] == str(export)
+    doc_id = status["id"]
+    assert (export / f"{doc_id}.xml").read_bytes() == body
+    lines = (export / "invoices.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["BT-1_invoice_number"] == "EXP-1"
+    rows = list(csv.DictReader((export / "invoice-lines.csv").read_text("utf-8-sig").splitlines()))
+    assert rows and all(row["document_id"] == doc_id for row in rows)
