@@ -30,9 +30,20 @@ from .invoices import (
     invoice,
     with_attachment,
 )
-from .pki import ALPHA, BETA, FIXED_NOW, NOW, Pki, make_pki, peer_certificate, write_pki
+from .pki import (
+    ALPHA,
+    BETA,
+    FIXED_NOW,
+    NOW,
+    Pki,
+    make_pki,
+    peer_certificate,
+    server_certificate,
+    write_pki,
+)
 from .revocation import Responder, build_crl, build_ocsp, dead_url, issue_certificate
 from .settings import NetworkConfig, network_config, peer_toml, set_delivery, settings
+from .smtp import Mailbox, Received, parcel, smtp_server
 
 __all__ = [
     "ALPHA",
@@ -45,9 +56,11 @@ __all__ = [
     "SELLER",
     "STRANGER",
     "Api",
+    "Mailbox",
     "MemoryReceiver",
     "NetworkConfig",
     "Pki",
+    "Received",
     "Responder",
     "as_foreign_consumer",
     "attach",
@@ -63,14 +76,17 @@ __all__ = [
     "make_pki",
     "network_config",
     "outbound_message",
+    "parcel",
     "peer_certificate",
     "peer_toml",
     "read",
     "request",
     "serve",
     "serve_api",
+    "server_certificate",
     "set_delivery",
     "settings",
+    "smtp_server",
     "user_message",
     "with_attachment",
     "write_pki",
