@@ -23,6 +23,8 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from datetime import datetime
 
 import aiosmtplib
 import structlog
@@ -43,9 +45,19 @@ class EmailChannel:
 
     mode = "email"
 
-    def __init__(self, settings: EmailSettings, *, limits: LimitSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: EmailSettings,
+        *,
+        limits: LimitSettings | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        """``executor`` renders the PDFs (CPU work, about 20 ms each): a
+        process pool lets several render at once; None, the loop's threads
+        (one at a time, as the renderer is serialised)."""
         self.settings = settings
         self.limits = limits or LimitSettings()
+        self.executor = executor
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(settings.connections)
         self._tls = _tls_context(settings)
@@ -57,10 +69,18 @@ class EmailChannel:
         problem = address_problem(to)
         if problem:
             return Outcome.refused(f"the e-mail address of {recipient.id} is not usable: {problem}")
-        try:
-            pdf = await asyncio.to_thread(self._render, parcel, recipient)
-        except InputError as exc:
-            return Outcome.refused(f"the document cannot be rendered as a PDF: {exc}")
+        pdf, problem = await asyncio.get_running_loop().run_in_executor(
+            self.executor,
+            render_attachment,
+            parcel.payload,
+            self.limits,
+            recipient.name,
+            recipient.address,
+            # Created at reception, not now: every attempt attaches the same PDF.
+            parcel.meta.received_at,
+        )
+        if problem:
+            return Outcome.refused(f"the document cannot be rendered as a PDF: {problem}")
         letter = Letter(
             meta=parcel.meta,
             payload=parcel.payload,
@@ -70,7 +90,7 @@ class EmailChannel:
             sent_at=parcel.now,
             portal_url=self.settings.portal_url,
         )
-        data = compose(letter).as_bytes()
+        data = compose(letter)
         mid = message_id(parcel.meta.id, self.settings.sender_domain)
         outcome = await self._send(data, to)
         if outcome is None:
@@ -90,12 +110,6 @@ class EmailChannel:
         for client in idle:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()
-
-    def _render(self, parcel: Parcel, recipient: Recipient) -> bytes:
-        doc = read_document(parse_xml(parcel.payload, self.limits))
-        who = recipient_of(doc, name=recipient.name, address=recipient.address)
-        # Created at reception, not now: every attempt attaches the same PDF.
-        return render_pdf(doc, created=parcel.meta.received_at, recipient=who).data
 
     async def _send(self, data: bytes, to: str) -> Outcome | None:
         """None when the relay took the message, else the outcome to answer."""
@@ -189,6 +203,19 @@ class EmailChannel:
 
     def _where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
+
+
+def render_attachment(
+    payload: bytes, limits: LimitSettings, name: str, address: tuple[str, ...], created: datetime
+) -> tuple[bytes, str]:
+    """The PDF of ``payload`` and "", or b"" and why it cannot be rendered.
+    A plain function of plain values, so a process pool can run it."""
+    try:
+        doc = read_document(parse_xml(payload, limits))
+    except InputError as exc:
+        return b"", str(exc)
+    who = recipient_of(doc, name=name, address=address)
+    return render_pdf(doc, created=created, recipient=who).data, ""
 
 
 def _tls_context(settings: EmailSettings) -> ssl.SSLContext | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,17 +96,24 @@ async def test_the_recipient_gets_a_readable_letter_with_the_pdf_and_the_exact_u
 
 
 async def test_a_credit_note_is_called_a_credit_note() -> None:
-    """A credit note's e-mail says "Credit note" in its subject and its text."""
+    """A credit note's e-mail says "Credit note" in its subject and its text, and a seller
+    name in another alphabet reads right in both."""
     port = free_port()
     with smtp_server(port) as box:
         out = await _deliver(
             EmailChannel(_settings(port)),
-            parcel(credit_note("CN-7"), kind=DocumentKind.CREDIT_NOTE, business_id="CN-7"),
+            parcel(
+                credit_note("CN-7"),
+                kind=DocumentKind.CREDIT_NOTE,
+                business_id="CN-7",
+                seller_name="Société Générale Ελλάς",
+            ),
             RECIPIENT,
         )
     assert out.verdict is Verdict.DELIVERED, out
     msg = box.received[0].message()
-    assert msg["Subject"] == "Credit note CN-7 from Abaque Conseil"
+    assert msg["Subject"] == "Credit note CN-7 from Société Générale Ελλάς"
+    assert "Société Générale Ελλάς has sent" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "has sent you a credit note" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
@@ -275,6 +283,33 @@ async def test_plain_smtp_refused_by_a_server_that_requires_starttls_is_retried(
     with smtp_server(port, tls=server_certificate(pki.ca), workdir=tmp_path) as box:
         out = await _deliver(EmailChannel(_settings(port)), parcel(invoice()), RECIPIENT)
     assert out.verdict is Verdict.RETRY, out
+    assert box.received == []
+
+
+async def test_pdfs_can_be_rendered_in_a_process_pool() -> None:
+    """With a process pool as executor, the PDFs are rendered there and the e-mails are the
+    same as with the default threads."""
+    port = free_port()
+    body = invoice("INV-POOL")
+    with smtp_server(port) as box, ProcessPoolExecutor(1) as pool:
+        one = parcel(body, business_id="INV-POOL")
+        await _deliver(EmailChannel(_settings(port)), one, RECIPIENT)
+        out = await _deliver(EmailChannel(_settings(port), executor=pool), one, RECIPIENT)
+    assert out.verdict is Verdict.DELIVERED, out
+    pdfs = [
+        next(p for p in r.message().iter_attachments() if p.get_filename() == "INV-POOL.pdf")
+        for r in box.received
+    ]
+    assert pdfs[0].get_payload(decode=True) == pdfs[1].get_payload(decode=True)
+
+
+async def test_a_payload_that_is_not_a_document_is_refused_without_sending() -> None:
+    """Bytes that are not XML cannot be rendered: "refused" saying so, nothing sent."""
+    port = free_port()
+    with smtp_server(port) as box:
+        out = await _deliver(EmailChannel(_settings(port)), parcel(b"not xml at all"), RECIPIENT)
+    assert out.verdict is Verdict.REFUSED, out
+    assert out.reason.startswith("the document cannot be rendered as a PDF")
     assert box.received == []
 
 
