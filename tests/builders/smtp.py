@@ -83,9 +83,11 @@ def smtp_server(
     tls: KeyPair | None = None,
     workdir: Path | None = None,
     login: tuple[str, str] | None = None,
+    implicit: bool = False,
 ) -> Iterator[Mailbox]:
     """An SMTP server on 127.0.0.1:``port``; with ``tls`` (a key pair) it
-    requires STARTTLS, with ``login`` (user, password) AUTH as well."""
+    requires STARTTLS (``implicit``: TLS from the first byte, as on port
+    465), with ``login`` (user, password) AUTH as well."""
     box = Mailbox()
     kwargs: dict[str, Any] = {}
     if tls is not None:
@@ -95,7 +97,10 @@ def smtp_server(
         cert_file.write_bytes(certs.certificate_pem(tls[1]))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert_file, key_file)
-        kwargs.update(tls_context=context, require_starttls=True)
+        if implicit:
+            kwargs.update(ssl_context=context)
+        else:
+            kwargs.update(tls_context=context, require_starttls=True)
     if login is not None:
 
         def check(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from pypdf import PdfReader
 
 from gateway.channels.base import Outcome, Recipient, Verdict
 from gateway.channels.email import EmailChannel
+from gateway.channels.email_message import Letter, body, compose
 from gateway.config.email import EmailSettings
 from gateway.model import DocumentKind
 from gateway.pki import certificates as certs
@@ -26,7 +28,7 @@ from tests.builders import (
     server_certificate,
     smtp_server,
 )
-from tests.support import free_port
+from tests.support import REPO, free_port
 
 RECIPIENT = Recipient(id="0088:5730000002005", name="Maison Verlaine", email="ap@verlaine.example")
 
@@ -275,6 +277,22 @@ async def test_starttls_with_login_reads_the_password_and_checks_the_certificate
     assert wrong.verdict is Verdict.RETRY and "login" in wrong.reason, wrong
 
 
+async def test_implicit_tls_delivers(pki: Pki, tmp_path: Path) -> None:
+    """tls = "implicit" (TLS from the first byte, port 465 style) delivers to such a relay."""
+    port = free_port()
+    ca_file = tmp_path / "relay-ca.pem"
+    ca_file.write_bytes(certs.certificate_pem(pki.ca[1]))
+    tls = server_certificate(pki.ca)
+    with smtp_server(port, tls=tls, workdir=tmp_path, implicit=True) as box:
+        out = await _deliver(
+            EmailChannel(_settings(port, tls="implicit", ca_file=ca_file)),
+            parcel(invoice()),
+            RECIPIENT,
+        )
+    assert out.verdict is Verdict.DELIVERED, out
+    assert len(box.received) == 1
+
+
 async def test_plain_smtp_refused_by_a_server_that_requires_starttls_is_retried(
     pki: Pki, tmp_path: Path
 ) -> None:
@@ -324,3 +342,24 @@ async def test_concurrent_deliveries_share_a_few_connections() -> None:
         await channel.close()
     assert {o.verdict for o in outs} == {Verdict.DELIVERED}
     assert len(box.received) == 50 and box.connections <= 3
+
+
+def test_the_letter_shown_in_the_docs_is_the_one_sent() -> None:
+    """docs/email.md shows the text of the message as the channel writes it, line for line."""
+    shown = (REPO / "docs" / "email.md").read_text(encoding="utf-8")
+    block = re.search(r"```\n(From: .*?)\n\n(Hello,\n.*?)```", shown, re.S)
+    assert block is not None
+    one = parcel(invoice(), doc_id="d-42", business_id="INV-2026-042")
+    assert block.group(2) == body(one.meta, "https://portal.example.com/")
+    sent = compose(
+        Letter(
+            one.meta,
+            one.payload,
+            b"%PDF",
+            to="ap@verlaine.example",
+            sender="invoices@example.com",
+            sent_at=one.now,
+        )
+    ).decode("ascii")
+    for header in block.group(1).splitlines():
+        assert f"\r\n{header}\r\n" in "\r\n" + sent, header
