@@ -120,9 +120,16 @@ class EmailChannel:
                         await client.sendmail(
                             self.settings.sender, [to], data, timeout=self.settings.timeout_seconds
                         )
-                    except aiosmtplib.SMTPServerDisconnected:
-                        if reused and attempt == 1:
-                            continue  # the relay dropped a kept connection: try a fresh one
+                    except (
+                        aiosmtplib.SMTPServerDisconnected,
+                        aiosmtplib.SMTPResponseException,
+                    ) as exc:
+                        # A kept connection the relay dropped, or is closing (421 after
+                        # its idle time-out): try once more on a fresh one, at once.
+                        closing = getattr(exc, "code", 421) == 421
+                        if reused and attempt == 1 and closing:
+                            client.close()
+                            continue
                         raise
                 return None
             except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -167,6 +174,8 @@ class EmailChannel:
         It goes back to the kept ones only if the exchange ended cleanly or
         with an SMTP reply (the session is still in step)."""
         async with self._slots:
+            while self._idle and not self._idle[-1].is_connected:
+                self._idle.pop().close()  # closed by the relay while it was kept
             reused = bool(self._idle)
             client = self._idle.pop() if reused else await self._connect()
             keep = False

@@ -45,9 +45,20 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     rcpt_reply: str = ""  # "" accepts; else e.g. "550 5.1.1 No such mailbox"
     data_reply: str = ""
+    mail_replies: list[str] = field(default_factory=list)  # answered once each, in order
     logins: list[str] = field(default_factory=list)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # aiosmtpd calls these hooks by name.
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.mail_replies:
+            return self.mail_replies.pop(0)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

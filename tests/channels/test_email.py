@@ -92,6 +92,7 @@ async def test_the_recipient_gets_a_readable_letter_with_the_pdf_and_the_exact_u
     assert files["INV-2026-042.xml"].get_content_type() == "application/xml"
     assert files["INV-2026-042.xml"].get_payload(decode=True) == body
     pdf = files["INV-2026-042.pdf"].get_payload(decode=True)
+    assert isinstance(pdf, bytes)
     assert files["INV-2026-042.pdf"].get_content_type() == "application/pdf"
     pages = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "INV-2026-042" in pages
@@ -228,6 +229,23 @@ async def test_a_connection_the_server_dropped_is_replaced() -> None:
     await channel.close()
     assert (first.verdict, second.verdict) == (Verdict.DELIVERED, Verdict.DELIVERED)
     assert len(box.received) == 1
+
+
+async def test_a_kept_connection_the_relay_is_closing_is_replaced() -> None:
+    """A relay that answers 421 on a kept connection (its idle time-out) gets the document on
+    a fresh connection at once; a 421 on a fresh connection is "retry"."""
+    port = free_port()
+    with smtp_server(port) as box:
+        channel = EmailChannel(_settings(port))
+        await channel.deliver(parcel(invoice()), RECIPIENT)
+        box.mail_replies = ["421 4.4.2 Idle timeout, closing"]
+        kept = await channel.deliver(parcel(invoice(), doc_id="doc-2"), RECIPIENT)
+        await channel.close()
+        box.mail_replies = ["421 4.4.2 Idle timeout, closing"]
+        fresh = await _deliver(EmailChannel(_settings(port)), parcel(invoice()), RECIPIENT)
+    assert kept.verdict is Verdict.DELIVERED, kept
+    assert len(box.received) == 2 and box.connections == 3
+    assert fresh.verdict is Verdict.RETRY and "421 4.4.2 Idle timeout" in fresh.reason, fresh
 
 
 async def test_the_same_document_keeps_its_message_id_across_attempts() -> None:
