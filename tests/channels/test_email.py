@@ -217,6 +217,27 @@ async def test_a_server_that_is_down_means_retry_not_an_exception() -> None:
     assert f"127.0.0.1:{port}" in out.reason
 
 
+async def test_a_relay_that_never_answers_means_retry() -> None:
+    """A relay that accepts the connection and says nothing: "retry" once the connect
+    time-out passes, nothing raised."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)  # kept open, never written to
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        channel = EmailChannel(_settings(port, connect_timeout_seconds=0.3))
+        out = await _deliver(channel, parcel(invoice()), RECIPIENT)
+    finally:
+        server.close()
+        for writer in silent:
+            writer.close()
+    assert out.verdict is Verdict.RETRY, out
+    assert out.reason == f"the relay 127.0.0.1:{port} did not answer in time"
+
+
 async def test_a_connection_the_server_dropped_is_replaced() -> None:
     """After the server restarts, the kept connection is dead; the next document is sent on a
     new one instead of waiting for a retry."""
