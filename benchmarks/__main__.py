@@ -6,6 +6,7 @@ from benchmarks import (
     as4_throughput,
     black_hole,
     directory,
+    email_channel,
     healthz_under_load,
     large_payload,
     routing,
@@ -26,3 +27,4 @@ healthz_under_load.main([])
 directory.main([])
 routing.main([])
 black_hole.main([])
+email_channel.main([])

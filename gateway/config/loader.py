@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from gateway.config.email import read_email
 from gateway.config.parties import checked_url, read_participants, read_peers, read_senders
 from gateway.config.reader import Reader
 from gateway.config.safety import check_peers
@@ -294,14 +295,16 @@ def _limits(r: Reader, t: dict[str, Any]) -> LimitSettings:
 
 def _channels(r: Reader, t: dict[str, Any]) -> ChannelSettings:
     w = "channels"
-    r.unknown_keys(t, w, {"inbox_dir", "print_dir"})
+    r.unknown_keys(t, w, {"inbox_dir", "print_dir", "email"})
 
     def directory(key: str, default: str) -> Path:
         p = Path(r.get(t, key, w, str, default))
         return p if p.is_absolute() else r.base / p
 
     return ChannelSettings(
-        inbox_dir=directory("inbox_dir", "inbox"), print_dir=directory("print_dir", "print")
+        inbox_dir=directory("inbox_dir", "inbox"),
+        print_dir=directory("print_dir", "print"),
+        email=read_email(r, r.table(t, "email", w, required=False), f"{w}.email"),
     )
 
 

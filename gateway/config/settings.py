@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.config.email import EmailSettings
 from gateway.model import Agreement, Mandate, ParticipantId
 
 ENVIRONMENTS = ("production", "development")
@@ -134,6 +135,7 @@ class HttpSettings:
 class ChannelSettings:
     inbox_dir: Path  # portal downloads and network inboxes of our participants
     print_dir: Path  # print batches
+    email: EmailSettings | None = None  # [channels.email]; None: no e-mail channel
 
 
 @dataclass(frozen=True)

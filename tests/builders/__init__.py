@@ -31,7 +31,17 @@ from .invoices import (
     with_attachment,
 )
 from .parcels import parcel_of
-from .pki import ALPHA, BETA, FIXED_NOW, NOW, Pki, make_pki, peer_certificate, write_pki
+from .pki import (
+    ALPHA,
+    BETA,
+    FIXED_NOW,
+    NOW,
+    Pki,
+    make_pki,
+    peer_certificate,
+    server_certificate,
+    write_pki,
+)
 from .revocation import Responder, build_crl, build_ocsp, dead_url, issue_certificate
 from .settings import (
     NetworkConfig,
@@ -41,6 +51,7 @@ from .settings import (
     set_participant,
     settings,
 )
+from .smtp import Mailbox, Received, parcel, smtp_server
 
 __all__ = [
     "ALPHA",
@@ -53,9 +64,11 @@ __all__ = [
     "SELLER",
     "STRANGER",
     "Api",
+    "Mailbox",
     "MemoryReceiver",
     "NetworkConfig",
     "Pki",
+    "Received",
     "Responder",
     "as_foreign_consumer",
     "attach",
@@ -71,6 +84,7 @@ __all__ = [
     "make_pki",
     "network_config",
     "outbound_message",
+    "parcel",
     "parcel_of",
     "peer_certificate",
     "peer_toml",
@@ -78,9 +92,11 @@ __all__ = [
     "request",
     "serve",
     "serve_api",
+    "server_certificate",
     "set_delivery",
     "set_participant",
     "settings",
+    "smtp_server",
     "user_message",
     "with_attachment",
     "write_pki",

@@ -9,12 +9,15 @@ their own clock and want the same dates on every run.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
 
 from gateway.pki import certificates as certs
 from gateway.pki.certificates import DevPki, KeyPair
@@ -88,3 +91,27 @@ def write_pki(directory: Path, ca: KeyPair, pair: KeyPair) -> DevPki:
     pki.key.write_bytes(certs.key_pem(pair[0]))
     pki.certificate.write_bytes(certs.certificate_pem(pair[1]))
     return pki
+
+
+def server_certificate(ca: KeyPair, host: str = "127.0.0.1", *, now: datetime = NOW) -> KeyPair:
+    """A TLS server certificate for ``host`` (an IP address or a DNS name, in
+    its subjectAltName as clients check it), issued by ``ca``, valid since
+    yesterday for 30 days."""
+    key = certs.generate_key()
+    try:
+        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alt = x509.DNSName(host)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca[1].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca[0], hashes.SHA256())
+    )
+    return key, cert
