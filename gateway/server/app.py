@@ -91,6 +91,7 @@ async def running(
     finally:
         stop.set()
         await task
+        await pipeline.close()
         await transport.close()
         await smp.close()
         checker.close()

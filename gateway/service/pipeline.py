@@ -39,7 +39,7 @@ from gateway.model import (
     StatusEvent,
 )
 from gateway.routing.agreements import refusal
-from gateway.service.channels import default_channels
+from gateway.service.channels import close_channels, default_channels
 from gateway.service.delivery import Clock, Delivery, DeliveryStore
 from gateway.service.intake import Checked, Checker
 from gateway.transport.base import InboundMessage, ReceiveOutcome, Transport
@@ -181,6 +181,10 @@ class Pipeline:
 
     def show_peer(self, name: str) -> None:
         self.delivery.show_peer(name)
+
+    async def close(self) -> None:
+        """End what the channels keep open (SMTP connections)."""
+        await close_channels(self.delivery.channels)
 
     # --- outbound: a sender submits ---------------------------------------
 

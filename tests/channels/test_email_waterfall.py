@@ -1,0 +1,64 @@
+"""The e-mail channel inside the gateway: configured in gateway.toml, chosen
+by a participant, sending to a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.config import loader
+from gateway.server.app import make_app, running
+from tests.builders import BUYER, invoice, set_delivery, set_participant, smtp_server
+from tests.support import free_port
+
+
+async def _final(client: TestClient[Any, Any], token: str, body: bytes) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    resp = await client.post("/api/v1/documents", data=body, headers=headers)
+    doc_id = (await resp.json())["id"]
+    for _ in range(500):
+        status: dict[str, Any] = await (
+            await client.get(f"/api/v1/documents/{doc_id}", headers=headers)
+        ).json()
+        if status["final"]:
+            return status
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not final: {status}")
+
+
+async def test_email_reception_sends_and_an_unknown_mailbox_falls_back(
+    network_dir: tuple[Path, str],
+) -> None:
+    """A participant with reception ["email", "network"] gets its invoice by e-mail (PDF and
+    UBL attached, the exact bytes); when the SMTP server answers 550 for its mailbox, the next
+    invoice falls back to its network inbox folder, and the history quotes the server."""
+    cfg, token = network_dir
+    port = free_port()
+    set_delivery(cfg, poll_seconds=0.02)
+    set_participant(cfg, BUYER, reception=["email", "network"], email="ap@buyer.example")
+    cfg.write_text(
+        cfg.read_text()
+        + f'\n[channels.email]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
+        + 'from = "invoices@alpha.example"\n'
+    )
+    body = invoice("MAIL-1")
+    with smtp_server(port) as box:
+        async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+            sent = await _final(client, token, body)
+            box.rcpt_reply = "550 5.1.1 No such mailbox"
+            bounced = await _final(client, token, invoice("MAIL-2"))
+    assert sent["status"] == "delivered", sent["history"]
+    assert sent["history"][-1]["details"]["channel"] == "email"
+    assert len(box.received) == 1 and box.received[0].recipients == ["ap@buyer.example"]
+    message = box.received[0].message()
+    attachments = {part.get_filename(): part for part in message.iter_attachments()}
+    xml = next(p for name, p in attachments.items() if name and name.endswith(".xml"))
+    assert xml.get_payload(decode=True) == body
+    assert any(name and name.endswith(".pdf") for name in attachments)
+    states = [e["state"] for e in bounced["history"]]
+    assert states == ["received", "routed", "fallback", "delivered"], bounced["history"]
+    assert "550" in bounced["history"][2]["reason"]
+    assert bounced["history"][-1]["details"]["channel"] == "network"
