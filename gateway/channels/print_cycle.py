@@ -64,6 +64,7 @@ class PrintCycle:
         self.network = network
         self.house = house  # read at each run: a reloaded configuration applies
         self.clock = clock
+        self.ran = asyncio.Event()  # set after each try: whoever waits for one clears it
 
     def due_days(self, now: datetime, house: PrintHouseSettings) -> list[date]:
         assert house.close_at is not None
@@ -117,5 +118,6 @@ class PrintCycle:
                     log.exception("print.cycle_error")
                     ok = False
                 wait = self._wait(ok, house)
+                self.ran.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)

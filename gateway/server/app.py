@@ -57,6 +57,7 @@ class Gateway:
     worker: Worker
     metrics: Metrics
     transport: As4Transport
+    print_cycle: PrintCycle | None = None  # the daily print close, in the first process only
 
 
 @contextlib.asynccontextmanager
@@ -96,7 +97,9 @@ async def running(
     )
     closing = asyncio.create_task(cycle.run(stop)) if release else None
     try:
-        yield Gateway(settings, store, pipeline, worker, metrics, transport)
+        yield Gateway(
+            settings, store, pipeline, worker, metrics, transport, cycle if release else None
+        )
     finally:
         stop.set()
         await task

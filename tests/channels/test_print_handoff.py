@@ -124,14 +124,14 @@ async def test_the_daily_cycle_survives_a_failed_hand_off_and_retries(tmp_path: 
     with capture_logs() as logs:
         task = asyncio.create_task(cycle.run(stop))
         async with asyncio.timeout(60):  # a hang fails this test, not the whole run
-            while not any(e["event"] == "print.close_failed" for e in logs):
-                await asyncio.sleep(0.01)
-        assert not task.done()
+            await cycle.ran.wait()
+        assert any(e["event"] == "print.close_failed" for e in logs) and not task.done()
         await server.start()
         try:
             async with asyncio.timeout(60):
                 while not (root / "2026-12-08" / HANDED_OFF).exists():
-                    await asyncio.sleep(0.01)
+                    cycle.ran.clear()
+                    await cycle.ran.wait()
         finally:
             stop.set()
             await task
