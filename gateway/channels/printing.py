@@ -3,7 +3,9 @@ recipient in no network, added to the day's print batch.
 
 ``<root>/<YYYY-MM-DD>/<document id>.pdf``, and one row per document in that
 day's ``manifest.csv`` (document_id, recipient, pages, address, file); the batch
-id is the date. A document without a usable postal address is printed all the
+id is the date. Once a day's batch is closed (``gateway print close``, see
+print_batch), a document printed later goes into the next open day's batch.
+A document without a usable postal address is printed all the
 same and its manifest row says "no address", so the admin sees it.
 
 Idempotent by document id, across crashes: the PDF is written atomically
@@ -21,10 +23,11 @@ import io
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from gateway.channels.files import Delivered
+from gateway.channels.print_folder import is_closed, locked
 from gateway.channels.render import read_document, recipient_of, render_pdf
 from gateway.config.settings import LimitSettings
 from gateway.validation.parse import parse_xml
@@ -34,6 +37,7 @@ MANIFEST_COLUMNS = ("document_id", "recipient", "pages", "address", "file")
 NO_ADDRESS = "no address"
 ADDRESS_SEPARATOR = " / "
 _BATCHES_REMEMBERED = 4  # days whose manifest ids stay in memory; older ones are re-read
+_DAYS_AHEAD = 366  # how far past closed days the channel looks for an open batch
 
 
 @dataclass
@@ -67,15 +71,13 @@ class PdfPrintChannel:
         ``address`` and ``name``, when given (from the directory), are used for
         the envelope window instead of the buyer's address in the document.
         """
-        batch = now.strftime("%Y-%m-%d")
         path = await asyncio.to_thread(
-            self._print, batch, recipient, document_id, payload, now, address, name
+            self._print, recipient, document_id, payload, now, address, name
         )
-        return Delivered(location=str(path), batch=batch)
+        return Delivered(location=str(path), batch=path.parent.name)
 
     def _print(
         self,
-        batch: str,
         recipient: str,
         document_id: str,
         payload: bytes,
@@ -86,14 +88,23 @@ class PdfPrintChannel:
         doc = read_document(parse_xml(payload, self.limits))
         who = recipient_of(doc, name=name, address=address)
         pdf = render_pdf(doc, created=now, recipient=who)
-        folder = self.root / batch
-        target = folder / f"{_safe(document_id)}.pdf"
-        _write_atomic(target, pdf.data)
+        name_in_batch = f"{_safe(document_id)}.pdf"
         shown = ADDRESS_SEPARATOR.join(who.lines) if who.has_address else NO_ADDRESS
-        row = [document_id, _cell(recipient), str(pdf.pages), _cell(shown), target.name]
-        with self._lock:
-            self._append_once(folder / MANIFEST, row)
-        return target
+        row = [document_id, _cell(recipient), str(pdf.pages), _cell(shown), name_in_batch]
+        day = now.date()
+        for _ in range(_DAYS_AHEAD):
+            folder = self.root / day.isoformat()
+            with locked(self.root):  # a close cannot happen between the look and the write
+                if not is_closed(folder):
+                    _write_atomic(folder / name_in_batch, pdf.data)
+                    with self._lock:
+                        self._append_once(folder / MANIFEST, row)
+                    return folder / name_in_batch
+                with self._lock:
+                    if document_id in self._read_new_rows(folder / MANIFEST).ids:
+                        return folder / name_in_batch  # a retry of a document already closed
+            day += timedelta(days=1)
+        raise RuntimeError(f"no open print batch in the {_DAYS_AHEAD} days after {now.date()}")
 
     def _append_once(self, manifest: Path, row: list[str]) -> None:
         seen = self._read_new_rows(manifest)

@@ -121,6 +121,7 @@ def _describe(p: Partner) -> str:
         ("reception", p.reception),
         ("email", p.email or "-"),
         ("address", " / ".join(p.address) or "-"),
+        *([("suspect", f"address in doubt: {p.address_suspect}")] if p.address_suspect else []),
         ("country", p.country or "-"),
     ]
     return "\n".join(f"{key + ':':<11}{value}" for key, value in fields)

@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.config.email import read_email
 from gateway.config.parties import checked_url, read_participants, read_peers, read_senders
+from gateway.config.print_house import read_print_house
 from gateway.config.reader import Reader
 from gateway.config.safety import check_peers
 from gateway.config.settings import (
@@ -69,6 +70,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
             "admin",
             "validation",
             "http",
+            "print_house",
         },
     )
     network = _network(r, r.table(data, "network", "", required=True))
@@ -91,6 +93,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
         admin_token_sha256=_admin(r, r.table(data, "admin", "", required=False)),
         warnings=check_peers(r, peers, network),
         http=_http(r, r.table(data, "http", "", required=False)),
+        print_house=read_print_house(r, r.table(data, "print_house", "", required=False)),
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config.email import EmailSettings
+from gateway.config.print_house import PrintHouseSettings
 from gateway.model import Agreement, Mandate, ParticipantId
 
 ENVIRONMENTS = ("production", "development")
@@ -178,6 +179,7 @@ class Settings:
     admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
     warnings: tuple[str, ...] = ()  # "key: problem" lines accepted but worth an admin's look
     http: HttpSettings = field(default_factory=HttpSettings)
+    print_house: PrintHouseSettings = field(default_factory=PrintHouseSettings)
 
     def participant(self, pid: ParticipantId) -> Participant | None:
         return self._participants_by_id.get(pid)

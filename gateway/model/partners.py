@@ -50,6 +50,10 @@ class Partner:
     email: str = ""
     address: tuple[str, ...] = ()  # postal address lines, as printed on an envelope
     country: str = ""  # ISO 3166-1 alpha-2, upper case
+    # Why the postal address is in doubt ("" = it is not): set when the print
+    # house returns a letter (gateway print import-status); an import of the
+    # partner's record replaces it, as the admin's new word on the address.
+    address_suspect: str = ""
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -72,4 +76,5 @@ class Partner:
             "email": self.email,
             "address": list(self.address),
             "country": self.country,
+            "address_suspect": self.address_suspect,
         }

@@ -21,6 +21,7 @@ import structlog
 from aiohttp import web
 
 from gateway import log as log_mod
+from gateway.channels.print_cycle import PrintCycle
 from gateway.config import loader as config_mod
 from gateway.config.settings import Settings
 from gateway.errors import ConfigError, GatewayError
@@ -56,6 +57,7 @@ class Gateway:
     worker: Worker
     metrics: Metrics
     transport: As4Transport
+    print_cycle: PrintCycle | None = None  # the daily print close, in the first process only
 
 
 @contextlib.asynccontextmanager
@@ -86,12 +88,26 @@ async def running(
     pipeline.wake = worker.wake
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
+    # The daily print close ([print_house] close_at), in one process only.
+    cycle = PrintCycle(
+        settings.channels.print_dir,
+        network=settings.network.name,
+        house=lambda: pipeline.settings.print_house,
+        clock=clock,
+    )
+    closing = asyncio.create_task(cycle.run(stop)) if release else None
     try:
-        yield Gateway(settings, store, pipeline, worker, metrics, transport)
+        yield Gateway(
+            settings, store, pipeline, worker, metrics, transport, cycle if release else None
+        )
     finally:
         stop.set()
         await task
         await pipeline.close()
+        if closing is not None:  # an upload in flight is cut: retried at the next start
+            closing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await closing
         await transport.close()
         await smp.close()
         checker.close()

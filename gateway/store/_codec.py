@@ -73,7 +73,7 @@ def _dumps(data: dict[str, Any]) -> str:
 _FIELD = "\x1f"  # ASCII unit separator: between the fields of a record
 _VALUE = "\x1e"  # ASCII record separator: between the values of one field
 _JSON = "\x02"  # leads text kept as JSON because the fast form would be ambiguous
-_RECORD_FIELDS = 7  # a partner record without its id
+_RECORD_FIELDS = 8  # a partner record without its id (7 before address_suspect)
 
 
 def dump_values(values: tuple[str, ...]) -> str:
@@ -97,7 +97,7 @@ def load_values(text: str) -> tuple[str, ...]:
     return tuple(text.split(_VALUE))
 
 
-def partner_row(p: Partner) -> tuple[str, str, str, str, str, str, str, str]:
+def partner_row(p: Partner) -> tuple[str, str, str, str, str, str, str, str, str]:
     """The partner as a row of text columns (SQLite), id first."""
     return (
         p.id,
@@ -108,13 +108,24 @@ def partner_row(p: Partner) -> tuple[str, str, str, str, str, str, str, str]:
         p.email,
         dump_values(p.address),
         p.country,
+        p.address_suspect,
     )
 
 
 def partner_from_row(row: tuple[Any, ...]) -> Partner:
-    pid, name, network, doctypes, reception, email, address, country = row
+    if len(row) == _RECORD_FIELDS:  # id + 7 fields: written before address_suspect
+        row = (*row, "")
+    pid, name, network, doctypes, reception, email, address, country, suspect = row
     return Partner(
-        pid, name, network, load_values(doctypes), reception, email, load_values(address), country
+        pid,
+        name,
+        network,
+        load_values(doctypes),
+        reception,
+        email,
+        load_values(address),
+        country,
+        suspect,
     )
 
 
@@ -140,5 +151,6 @@ def load_partner(pid: str, text: str) -> Partner:
             email=data["email"],
             address=tuple(data["address"]),
             country=data["country"],
+            address_suspect=data.get("address_suspect", ""),
         )
     return partner_from_row((pid, *text.split(_FIELD)))

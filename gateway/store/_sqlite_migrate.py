@@ -6,6 +6,9 @@ Before, keys were ``api:{sender}:{key}``, ``in:{peer}:sbdh:{instance}`` and
 ``in:{peer}:{message id}``: ambiguous when a name holds ``:``, which is why
 they changed. Each row names its document, and the document its sender or
 peer (``origin``), which tells where the name ends.
+
+Schema version 5: partners have ``address_suspect`` (why their postal address
+is in doubt, "" when it is not); older partner rows get "".
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sqlite3
 
 from gateway.core.dedup import api_key, inbound_keys
 
-VERSION = 4
+VERSION = 5
 
 
 def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
@@ -36,23 +39,31 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        rows = conn.execute(
-            "SELECT i.key, i.doc_id, i.fingerprint, d.meta FROM idempotency i"
-            " JOIN documents d ON d.id = i.doc_id"
-            " WHERE i.key LIKE 'api:%' OR i.key LIKE 'in:%'"
-        ).fetchall()
-        for key, doc_id, fingerprint, meta in rows:
-            fields = json.loads(meta)
-            new = _new_keys(key, fields.get("origin", ""), fields.get("message_id", ""))
-            if new is None:
-                continue
-            conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
-            conn.executemany(
-                "INSERT OR IGNORE INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
-                [(k, doc_id, fingerprint) for k in new],
-            )
+        if version < 4:
+            _unambiguous_keys(conn)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(partners)")}
+        if "address_suspect" not in columns:
+            conn.execute("ALTER TABLE partners ADD COLUMN address_suspect TEXT NOT NULL DEFAULT ''")
         conn.execute(f"PRAGMA user_version = {VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _unambiguous_keys(conn: sqlite3.Connection) -> None:
+    rows = conn.execute(
+        "SELECT i.key, i.doc_id, i.fingerprint, d.meta FROM idempotency i"
+        " JOIN documents d ON d.id = i.doc_id"
+        " WHERE i.key LIKE 'api:%' OR i.key LIKE 'in:%'"
+    ).fetchall()
+    for key, doc_id, fingerprint, meta in rows:
+        fields = json.loads(meta)
+        new = _new_keys(key, fields.get("origin", ""), fields.get("message_id", ""))
+        if new is None:
+            continue
+        conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
+            [(k, doc_id, fingerprint) for k in new],
+        )

@@ -22,20 +22,22 @@ CREATE TABLE IF NOT EXISTS partners (
     reception TEXT NOT NULL,
     email TEXT NOT NULL,
     address TEXT NOT NULL,
-    country TEXT NOT NULL
+    country TEXT NOT NULL,
+    address_suspect TEXT NOT NULL DEFAULT ''
 );
 """
 
 _PUT = (
     "INSERT OR REPLACE INTO partners"
-    " (id, name, network, document_types, reception, email, address, country)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " (id, name, network, document_types, reception, email, address, country, address_suspect)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SELECT = (
-    "SELECT id, name, network, document_types, reception, email, address, country FROM partners"
+    "SELECT id, name, network, document_types, reception, email, address, country,"
+    " address_suspect FROM partners"
 )
 
-Row = tuple[str, str, str, str, str, str, str, str]
+Row = tuple[str, str, str, str, str, str, str, str, str]
 
 
 def _rows(partners: Sequence[Partner]) -> list[Row]:

@@ -42,6 +42,7 @@ async def test_partner_round_trips_every_field(store: PartnerStore) -> None:
         email="",
         address=("22-30 avenue de Wagram", "75008 Paris", "France"),
         country="FR",
+        address_suspect="letter returned 2026-12-09 (inconnu), document d-1",
     )
     await store.put_partners([full, partner(1)])
 

@@ -28,6 +28,7 @@ partners = st.builds(
     email=text,
     address=values,
     country=text,
+    address_suspect=text,
 )
 
 
@@ -56,3 +57,12 @@ def test_ordinary_partners_take_the_fast_form() -> None:
 
     assert not dump_partner(p).startswith("\x02")
     assert dump_values(p.address) == "l1\x1el2"
+
+
+def test_a_record_written_before_address_suspect_reads_as_not_suspect() -> None:
+    """A Redis partner record of the seven fields an older version wrote reads back whole,
+    its address not suspect."""
+    old = "\x1f".join(("Acme", "north", "", "network", "", "l1\x1el2", "NO"))
+    assert load_partner("0088:7300010000001", old) == Partner(
+        "0088:7300010000001", "Acme", "north", (), "network", "", ("l1", "l2"), "NO"
+    )

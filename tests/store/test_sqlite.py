@@ -15,6 +15,7 @@ import pytest
 
 from gateway.core.dedup import api_key, inbound_keys
 from gateway.errors import StoreError
+from gateway.model import Partner
 from gateway.store.sqlite import SqliteStore
 from tests.store.builders import T0, event, meta, payload
 
@@ -139,3 +140,36 @@ async def test_keys_stored_before_version_4_are_found_under_their_new_form(
         assert (again.created, again.document_id) == (False, by_sender.id)
     finally:
         await store.close()
+
+
+async def test_partners_of_a_version_4_store_read_back_with_their_address_not_suspect(
+    tmp_path: Path,
+) -> None:
+    """A partner stored before partners had address_suspect (schema 4) reads back whole after
+    the upgrade, not suspect, and can then be marked suspect."""
+    path = tmp_path / "gw.db"
+    with sqlite3.connect(path) as conn:  # the partners table as version 4 left it
+        conn.execute(
+            "CREATE TABLE partners (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+            " network TEXT NOT NULL, document_types TEXT NOT NULL, reception TEXT NOT NULL,"
+            " email TEXT NOT NULL, address TEXT NOT NULL, country TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO partners VALUES ('0088:7300010000001', 'Acme', '', '', 'paper', '',"
+            " '1 Main Street', 'NO')"
+        )
+        conn.execute("PRAGMA user_version = 4")
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        old = await store.get_partner("0088:7300010000001")
+        assert old == Partner(
+            "0088:7300010000001", "Acme", "", (), "paper", "", ("1 Main Street",), "NO"
+        )
+        await store.put_partners([replace(old, address_suspect="letter returned")])
+        again = await store.get_partner(old.id)
+        assert again is not None and again.address_suspect == "letter returned"
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (5,)
