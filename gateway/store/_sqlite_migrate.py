@@ -1,4 +1,9 @@
-"""Schema version 4: the keys documents were accepted under take their
+"""Schema version 5: the event feed (table ``feed``, _sqlite_feed) and the
+webhook tables (sqlite_webhooks). They are new tables, which the schema
+script creates in a file of version 4; the events already stored are not
+put in the feed, so upgrading does not send webhooks for old documents.
+
+Schema version 4: the keys documents were accepted under take their
 unambiguous form (gateway.core.dedup), so that a retry of a request made before
 the upgrade still finds its document.
 
@@ -15,7 +20,8 @@ import sqlite3
 
 from gateway.core.dedup import api_key, inbound_keys
 
-VERSION = 4
+VERSION = 5
+KEYS_VERSION = 4  # the last version that moved data
 
 
 def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
@@ -32,8 +38,8 @@ def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
 def migrate(conn: sqlite3.Connection, version: int) -> None:
     """Bring a store of an earlier schema ``version`` up to VERSION, in one
     transaction (a store that has never been opened has nothing to move)."""
-    if version == 0 or version >= VERSION:
-        return
+    if version == 0 or version >= KEYS_VERSION:
+        return  # new tables only (created by the schema script): nothing to move
     conn.execute("BEGIN IMMEDIATE")
     try:
         rows = conn.execute(
