@@ -29,6 +29,7 @@ from gateway.config.settings import (
     ValidationSettings,
 )
 from gateway.config.terms import mandates as _mandates
+from gateway.config.webhooks import read_webhooks
 from gateway.errors import ConfigError
 
 
@@ -68,6 +69,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
             "admin",
             "validation",
             "http",
+            "webhooks",
         },
     )
     network = _network(r, r.table(data, "network", "", required=True))
@@ -90,6 +92,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
         admin_token_sha256=_admin(r, r.table(data, "admin", "", required=False)),
         warnings=check_peers(r, peers, network),
         http=_http(r, r.table(data, "http", "", required=False)),
+        webhooks=read_webhooks(r, r.table(data, "webhooks", "", required=False)),
     )
 
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.config.webhooks import WebhookSettings
 from gateway.model import Agreement, Mandate, ParticipantId
 
 ENVIRONMENTS = ("production", "development")
@@ -176,6 +177,7 @@ class Settings:
     admin_token_sha256: str = ""  # bearer token (hashed) of the admin endpoints; "": disabled
     warnings: tuple[str, ...] = ()  # "key: problem" lines accepted but worth an admin's look
     http: HttpSettings = field(default_factory=HttpSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def participant(self, pid: ParticipantId) -> Participant | None:
         return self._participants_by_id.get(pid)

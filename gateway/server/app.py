@@ -31,6 +31,8 @@ from gateway.server.http_metrics import build_labels, metrics_middleware
 from gateway.service.delivery import Clock
 from gateway.service.intake import Checker
 from gateway.service.pipeline import Pipeline
+from gateway.service.webhook_secrets import SecretBox
+from gateway.service.webhooks import WebhookService
 from gateway.service.worker import Worker
 from gateway.store.base import Store
 from gateway.store.factory import make_store, sqlite_file
@@ -86,15 +88,28 @@ async def running(
     pipeline.wake = worker.wake
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
+    webhooks = _webhooks(settings, store, pipeline, metrics, clock)
+    webhook_task = asyncio.create_task(webhooks.run(stop))
     try:
         yield Gateway(settings, store, pipeline, worker, metrics, transport)
     finally:
         stop.set()
         await task
+        await webhook_task
         await transport.close()
         await smp.close()
         checker.close()
         await store.close()
+
+
+def _webhooks(
+    settings: Settings, store: Store, pipeline: Pipeline, metrics: Metrics, clock: Clock
+) -> WebhookService:
+    """The webhook relay and sender; their settings follow a reload (through the pipeline)."""
+    box = SecretBox(settings.webhooks.key_path(settings.path))
+    return WebhookService(
+        store, box, lambda: pipeline.settings.webhooks, clock=clock, metrics=metrics
+    )
 
 
 def reload(gw: Gateway) -> tuple[bool, str]:
