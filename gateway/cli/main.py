@@ -2,7 +2,8 @@
 
 Each command lives in a module named for its job (network: init, serve,
 config, info, certs; health; documents: send, status, documents; validate; sample;
-route; agreements; settlement; partners); ``common`` holds the configuration
+route; agreements; settlement; partners; webhooks: senders webhook,
+recipients webhook, webhooks deliveries); ``common`` holds the configuration
 rule they share.
 
 Exit codes: 0 success, 1 the thing checked is not OK (invalid document,
@@ -27,6 +28,7 @@ from gateway.cli import (
     sample,
     settlement,
     validate,
+    webhooks,
 )
 from gateway.errors import ConfigError, GatewayError, InputError
 
@@ -92,6 +94,7 @@ def parser() -> argparse.ArgumentParser:
         agreements,
         settlement,
         partners,
+        webhooks,
     ):
         module.register(sub)
     return top
