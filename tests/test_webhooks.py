@@ -10,11 +10,13 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -29,8 +31,9 @@ from gateway.service.webhooks import Relay, Sender, subscribe
 from gateway.store.sqlite import SqliteStore
 from tests import logwatch
 from tests.store.builders import event, meta, payload
-from tests.support import free_port
+from tests.support import REPO, free_port
 
+DOCS = REPO / "docs" / "webhooks.md"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTINGS = WebhookSettings(
     give_up_after_seconds=600,
@@ -361,3 +364,24 @@ async def test_a_bad_url_is_refused_and_nothing_is_stored(hooks: Hooks) -> None:
         with pytest.raises(InputError, match="webhook URL"):
             await subscribe(hooks.store, "sender:acme", url, box=hooks.box, now=hooks.clock())
     assert await hooks.store.list_subscriptions() == []
+
+
+async def test_the_documented_check_accepts_a_real_call(hooks: Hooks, receiver: Receiver) -> None:
+    """The verify() example of docs/webhooks.md, run as written, accepts a call the gateway made
+    and refuses it with another secret or a changed body."""
+    docs = DOCS.read_text()
+    example = re.search(r"```python\n(.*?)```", docs, re.S)
+    assert example is not None
+    space: dict[str, Any] = {}
+    exec(compile(example.group(1), "docs/webhooks.md", "exec"), space)
+    verify = space["verify"]
+    receiver.script["/acme"] = [answer(204)]
+    hooks.clock.now = datetime.now(UTC)
+    secret = await hooks.subscribe("sender:acme", receiver.url("/acme"))
+    await hooks.document()
+    await hooks.post_due()
+    [(headers, raw)] = receiver.to("/acme")
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert verify(secret, headers, raw)
+    assert not verify(secret, headers, raw + b" ")
+    assert not verify("whsec_" + base64.b64encode(b"x" * 32).decode(), headers, raw)
