@@ -59,11 +59,15 @@ return out
 """
 
 # KEYS: deliveries, due, leases, owners, attempts(id)
-# ARGV: id, owner ('' = whoever), record JSON, status, next_attempt_at, attempt JSON
-# Returns 0: unknown delivery; 2: another owner holds the lease; 1: written.
+# ARGV: id, owner ('' = whoever), record JSON, status, next_attempt_at, attempt JSON,
+#       the record as read before (the new one was made from it)
+# Returns 0: unknown delivery; 2: another owner holds the lease; 3: the record
+# changed since it was read (read it again); 1: written.
 RECORD = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+if not before then return 0 end
 if ARGV[2] ~= '' and redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 2 end
+if before ~= ARGV[7] then return 3 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('RPUSH', KEYS[5], ARGV[6])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -197,22 +201,26 @@ class RedisWebhooks(RedisBase):
         next_attempt_at: datetime | None = None,
         owner: str | None = None,
     ) -> bool:
-        current = await self.get_webhook_delivery(delivery_id)
-        if current is None:
-            raise self._refused(f"no webhook delivery {delivery_id!r}")
-        due = next_attempt_at or current.next_attempt_at
-        # The new count comes from the record read just before; two senders
-        # cannot both hold the lease, so the owner check guards it.
-        record = json.loads(_record(current))
-        record.update(attempts=current.attempts + 1, status=status.value, due=to_micros(due))
-        entry = {"at": to_micros(attempt.at), "status": attempt.status, "error": attempt.error}
         k = self._keys
         keys = [k.wh_deliveries, k.wh_due, k.wh_leases, k.wh_owners, k.wh_attempts(delivery_id)]
-        args = [delivery_id, owner or "", json.dumps(record), status.value, to_micros(due)]
-        outcome = await self._run(RECORD, keys, [*args, json.dumps(entry)])
-        if not outcome:
-            raise self._refused(f"no webhook delivery {delivery_id!r}")
-        return int(outcome) == 1
+        entry = json.dumps(
+            {"at": to_micros(attempt.at), "status": attempt.status, "error": attempt.error}
+        )
+        while True:  # read, change, write unless it changed meanwhile (then again)
+            with self._translate():
+                before = await self._redis.hget(k.wh_deliveries, delivery_id)
+            if before is None:
+                raise self._refused(f"no webhook delivery {delivery_id!r}")
+            record = json.loads(before)
+            if next_attempt_at is not None:
+                record["due"] = to_micros(next_attempt_at)
+            record.update(attempts=record["attempts"] + 1, status=status.value)
+            args = [delivery_id, owner or "", json.dumps(record), status.value, record["due"]]
+            outcome = int(await self._run(RECORD, keys, [*args, entry, before]))
+            if outcome == 0:
+                raise self._refused(f"no webhook delivery {delivery_id!r}")
+            if outcome != 3:
+                return outcome == 1
 
     async def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None:
         found = await self._read_deliveries([delivery_id])

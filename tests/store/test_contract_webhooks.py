@@ -132,3 +132,22 @@ async def test_a_sender_that_lost_its_lease_records_nothing(store: WebhookStore)
     assert current is not None and (current.attempts, current.status) == (0, "pending")
     with pytest.raises(StoreError, match="no-such"):
         await store.record_webhook_attempt("no-such", attempt, status=DeliveryStatus.DEAD)
+
+
+async def test_attempts_recorded_at_once_are_all_counted(store: WebhookStore) -> None:
+    """Ten attempts recorded at the same time (no lease given) are all kept and counted."""
+    await store.enqueue_webhooks([_delivery("a")], expected=0, cursor=1)
+    attempts = [WebhookAttempt(T0 + n * MINUTE, 500, "") for n in range(10)]
+    await asyncio.gather(
+        *(
+            store.record_webhook_attempt(
+                "a", a, status=DeliveryStatus.PENDING, next_attempt_at=T0 + MINUTE
+            )
+            for a in attempts
+        )
+    )
+    current = await store.get_webhook_delivery("a")
+    assert current is not None
+    assert current.attempts == 10 and sorted(a.at for a in current.history) == [
+        a.at for a in attempts
+    ]
