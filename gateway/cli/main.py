@@ -97,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
         webhooks,
     ):
         module.register(sub)
+    webhooks.register_recipients(sub)  # until a recipients module hosts `recipients webhook`
     return top
 
 
