@@ -12,6 +12,7 @@ import hmac
 import json
 import re
 import stat
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from redis.asyncio import Redis
 
 from gateway.config.webhooks import WebhookSettings
 from gateway.errors import InputError
@@ -28,11 +30,14 @@ from gateway.model import Direction, State
 from gateway.model.webhooks import DeliveryStatus
 from gateway.service.webhook_secrets import SecretBox
 from gateway.service.webhooks import Relay, Sender, subscribe
+from gateway.store.base import Store
+from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from tests import logwatch
 from tests.store.builders import event, meta, payload
 from tests.support import REPO, free_port
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 DOCS = REPO / "docs" / "webhooks.md"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTINGS = WebhookSettings(
@@ -97,7 +102,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @dataclass
 class Hooks:
-    store: SqliteStore
+    store: Store
     box: SecretBox
     clock: Clock
     metrics: Metrics
@@ -128,8 +133,15 @@ class Hooks:
 
 
 @pytest.fixture
-async def hooks(tmp_path: Path) -> AsyncIterator[Hooks]:
-    store = SqliteStore(tmp_path / "store.db")
+async def hooks(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Hooks]:
+    """Webhooks over an embedded store, or over Redis when the test asks for "redis"."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    kind = getattr(request, "param", "sqlite")
+    store: Store = (
+        SqliteStore(tmp_path / "store.db")
+        if kind == "sqlite"
+        else RedisStore(REDIS_URL, prefix=prefix)
+    )
     await store.open()
     clock, metrics = Clock(), Metrics()
     box = SecretBox(tmp_path / "webhooks.key")
@@ -140,6 +152,12 @@ async def hooks(tmp_path: Path) -> AsyncIterator[Hooks]:
     finally:
         await sender.close()
         await store.close()
+        if kind == "redis":
+            client = Redis.from_url(REDIS_URL)
+            keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()
 
 
 def _sample(hooks: Hooks, name: str, **labels: str) -> float | None:
@@ -156,6 +174,7 @@ def _verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
     )
 
 
+@pytest.mark.parametrize("hooks", ["sqlite", "redis"], indirect=True)
 async def test_a_sender_gets_signed_calls_for_every_state(hooks: Hooks, receiver: Receiver) -> None:
     """A subscribed sender is called for each state of the document it submitted, each call
     signed so that an independent HMAC check with its secret passes, with the document's inbox
@@ -201,6 +220,7 @@ async def test_a_recipient_hears_of_a_document_once_it_arrived(
     )
 
 
+@pytest.mark.parametrize("hooks", ["sqlite", "redis"], indirect=True)
 async def test_failures_are_retried_with_the_same_id_until_a_2xx(
     hooks: Hooks, receiver: Receiver
 ) -> None:
@@ -275,6 +295,7 @@ async def test_a_receiver_that_hangs_does_not_hold_up_the_others(
     assert done is not None and done.status is DeliveryStatus.DELIVERED
 
 
+@pytest.mark.parametrize("hooks", ["sqlite", "redis"], indirect=True)
 async def test_a_call_never_answered_2xx_is_given_up(hooks: Hooks, receiver: Receiver) -> None:
     """A receiver that always answers 503 (and a closed port) is retried until give_up_after
     seconds after queueing, then the delivery is dead, counted as a dead letter, and listed
@@ -302,6 +323,7 @@ async def test_a_call_never_answered_2xx_is_given_up(hooks: Hooks, receiver: Rec
     assert _sample(hooks, "gateway_webhook_dead_letters_total") == 2
 
 
+@pytest.mark.parametrize("hooks", ["sqlite", "redis"], indirect=True)
 async def test_the_relay_queues_each_call_once(hooks: Hooks, receiver: Receiver) -> None:
     """Relays running at once, and again afterwards, queue each call once: a crash between
     reading the feed and queueing, or a second gateway process, sends nothing twice."""
