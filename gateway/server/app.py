@@ -77,6 +77,9 @@ async def running(
         released = await store.release_leases(None)
         if released:
             log.info("store.leases_released", count=released)
+        released = await store.release_webhook_leases(None)
+        if released:
+            log.info("store.webhook_leases_released", count=released)
     transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics(build_labels())
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, clock=clock, cache=store)

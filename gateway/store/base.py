@@ -232,6 +232,9 @@ class WebhookStore(Protocol):
         With ``owner``: only while that owner holds the lease (else False,
         nothing written). An unknown delivery raises StoreError."""
 
+    async def release_webhook_leases(self, owner: str | None = None) -> int:
+        """Drop the leases of ``owner`` (all leases when None). Returns how many."""
+
     async def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None:
         """A delivery with its attempts, oldest first."""
 

@@ -21,6 +21,7 @@ from gateway.model.webhooks import (
 )
 from gateway.store._codec import from_micros, span_micros, to_micros
 from gateway.store.redis_base import RedisBase, as_text
+from gateway.store.redis_outbox import RELEASE
 
 # KEYS: cursor, deliveries, order, due
 # ARGV: expected cursor, new cursor, then (id, JSON, next_attempt_at) per delivery
@@ -222,6 +223,12 @@ class RedisWebhooks(RedisBase):
             if outcome != 3:
                 return outcome == 1
 
+    async def release_webhook_leases(self, owner: str | None = None) -> int:
+        # The outbox's script: the same layout of leases and owners, other keys.
+        keys = [self._keys.wh_leases, self._keys.wh_owners]
+        args = ["1", ""] if owner is None else ["0", owner]
+        return int(await self._run(RELEASE, keys, args))
+
     async def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None:
         found = await self._read_deliveries([delivery_id])
         return found[0] if found else None
@@ -229,16 +236,19 @@ class RedisWebhooks(RedisBase):
     async def list_webhook_deliveries(
         self, *, status: DeliveryStatus | None = None, limit: int = 100
     ) -> list[WebhookDelivery]:
-        # An admin's listing: reads the ids newest first and filters here.
+        # An admin's listing: reads ids newest first, a page at a time, and filters here.
         if limit <= 0:
             return []
-        with self._translate():
-            ids: list[Any] = await self._redis.zrevrange(self._keys.wh_order, 0, -1)
         out: list[WebhookDelivery] = []
-        step = max(limit, 100)
-        for start in range(0, len(ids), step):
-            page = await self._read_deliveries([as_text(i) for i in ids[start : start + step]])
-            out += [d for d in page if status is None or d.status == status]
-            if len(out) >= limit:
+        step, start = max(limit, 100), 0
+        while len(out) < limit:
+            with self._translate():
+                ids: list[Any] = await self._redis.zrevrange(
+                    self._keys.wh_order, start, start + step - 1
+                )
+            if not ids:
                 break
+            page = await self._read_deliveries([as_text(i) for i in ids])
+            out += [d for d in page if status is None or d.status == status]
+            start += step
         return out[:limit]

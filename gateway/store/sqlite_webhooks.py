@@ -214,6 +214,15 @@ class SqliteWebhooks(SqliteBase):
 
         return await self._write(run)
 
+    async def release_webhook_leases(self, owner: str | None = None) -> int:
+        def run(conn: Conn) -> int:
+            sql = "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL"
+            if owner is None:
+                return conn.execute(sql + " WHERE lease_owner IS NOT NULL").rowcount
+            return conn.execute(sql + " WHERE lease_owner = ?", (owner,)).rowcount
+
+        return await self._write(run)
+
     async def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None:
         def run(conn: Conn) -> WebhookDelivery | None:
             sql = _SELECT + " WHERE id = ?"

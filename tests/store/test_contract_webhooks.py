@@ -151,3 +151,16 @@ async def test_attempts_recorded_at_once_are_all_counted(store: WebhookStore) ->
     assert current.attempts == 10 and sorted(a.at for a in current.history) == [
         a.at for a in attempts
     ]
+
+
+async def test_released_leases_make_calls_due_again(store: WebhookStore) -> None:
+    """Releasing one sender's leases (or all) hands its calls to the next claim at once, as a
+    restart of the embedded store does for a sender that died."""
+    await store.enqueue_webhooks([_delivery("a"), _delivery("b")], expected=0, cursor=1)
+    await store.claim_webhooks(T0, limit=1, lease=LEASE, owner="x")
+    await store.claim_webhooks(T0, limit=1, lease=LEASE, owner="y")
+    assert await store.release_webhook_leases("x") == 1
+    [again] = await store.claim_webhooks(T0, limit=5, lease=LEASE, owner="z")
+    assert await store.release_webhook_leases(None) == 2
+    assert len(await store.claim_webhooks(T0, limit=5, lease=LEASE, owner="w")) == 2
+    assert again.id in ("a", "b")
