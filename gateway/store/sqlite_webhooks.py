@@ -163,6 +163,16 @@ class SqliteWebhooks(SqliteBase):
         if limit <= 0:
             return []
         at, until = to_micros(now), to_micros(now + lease)
+        # Polled every second by every process: look with a reader first, so an
+        # idle poll takes no write lock from the gateway's own writes.
+        due = await self._scalar(
+            "SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
+            " AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1",
+            at,
+            at,
+        )
+        if due is None:
+            return []
 
         def run(conn: Conn) -> list[WebhookDelivery]:
             rows = conn.execute(
