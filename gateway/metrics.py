@@ -109,5 +109,23 @@ class Metrics:
             registry=r,
         )
 
+        self.webhook_attempts = Counter(
+            "gateway_webhook_attempts",
+            "Webhook calls posted, by outcome: delivered (2xx), retry, dead (given up)",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_dead_letters = Counter(
+            "gateway_webhook_dead_letters",
+            "Webhook deliveries given up: past [webhooks] give_up_after_seconds, or unsubscribed",
+            registry=r,
+        )
+        self.webhooks_queued = Counter(
+            "gateway_webhooks_queued",
+            "Webhook deliveries queued by the relay, by type",
+            ["type"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

@@ -2,7 +2,8 @@
 
 Each command lives in a module named for its job (network: init, serve,
 config, info, certs; health; documents: send, status, documents; validate; sample;
-route; agreements; settlement; partners; print); ``common`` holds the configuration
+route; agreements; settlement; partners; print; webhooks: senders webhook,
+recipients webhook, webhooks deliveries); ``common`` holds the configuration
 rule they share.
 
 Exit codes: 0 success, 1 the thing checked is not OK (invalid document,
@@ -28,6 +29,7 @@ from gateway.cli import (
     sample,
     settlement,
     validate,
+    webhooks,
 )
 from gateway.errors import ConfigError, GatewayError, InputError
 
@@ -94,8 +96,10 @@ def parser() -> argparse.ArgumentParser:
         settlement,
         partners,
         printing,
+        webhooks,
     ):
         module.register(sub)
+    webhooks.register_recipients(sub)  # until a recipients module hosts `recipients webhook`
     return top
 
 

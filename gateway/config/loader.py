@@ -31,6 +31,7 @@ from gateway.config.settings import (
     ValidationSettings,
 )
 from gateway.config.terms import mandates as _mandates
+from gateway.config.webhooks import read_webhooks
 from gateway.errors import ConfigError
 
 
@@ -71,6 +72,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
             "validation",
             "http",
             "print_house",
+            "webhooks",
         },
     )
     network = _network(r, r.table(data, "network", "", required=True))
@@ -94,6 +96,7 @@ def _settings(r: Reader, data: dict[str, Any]) -> Settings:
         warnings=check_peers(r, peers, network),
         http=_http(r, r.table(data, "http", "", required=False)),
         print_house=read_print_house(r, r.table(data, "print_house", "", required=False)),
+        webhooks=read_webhooks(r, r.table(data, "webhooks", "", required=False)),
     )
 
 

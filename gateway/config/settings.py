@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gateway.config.email import EmailSettings
 from gateway.config.print_house import PrintHouseSettings
+from gateway.config.webhooks import WebhookSettings
 from gateway.model import Agreement, Mandate, ParticipantId
 
 ENVIRONMENTS = ("production", "development")
@@ -180,6 +181,7 @@ class Settings:
     warnings: tuple[str, ...] = ()  # "key: problem" lines accepted but worth an admin's look
     http: HttpSettings = field(default_factory=HttpSettings)
     print_house: PrintHouseSettings = field(default_factory=PrintHouseSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def participant(self, pid: ParticipantId) -> Participant | None:
         return self._participants_by_id.get(pid)

@@ -32,6 +32,8 @@ from gateway.server.http_metrics import build_labels, metrics_middleware
 from gateway.service.delivery import Clock
 from gateway.service.intake import Checker
 from gateway.service.pipeline import Pipeline
+from gateway.service.webhook_secrets import SecretBox
+from gateway.service.webhooks import WebhookService
 from gateway.service.worker import Worker
 from gateway.store.base import Store
 from gateway.store.factory import make_store, sqlite_file
@@ -77,6 +79,9 @@ async def running(
         released = await store.release_leases(None)
         if released:
             log.info("store.leases_released", count=released)
+        released = await store.release_webhook_leases(None)
+        if released:
+            log.info("store.webhook_leases_released", count=released)
     transport = As4Transport(settings, timeout=settings.delivery.timeout_seconds)
     metrics = Metrics(build_labels())
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, clock=clock, cache=store)
@@ -96,6 +101,8 @@ async def running(
         clock=clock,
     )
     closing = asyncio.create_task(cycle.run(stop)) if release else None
+    webhooks = _webhooks(settings, store, pipeline, metrics, clock)
+    webhook_task = asyncio.create_task(webhooks.run(stop))
     try:
         yield Gateway(
             settings, store, pipeline, worker, metrics, transport, cycle if release else None
@@ -108,10 +115,21 @@ async def running(
             closing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await closing
+        await webhook_task
         await transport.close()
         await smp.close()
         checker.close()
         await store.close()
+
+
+def _webhooks(
+    settings: Settings, store: Store, pipeline: Pipeline, metrics: Metrics, clock: Clock
+) -> WebhookService:
+    """The webhook relay and sender; their settings follow a reload (through the pipeline)."""
+    box = SecretBox(settings.webhooks.key_path(settings.path))
+    return WebhookService(
+        store, box, lambda: pipeline.settings.webhooks, clock=clock, metrics=metrics
+    )
 
 
 def reload(gw: Gateway) -> tuple[bool, str]:

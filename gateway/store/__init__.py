@@ -10,6 +10,10 @@ The concerns, one Protocol each in ``base``:
 * ``PartnerStore``: the partner directory.
 * ``CacheStore``: a key-value cache with expiry (SMP look-ups).
 * ``LedgerStore``: documents exchanged with each peer, counted by month.
+* ``EventFeed``: every status event of every document, numbered in the write
+  that appends it (``_sqlite_feed``, ``redis_feed.FEED_APPEND``).
+* ``WebhookStore``: webhook subscriptions, the relay's cursor in the feed,
+  and the calls owed with their attempts.
 * ``StoreLifecycle``: open, close and the write probe of /healthz.
 
 ``Store`` is all of them at once: what ``factory.make_store`` returns and the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from gateway.errors import StoreError
+from gateway.store import _sqlite_feed
 
 
 def require_document(conn: sqlite3.Connection, document_id: str) -> None:
@@ -25,6 +26,7 @@ def append(
         "INSERT INTO events (doc_id, seq, event) VALUES (?, ?, ?)",
         [(document_id, after + n, event) for n, event in enumerate(events, start=1)],
     )
+    _sqlite_feed.record(conn, document_id, events)
 
 
 def append_checked(conn: sqlite3.Connection, document_id: str, events: list[str]) -> None:

@@ -9,6 +9,11 @@ peer (``origin``), which tells where the name ends.
 
 Schema version 5: partners have ``address_suspect`` (why their postal address
 is in doubt, "" when it is not); older partner rows get "".
+
+Schema version 6: the event feed (table ``feed``, _sqlite_feed) and the
+webhook tables (sqlite_webhooks). They are new tables, which the schema
+script creates; the events already stored are not put in the feed, so
+upgrading does not send webhooks for old documents.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import sqlite3
 
 from gateway.core.dedup import api_key, inbound_keys
 
-VERSION = 5
+VERSION = 6
+MOVED_DATA = 5  # the last version that moved data (later ones only add tables)
 
 
 def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
@@ -35,8 +41,8 @@ def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
 def migrate(conn: sqlite3.Connection, version: int) -> None:
     """Bring a store of an earlier schema ``version`` up to VERSION, in one
     transaction (a store that has never been opened has nothing to move)."""
-    if version == 0 or version >= VERSION:
-        return
+    if version == 0 or version >= MOVED_DATA:
+        return  # new tables only (created by the schema script): nothing to move
     conn.execute("BEGIN IMMEDIATE")
     try:
         if version < 4:

@@ -22,6 +22,13 @@ from gateway.model import (
     Partner,
     StatusEvent,
 )
+from gateway.model.webhooks import (
+    DeliveryStatus,
+    FeedEntry,
+    Subscription,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 
 class StoreLifecycle(Protocol):
@@ -169,6 +176,84 @@ class LedgerStore(Protocol):
         """Documents exchanged in a month (YYYY-MM), by peer, agreement, way and type."""
 
 
-class Store(StoreLifecycle, DocumentStore, Outbox, PartnerStore, CacheStore, LedgerStore, Protocol):
+class EventFeed(Protocol):
+    """Every status event appended to any document (by ``accept``,
+    ``append_events``, ``finish_job``, ``retry_job``), numbered in the same
+    write as the event itself: a reader that keeps its cursor misses none."""
+
+    async def feed_after(self, cursor: int, limit: int) -> list[FeedEntry]:
+        """Up to ``limit`` entries with a cursor above ``cursor``, oldest first.
+        Cursors start at 1 and grow by one per event."""
+
+
+class WebhookStore(Protocol):
+    """Webhook subscriptions, the relay's cursor in the feed, and the
+    deliveries owed, each leased to one sender at a time."""
+
+    async def put_subscription(self, subscription: Subscription) -> None:
+        """Insert or replace the subscription of ``subscription.owner``."""
+
+    async def get_subscription(self, owner: str) -> Subscription | None: ...
+
+    async def remove_subscription(self, owner: str) -> bool:
+        """Drop an owner's subscription; False when it had none."""
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        """Every subscription, ordered by owner."""
+
+    async def webhook_cursor(self) -> int:
+        """How far the relay has read the feed (0 before it starts)."""
+
+    async def enqueue_webhooks(
+        self, deliveries: Sequence[WebhookDelivery], *, expected: int, cursor: int
+    ) -> bool:
+        """Queue ``deliveries`` and move the relay's cursor from ``expected``
+        to ``cursor``, at once. When the cursor is not at ``expected`` (another
+        relay moved it) nothing is written and False is returned. A delivery
+        whose id is already stored is left as it is."""
+
+    async def claim_webhooks(
+        self, now: datetime, *, limit: int, lease: timedelta, owner: str
+    ) -> list[WebhookDelivery]:
+        """Lease up to ``limit`` pending deliveries due at ``now`` that nobody
+        holds (or whose lease expired), earliest first, until ``now + lease``."""
+
+    async def record_webhook_attempt(
+        self,
+        delivery_id: str,
+        attempt: WebhookAttempt,
+        *,
+        status: DeliveryStatus,
+        next_attempt_at: datetime | None = None,
+        owner: str | None = None,
+    ) -> bool:
+        """Append an attempt, count it, set the delivery's ``status`` (and,
+        when pending, its ``next_attempt_at``) and drop its lease, at once.
+        With ``owner``: only while that owner holds the lease (else False,
+        nothing written). An unknown delivery raises StoreError."""
+
+    async def release_webhook_leases(self, owner: str | None = None) -> int:
+        """Drop the leases of ``owner`` (all leases when None). Returns how many."""
+
+    async def get_webhook_delivery(self, delivery_id: str) -> WebhookDelivery | None:
+        """A delivery with its attempts, oldest first."""
+
+    async def list_webhook_deliveries(
+        self, *, status: DeliveryStatus | None = None, limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """Deliveries (with ``status`` only, when given), newest first."""
+
+
+class Store(
+    StoreLifecycle,
+    DocumentStore,
+    Outbox,
+    PartnerStore,
+    CacheStore,
+    LedgerStore,
+    EventFeed,
+    WebhookStore,
+    Protocol,
+):
     """Every concern at once: what ``factory.make_store`` returns, and what
     the process that opens and closes the store holds."""

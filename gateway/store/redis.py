@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from gateway.store.redis_cache import RedisCache
 from gateway.store.redis_documents import RedisDocuments
+from gateway.store.redis_feed import RedisFeed
 from gateway.store.redis_ledger import RedisLedger
 from gateway.store.redis_outbox import RedisOutbox
 from gateway.store.redis_partners import RedisPartners
+from gateway.store.redis_webhooks import RedisWebhooks
 
 
-class RedisStore(RedisDocuments, RedisOutbox, RedisPartners, RedisCache, RedisLedger):
+class RedisStore(
+    RedisDocuments,
+    RedisOutbox,
+    RedisPartners,
+    RedisCache,
+    RedisLedger,
+    RedisFeed,
+    RedisWebhooks,
+):
     """Every concern of base.Store, on one Redis under one key prefix."""

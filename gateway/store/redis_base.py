@@ -24,6 +24,16 @@ Layout (all key names come from Keys, in one place, so no two concerns meet):
 * ``{p}:cache:{key}``     string: "<expires_at µs>:" + value, with a Redis expiry
 * ``{p}:ledger:{month}``  hash: "peer␟agreement␟way␟type" -> documents
 * ``{p}:ledger:{month}:seen``  set of "document|way" already counted
+* ``{p}:feed:seq``        string: the last feed cursor handed out
+* ``{p}:feed``            sorted set: "cursor␟doc␟state" scored by cursor
+* ``{p}:wh:subs``         hash: webhook owner -> JSON {url, secret (base64), created}
+* ``{p}:wh:cursor``       string: how far the webhook relay read the feed
+* ``{p}:wh:deliveries``   hash: delivery id -> JSON (redis_webhooks)
+* ``{p}:wh:order``        sorted set: delivery id -> queued order (listing)
+* ``{p}:wh:due``          sorted set: pending delivery id -> next_attempt_at (epoch µs)
+* ``{p}:wh:leases``       sorted set: delivery id -> lease_until (epoch µs)
+* ``{p}:wh:owners``       hash: delivery id -> lease owner
+* ``{p}:wh:attempts:{id}`` list of attempts (JSON), oldest first
 """
 
 from __future__ import annotations
@@ -60,6 +70,18 @@ class Keys:
         self.partners = f"{prefix}:partners"
         self.partner_ids = f"{prefix}:partner_ids"
         self.heartbeat = f"{prefix}:heartbeat"
+        self.feed_seq = f"{prefix}:feed:seq"
+        self.feed = f"{prefix}:feed"
+        self.wh_subs = f"{prefix}:wh:subs"
+        self.wh_cursor = f"{prefix}:wh:cursor"
+        self.wh_deliveries = f"{prefix}:wh:deliveries"
+        self.wh_order = f"{prefix}:wh:order"
+        self.wh_due = f"{prefix}:wh:due"
+        self.wh_leases = f"{prefix}:wh:leases"
+        self.wh_owners = f"{prefix}:wh:owners"
+
+    def wh_attempts(self, delivery_id: str) -> str:
+        return f"{self.prefix}:wh:attempts:{delivery_id}"
 
     def doc(self, document_id: str) -> str:
         return f"{self.prefix}:doc:{document_id}"

@@ -7,9 +7,11 @@ from gateway.store import (
     sqlite_base,
     sqlite_cache,
     sqlite_documents,
+    sqlite_feed,
     sqlite_ledger,
     sqlite_outbox,
     sqlite_partners,
+    sqlite_webhooks,
 )
 
 
@@ -19,6 +21,8 @@ class SqliteStore(
     sqlite_partners.SqlitePartners,
     sqlite_cache.SqliteCache,
     sqlite_ledger.SqliteLedger,
+    sqlite_feed.SqliteFeed,
+    sqlite_webhooks.SqliteWebhooks,
 ):
     """Every concern of base.Store, in one file: its schema is theirs together."""
 
@@ -29,4 +33,6 @@ class SqliteStore(
         + sqlite_partners.SCHEMA
         + sqlite_cache.SCHEMA
         + sqlite_ledger.SCHEMA
+        + sqlite_feed.SCHEMA
+        + sqlite_webhooks.SCHEMA
     )

@@ -15,7 +15,7 @@ import pytest
 
 from gateway.core.dedup import api_key, inbound_keys
 from gateway.errors import StoreError
-from gateway.model import Partner
+from gateway.model import Partner, State
 from gateway.store.sqlite import SqliteStore
 from tests.store.builders import T0, event, meta, payload
 
@@ -172,4 +172,35 @@ async def test_partners_of_a_version_4_store_read_back_with_their_address_not_su
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (5,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (6,)
+
+
+async def test_a_version_4_store_gains_the_event_feed(tmp_path: Path) -> None:
+    """A store written before the event feed existed opens as version 6: its documents are
+    kept, their old events are not replayed as webhooks, and new events are numbered."""
+    path = tmp_path / "gw.db"
+    store = SqliteStore(path)
+    await store.open()
+    body = payload()
+    old = meta(body)
+    await store.accept(old, body, [event()])
+    await store.close()
+    with sqlite3.connect(path) as conn:  # as a version 4 store left it
+        conn.execute("DROP TABLE feed")
+        for table in ("webhook_attempts", "webhook_deliveries", "webhook_cursor"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DROP TABLE webhook_subscriptions")
+        conn.execute("PRAGMA user_version = 4")
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert await store.history(old.id) == [event()]
+        assert await store.feed_after(0, 10) == []
+        await store.append_events(old.id, [event(State.DELIVERED)])
+        [entry] = await store.feed_after(0, 10)
+        assert (entry.document_id, entry.state) == (old.id, State.DELIVERED)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (6,)
