@@ -1,4 +1,9 @@
-"""Schema version 4: the keys documents were accepted under take their
+"""Schema version 5: documents are indexed for listing by recipient and by
+sender, with their current state (sqlite_listing); a file of an earlier
+version gets a listing row for each document it holds, its state that of the
+document's last event.
+
+Schema version 4: the keys documents were accepted under take their
 unambiguous form (gateway.core.dedup), so that a retry of a request made before
 the upgrade still finds its document.
 
@@ -14,8 +19,9 @@ import json
 import sqlite3
 
 from gateway.core.dedup import api_key, inbound_keys
+from gateway.store._listing import entry_from_json
 
-VERSION = 4
+VERSION = 5
 
 
 def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
@@ -36,23 +42,46 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        rows = conn.execute(
-            "SELECT i.key, i.doc_id, i.fingerprint, d.meta FROM idempotency i"
-            " JOIN documents d ON d.id = i.doc_id"
-            " WHERE i.key LIKE 'api:%' OR i.key LIKE 'in:%'"
-        ).fetchall()
-        for key, doc_id, fingerprint, meta in rows:
-            fields = json.loads(meta)
-            new = _new_keys(key, fields.get("origin", ""), fields.get("message_id", ""))
-            if new is None:
-                continue
-            conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
-            conn.executemany(
-                "INSERT OR IGNORE INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
-                [(k, doc_id, fingerprint) for k in new],
-            )
+        if version < 4:
+            _rekey(conn)
+        _backfill_listing(conn)
         conn.execute(f"PRAGMA user_version = {VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _rekey(conn: sqlite3.Connection) -> None:
+    rows = conn.execute(
+        "SELECT i.key, i.doc_id, i.fingerprint, d.meta FROM idempotency i"
+        " JOIN documents d ON d.id = i.doc_id"
+        " WHERE i.key LIKE 'api:%' OR i.key LIKE 'in:%'"
+    ).fetchall()
+    for key, doc_id, fingerprint, meta in rows:
+        fields = json.loads(meta)
+        new = _new_keys(key, fields.get("origin", ""), fields.get("message_id", ""))
+        if new is None:
+            continue
+        conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
+            [(k, doc_id, fingerprint) for k in new],
+        )
+
+
+def _backfill_listing(conn: sqlite3.Connection) -> None:
+    """A listing row for every document that has none yet (all of them, in
+    a file from before version 5)."""
+    rows = conn.execute(
+        "SELECT d.id, d.meta, (SELECT e.event FROM events e WHERE e.doc_id = d.id"
+        " ORDER BY e.seq DESC LIMIT 1) FROM documents d"
+        " WHERE NOT EXISTS (SELECT 1 FROM listing l WHERE l.doc_id = d.id)"
+    )
+    for _doc_id, meta, last in rows.fetchall():
+        entry = entry_from_json(meta)
+        state = "" if last is None else str(json.loads(last)["state"])
+        conn.execute(
+            "INSERT INTO listing (doc_id, recipient, origin, at, state) VALUES (?, ?, ?, ?, ?)",
+            (entry.document_id, entry.recipient, entry.origin, entry.micros, state),
+        )

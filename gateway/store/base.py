@@ -18,8 +18,11 @@ from gateway.model import (
     DocumentMeta,
     Exchange,
     ExchangeCount,
+    ListingPage,
+    ListingQuery,
     OutboxJob,
     Partner,
+    RecipientAccount,
     StatusEvent,
 )
 
@@ -169,6 +172,52 @@ class LedgerStore(Protocol):
         """Documents exchanged in a month (YYYY-MM), by peer, agreement, way and type."""
 
 
-class Store(StoreLifecycle, DocumentStore, Outbox, PartnerStore, CacheStore, LedgerStore, Protocol):
+class AccountStore(Protocol):
+    """Recipient accounts: who may read which participants' inbox. Only the
+    SHA-256 of a token is kept; revoked accounts stay listed, but read nothing."""
+
+    async def add_recipient_account(self, account: RecipientAccount) -> None:
+        """Keep a new account; raise StoreError and write nothing when its
+        name or token hash is already taken (revoked accounts included)."""
+
+    async def recipient_account_for_token_hash(self, token_sha256: str) -> RecipientAccount | None:
+        """The live account of that token hash; None when unknown or revoked."""
+
+    async def has_recipient_account(self, participant: str) -> bool:
+        """Whether some live account reads ``participant``'s documents."""
+
+    async def list_recipient_accounts(self) -> list[RecipientAccount]:
+        """Every account, revoked ones too, ordered by name."""
+
+    async def revoke_recipient_account(self, name: str) -> bool:
+        """Revoke an account at once; False when no live account has that name."""
+
+
+class DocumentListing(Protocol):
+    """Documents by recipient participant and by sender (the origin of an
+    outbound document), newest first (received_at, then id), with the
+    current state: the state of the document's last status event, kept
+    right by every write that appends events."""
+
+    async def list_for_recipients(
+        self, participants: Sequence[str], query: ListingQuery
+    ) -> ListingPage:
+        """Documents addressed to any of ``participants``, a page after ``query.cursor``."""
+
+    async def list_for_origin(self, origin: str, query: ListingQuery) -> ListingPage:
+        """Outbound documents submitted under the sender token name ``origin``."""
+
+
+class Store(
+    StoreLifecycle,
+    DocumentStore,
+    Outbox,
+    PartnerStore,
+    CacheStore,
+    LedgerStore,
+    AccountStore,
+    DocumentListing,
+    Protocol,
+):
     """Every concern at once: what ``factory.make_store`` returns, and what
     the process that opens and closes the store holds."""

@@ -3,6 +3,7 @@ plumbing and key layout of redis_base."""
 
 from __future__ import annotations
 
+from gateway.store.redis_accounts import RedisAccounts
 from gateway.store.redis_cache import RedisCache
 from gateway.store.redis_documents import RedisDocuments
 from gateway.store.redis_ledger import RedisLedger
@@ -10,5 +11,7 @@ from gateway.store.redis_outbox import RedisOutbox
 from gateway.store.redis_partners import RedisPartners
 
 
-class RedisStore(RedisDocuments, RedisOutbox, RedisPartners, RedisCache, RedisLedger):
+class RedisStore(
+    RedisDocuments, RedisOutbox, RedisPartners, RedisCache, RedisLedger, RedisAccounts
+):
     """Every concern of base.Store, on one Redis under one key prefix."""

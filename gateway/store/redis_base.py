@@ -24,6 +24,10 @@ Layout (all key names come from Keys, in one place, so no two concerns meet):
 * ``{p}:cache:{key}``     string: "<expires_at µs>:" + value, with a Redis expiry
 * ``{p}:ledger:{month}``  hash: "peer␟agreement␟way␟type" -> documents
 * ``{p}:ledger:{month}:seen``  set of "document|way" already counted
+* ``{p}:rcpt:accounts``   hash: recipient account name -> record (JSON)
+* ``{p}:rcpt:tokens``     hash: token SHA-256 -> account name
+* ``{p}:rcpt:reads``      hash: participant id -> live accounts reading it
+* ``{p}:ls:...``          listing by recipient and sender (see redis_listing)
 """
 
 from __future__ import annotations
@@ -60,6 +64,9 @@ class Keys:
         self.partners = f"{prefix}:partners"
         self.partner_ids = f"{prefix}:partner_ids"
         self.heartbeat = f"{prefix}:heartbeat"
+        self.accounts = f"{prefix}:rcpt:accounts"
+        self.account_tokens = f"{prefix}:rcpt:tokens"
+        self.account_reads = f"{prefix}:rcpt:reads"
 
     def doc(self, document_id: str) -> str:
         return f"{self.prefix}:doc:{document_id}"

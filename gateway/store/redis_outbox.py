@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.model import OutboxJob, StatusEvent
 from gateway.store._codec import dump_events, from_micros, span_micros, to_micros
-from gateway.store.redis_base import RedisBase
+from gateway.store.redis_listing import RELIST, RedisListing
 
 # KEYS: outbox, leases, owners, jobs; ARGV: now, limit, lease_until, owner.
 # Leased jobs are all due, so looking at limit + (live leases) due jobs is
@@ -46,11 +46,13 @@ return out
 # Events for an unknown document are refused; no events need no document,
 # so the worker can drop an orphan job with finish_job(job, []).
 
-# KEYS: docs, events(doc), outbox, leases, owners, jobs;
+# KEYS: docs, events(doc), outbox, leases, owners, jobs, listing hash(doc);
 # ARGV: doc, job, owner ("" = whoever holds it), events...
 # Returns 0: unknown document; 2: the lease is held by another owner now (its
 # lease had expired and someone else claimed the job): nothing is written.
-FINISH = """
+FINISH = (
+    RELIST
+    + """
 if #ARGV > 3 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[6], ARGV[2]) == 1
    and redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[3] then return 2 end
@@ -59,12 +61,16 @@ redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
 redis.call('HDEL', KEYS[6], ARGV[2])
 if #ARGV > 3 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 4)) end
+relist(KEYS[7], KEYS[2])
 return 1
 """
+)
 
 # KEYS: as FINISH; ARGV: doc, job, job JSON, next_attempt_at, owner, events...
 # A job finished meanwhile stays finished: only an existing job is updated.
-RETRY = """
+RETRY = (
+    RELIST
+    + """
 if #ARGV > 5 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 if ARGV[5] ~= '' and redis.call('HEXISTS', KEYS[6], ARGV[2]) == 1
    and redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[5] then return 2 end
@@ -75,8 +81,10 @@ end
 redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
 if #ARGV > 5 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 6)) end
+relist(KEYS[7], KEYS[2])
 return 1
 """
+)
 
 # KEYS: leases, owners; ARGV: '1' for every owner, owner
 RELEASE = """
@@ -110,10 +118,13 @@ def _job(job_id: bytes, score: bytes, data: bytes) -> OutboxJob:
     )
 
 
-class RedisOutbox(RedisBase):
+class RedisOutbox(RedisListing):
     def _job_keys(self, document_id: str) -> list[str]:
         k = self._keys
-        return [k.docs, k.events(document_id), k.outbox, k.leases, k.owners, k.jobs]
+        return [
+            *(k.docs, k.events(document_id), k.outbox, k.leases, k.owners, k.jobs),
+            self._listing_doc(document_id),
+        ]
 
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta, owner: str

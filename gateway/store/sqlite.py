@@ -4,10 +4,12 @@ over the plumbing of sqlite_base."""
 from __future__ import annotations
 
 from gateway.store import (
+    sqlite_accounts,
     sqlite_base,
     sqlite_cache,
     sqlite_documents,
     sqlite_ledger,
+    sqlite_listing,
     sqlite_outbox,
     sqlite_partners,
 )
@@ -19,6 +21,8 @@ class SqliteStore(
     sqlite_partners.SqlitePartners,
     sqlite_cache.SqliteCache,
     sqlite_ledger.SqliteLedger,
+    sqlite_accounts.SqliteAccounts,
+    sqlite_listing.SqliteListing,
 ):
     """Every concern of base.Store, in one file: its schema is theirs together."""
 
@@ -29,4 +33,6 @@ class SqliteStore(
         + sqlite_partners.SCHEMA
         + sqlite_cache.SCHEMA
         + sqlite_ledger.SCHEMA
+        + sqlite_accounts.SCHEMA
+        + sqlite_listing.SCHEMA
     )

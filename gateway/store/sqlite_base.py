@@ -50,7 +50,8 @@ def _connect(path: Path, schema: str, *, writer: bool, sync: str, timeout: float
             (version,) = conn.execute("PRAGMA user_version").fetchone()
             conn.executescript(schema)
             migration.migrate(conn, version)
-            # 2: partners and cache; 3: settlement ledger; 4: unambiguous keys
+            # 2: partners and cache; 3: settlement ledger; 4: unambiguous keys;
+            # 5: listing by recipient and sender
             conn.execute(f"PRAGMA user_version = {migration.VERSION}")
         else:
             conn.execute("PRAGMA query_only = ON")
