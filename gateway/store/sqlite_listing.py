@@ -30,7 +30,9 @@ CREATE INDEX IF NOT EXISTS listing_origin ON listing (origin, at, doc_id);
 CREATE INDEX IF NOT EXISTS listing_origin_state ON listing (origin, state, at, doc_id);
 """
 
-_SELECT = "SELECT l.at, l.doc_id, d.meta, l.state FROM listing l JOIN documents d ON d.id = l.doc_id"
+_SELECT = (
+    "SELECT l.at, l.doc_id, d.meta, l.state FROM listing l JOIN documents d ON d.id = l.doc_id"
+)
 
 
 def list_new(conn: sqlite3.Connection, entry: _listing.Entry, events: Sequence[str]) -> None:
