@@ -15,6 +15,7 @@ import pytest
 
 from gateway.core.dedup import api_key, inbound_keys
 from gateway.errors import StoreError
+from gateway.model import ListingQuery, State
 from gateway.store.sqlite import SqliteStore
 from tests.store.builders import T0, event, meta, payload
 
@@ -137,5 +138,32 @@ async def test_keys_stored_before_version_4_are_found_under_their_new_form(
             meta(sent), sent, [], keys=[api_key("acme", "k:1")], fingerprint="f"
         )
         assert (again.created, again.document_id) == (False, by_sender.id)
+    finally:
+        await store.close()
+
+
+async def test_documents_stored_before_version_5_are_listed_with_their_state(
+    tmp_path: Path,
+) -> None:
+    """A file from before the listing indexes lists its documents after reopening, each
+    under its recipient and sender with the state of its last event."""
+    path = tmp_path / "gw.db"
+    store = SqliteStore(path)
+    await store.open()
+    body = payload()
+    m = meta(body)
+    await store.accept(m, body, [event(), event(State.DELIVERED)])
+    await store.close()
+    with sqlite3.connect(path) as conn:  # as a version 4 store left it
+        conn.execute("DROP TABLE listing")
+        conn.execute("PRAGMA user_version = 4")
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        page = await store.list_for_recipients([m.recipient], ListingQuery())
+        assert [(item.meta.id, item.state) for item in page.documents] == [(m.id, State.DELIVERED)]
+        sent = await store.list_for_origin(m.origin, ListingQuery(state=State.DELIVERED))
+        assert [item.meta.id for item in sent.documents] == [m.id]
     finally:
         await store.close()
