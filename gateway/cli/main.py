@@ -2,7 +2,7 @@
 
 Each command lives in a module named for its job (network: init, serve,
 config, info, certs; health; documents: send, status, documents; validate; sample;
-route; agreements; settlement; partners); ``common`` holds the configuration
+route; agreements; settlement; partners; recipients); ``common`` holds the configuration
 rule they share.
 
 Exit codes: 0 success, 1 the thing checked is not OK (invalid document,
@@ -23,6 +23,7 @@ from gateway.cli import (
     health,
     network,
     partners,
+    recipients,
     route,
     sample,
     settlement,
@@ -92,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
         agreements,
         settlement,
         partners,
+        recipients,
     ):
         module.register(sub)
     return top
