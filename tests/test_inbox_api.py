@@ -239,3 +239,14 @@ async def test_the_inbox_and_the_sender_listing_work_on_redis(redis_api: Api) ->
     assert resp.status == 200
     mine = await api.client.get("/api/v1/documents?state=retrieved", headers=api.auth())
     assert [d["id"] for d in (await mine.json())["documents"]] == [ids[1]]
+
+
+async def test_the_served_openapi_describes_every_inbox_route(api: Api) -> None:
+    """Each inbox and listing route the gateway serves is in its OpenAPI document, with the
+    method it answers, and the states a document can be in are all named."""
+    from gateway.server.inbox import routes
+
+    spec = await (await api.client.get("/api/v1/openapi.json")).json()
+    for route in routes():
+        assert route.method.lower() in spec["paths"][route.path], (route.method, route.path)
+    assert set(spec["components"]["schemas"]["State"]["enum"]) == {s.value for s in State}
