@@ -7,6 +7,7 @@ from benchmarks import (
     black_hole,
     directory,
     healthz_under_load,
+    inbox_listing,
     large_payload,
     routing,
     upload_flood,
@@ -26,3 +27,5 @@ healthz_under_load.main([])
 directory.main([])
 routing.main([])
 black_hole.main([])
+inbox_listing.main(["--store", "sqlite"])
+inbox_listing.main(["--store", "redis"])

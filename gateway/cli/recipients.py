@@ -15,14 +15,18 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from gateway.cli import common
 from gateway.config.settings import Settings, hash_token
 from gateway.model import InvalidIdentifier, ParticipantId, RecipientAccount
 
 if TYPE_CHECKING:  # the store (and redis) is imported only by commands that use it
-    from gateway.store.base import Store
+    from gateway.store.base import AccountStore, PartnerStore
+
+    class RecipientsStore(AccountStore, PartnerStore, Protocol):
+        """The accounts, and the directory that says whether a participant is ours."""
+
 
 T = TypeVar("T")
 TOKEN_PREFIX = "rcp_"  # noqa: S105 - a prefix telling a recipient token from a sender's
@@ -33,11 +37,11 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+def _with_store(settings: Settings, work: Callable[[RecipientsStore], Awaitable[T]]) -> T:
     return common.with_store(settings, work)
 
 
-async def _is_ours(settings: Settings, store: Store, pid: ParticipantId) -> bool:
+async def _is_ours(settings: Settings, store: RecipientsStore, pid: ParticipantId) -> bool:
     """A participant of our configuration, or a directory partner in our network."""
     if settings.participant(pid) is not None:
         return True
@@ -57,7 +61,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     token = new_token()
     account = RecipientAccount(name, hash_token(token), (str(pid),), datetime.now(UTC))
 
-    async def work(store: Store) -> str:
+    async def work(store: RecipientsStore) -> str:
         if not await _is_ours(settings, store, pid):
             return "foreign"
         if any(a.name == name for a in await store.list_recipient_accounts()):

@@ -10,6 +10,9 @@ The concerns, one Protocol each in ``base``:
 * ``PartnerStore``: the partner directory.
 * ``CacheStore``: a key-value cache with expiry (SMP look-ups).
 * ``LedgerStore``: documents exchanged with each peer, counted by month.
+* ``AccountStore``: recipient accounts (token hash, participants they read).
+* ``DocumentListing``: documents by recipient and by sender, newest first,
+  with their current state (kept by every write that appends events).
 * ``StoreLifecycle``: open, close and the write probe of /healthz.
 
 ``Store`` is all of them at once: what ``factory.make_store`` returns and the
@@ -25,9 +28,10 @@ directory.partner_files.PartnerSink, transport.smp_client.LookupCache).
 Each implementation is one mixin per concern over a shared base that owns
 the connection and the lifecycle: ``sqlite_base`` + ``sqlite_documents``,
 ``sqlite_outbox``, ``sqlite_partners``, ``sqlite_cache``, ``sqlite_ledger``,
-put together in ``sqlite.SqliteStore``; likewise ``redis_base`` + the
-``redis_*`` modules in ``redis.RedisStore``. Each concern has a contract
-suite, ``tests/store/test_contract_<concern>.py``, run against both.
+``sqlite_accounts``, ``sqlite_listing``, put together in ``sqlite.SqliteStore``;
+likewise ``redis_base`` + the ``redis_*`` modules in ``redis.RedisStore``.
+Each concern has a contract suite, ``tests/store/test_contract_<concern>.py``,
+run against both.
 
 Adding a concern (the recipient channels' portal inbox and e-mail outbox,
 partner campaigns, ...):
