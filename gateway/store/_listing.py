@@ -24,7 +24,8 @@ from gateway.model import (
 )
 from gateway.store._codec import load_meta, to_micros
 
-_WIDTH = 20  # digits of a time in a Redis member: sorts as text like the number
+WIDTH = 20  # digits of a time in a Redis member, sorting as text like the number:
+# redis_listing.LIST reads the id from character WIDTH + 2 on (Lua counts from 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class Entry:
 
 
 def member(micros: int, document_id: str) -> str:
-    return f"{micros:0{_WIDTH}d}|{document_id}"
+    return f"{micros:0{WIDTH}d}|{document_id}"
 
 
 def entry_for(meta: DocumentMeta) -> Entry:

@@ -60,12 +60,34 @@ end
 )
 
 
+# One page, read in one round trip: KEYS: the sorted sets to read (one per
+# participant); ARGV: top, bottom (ZREVRANGEBYLEX bounds), how many from each,
+# the prefix of document hashes, the prefix of listing hashes. Returns
+# member, meta, state for each document found, flat.
+LIST = """
+local out = {}
+for i = 1, #KEYS do
+  local found = redis.call('ZREVRANGEBYLEX', KEYS[i], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])
+  for _, m in ipairs(found) do
+    local id = string.sub(m, 22)  -- after the 20 digits of the time and "|"
+    local meta = redis.call('HGET', ARGV[4] .. id, 'meta')
+    if meta then
+      out[#out + 1] = m
+      out[#out + 1] = meta
+      out[#out + 1] = redis.call('HGET', ARGV[5] .. id, 's') or ''
+    end
+  end
+end
+return out
+"""
+
+
 class RedisListing(RedisBase):
     def _listing_prefix(self) -> str:
         return f"{self._keys.prefix}:ls:"
 
     def _listing_doc(self, document_id: str) -> str:
-        return f"{self._listing_prefix()}doc:{document_id}"
+        return f"{self._listing_prefix()}doc:{document_id}"  # "" gives the prefix
 
     def _listing_args(self, entry: _listing.Entry) -> list[str]:
         """The ARGV of list_new after the hash and events keys."""
@@ -80,27 +102,17 @@ class RedisListing(RedisBase):
         return await self._list("o", [origin] if origin else [], query)
 
     async def _list(self, way: str, values: list[str], query: ListingQuery) -> ListingPage:
+        if not values:
+            return ListingPage([], None)
         state = "*" if query.state is None else query.state.value
         cursor = query.cursor
         top = "+" if cursor is None else f"({_listing.member(cursor.micros, cursor.document_id)}"
         bottom = "-" if query.since is None else f"[{to_micros(query.since):020d}|"
-        with self._translate():
-            pipe = self._redis.pipeline(transaction=False)
-            for value in values:
-                key = f"{self._listing_prefix()}{way}:{state}:{value}"
-                pipe.zrevrangebylex(key, top, bottom, start=0, num=query.limit + 1)
-            found = [as_text(m) for members in await pipe.execute() for m in members]
-            if not found:
-                return ListingPage([], None)
-            ids = [m.partition("|")[2] for m in found]
-            pipe = self._redis.pipeline(transaction=False)
-            for doc_id in ids:
-                pipe.hget(self._keys.doc(doc_id), "meta")
-                pipe.hget(self._listing_doc(doc_id), "s")
-            fields = await pipe.execute()
+        keys = [f"{self._listing_prefix()}{way}:{state}:{value}" for value in values]
+        args = [top, bottom, query.limit + 1, f"{self._keys.prefix}:doc:", self._listing_doc("")]
+        flat = await self._run(LIST, keys, args)
         rows: list[tuple[int, str, str | bytes, str]] = []
-        for n, (m, doc_id) in enumerate(zip(found, ids, strict=True)):
-            meta, current = fields[2 * n], fields[2 * n + 1]
-            if meta is not None:
-                rows.append((int(m.partition("|")[0]), doc_id, meta, as_text(current or b"")))
+        for n in range(0, len(flat), 3):
+            at, _, doc_id = as_text(flat[n]).partition("|")
+            rows.append((int(at), doc_id, flat[n + 1], as_text(flat[n + 2])))
         return _listing.page(rows, query)
