@@ -250,3 +250,20 @@ async def test_the_served_openapi_describes_every_inbox_route(api: Api) -> None:
     for route in routes():
         assert route.method.lower() in spec["paths"][route.path], (route.method, route.path)
     assert set(spec["components"]["schemas"]["State"]["enum"]) == {s.value for s in State}
+
+
+async def test_acks_sent_at_once_record_one_retrieval(api: Api) -> None:
+    """Five acks of one document sent at the same moment all answer the same retrieval,
+    and the history holds it once."""
+    doc_id = await _submit(api, "INV-ACK")
+    await _delivered(api, doc_id)
+    token = await _account(api)
+    url = f"/api/v1/inbox/{doc_id}/ack"
+    answers = await asyncio.gather(
+        *(api.client.post(url, headers=_bearer(token)) for _ in range(5))
+    )
+    bodies = [await resp.json() for resp in answers]
+    assert {resp.status for resp in answers} == {200}
+    assert all(body == bodies[0] for body in bodies)
+    states = [e.state for e in await api.gw.store.history(doc_id)]
+    assert states.count(State.RETRIEVED) == 1

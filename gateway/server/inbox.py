@@ -195,25 +195,31 @@ def _filename(meta: DocumentMeta) -> str:
 
 async def inbox_ack(request: web.Request) -> web.Response:
     meta, store = await _readable(request)
-    # One ack at a time in this process: a second one waits and finds the
-    # first one's event (acks are rare and short).
-    async with request.app[ACK_LOCK]:
-        history = await store.history(meta.id)
-        done = next((e for e in history if e.state is State.RETRIEVED), None)
-        if done is None:
-            state = _current(history)
-            if state not in ACKNOWLEDGEABLE:
-                raise NotAcknowledgeable(
-                    f"document {meta.id!r} is {state.value}: only a delivered or printed"
-                    " document can be acknowledged",
-                    state=state.value,
-                )
-            done = StatusEvent(State.RETRIEVED, request.app[NOW](), RETRIEVED)
-            await store.append_events(meta.id, [done])
+    done = _retrieved(await store.history(meta.id))
+    if done is None:
+        event = StatusEvent(State.RETRIEVED, request.app[NOW](), RETRIEVED)
+        # Checked and appended at once: of two acks at the same moment (in
+        # any process), one appends and the other finds its event.
+        state = await store.append_if_current(meta.id, event, ACKNOWLEDGEABLE)
+        if state in ACKNOWLEDGEABLE:
+            done = event
             log.info("inbox.retrieved", document=meta.id)
+        else:
+            done = _retrieved(await store.history(meta.id))
+        if done is None:
+            shown = state.value if state is not None else "unknown"
+            raise NotAcknowledgeable(
+                f"document {meta.id!r} is {shown}: only a delivered or printed"
+                " document can be acknowledged",
+                state=shown,
+            )
     return web.json_response(
         {"id": meta.id, "state": State.RETRIEVED.value, "retrieved_at": done.at.isoformat()}
     )
+
+
+def _retrieved(history: list[StatusEvent]) -> StatusEvent | None:
+    return next((e for e in history if e.state is State.RETRIEVED), None)
 
 
 async def sent(request: web.Request) -> web.Response:
@@ -224,13 +230,11 @@ async def sent(request: web.Request) -> web.Response:
 
 
 NOW: web.AppKey[Callable[[], datetime]] = web.AppKey("inbox_clock")
-ACK_LOCK: web.AppKey[asyncio.Lock] = web.AppKey("inbox_ack_lock", asyncio.Lock)
 
 
 def install(app: web.Application, clock: Callable[[], datetime]) -> None:
     """Add the inbox and the senders' listing to the gateway's application."""
     app[NOW] = clock
-    app[ACK_LOCK] = asyncio.Lock()
     app.add_routes(routes())
 
 

@@ -9,7 +9,7 @@ nothing is half-stored, and the worker resume after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from gateway.model import (
     OutboxJob,
     Partner,
     RecipientAccount,
+    State,
     StatusEvent,
 )
 
@@ -206,6 +207,14 @@ class DocumentListing(Protocol):
 
     async def list_for_origin(self, origin: str, query: ListingQuery) -> ListingPage:
         """Outbound documents submitted under the sender token name ``origin``."""
+
+    async def append_if_current(
+        self, document_id: str, event: StatusEvent, allowed: Collection[State]
+    ) -> State | None:
+        """Append ``event`` only if the document's current state is one of
+        ``allowed``, checked and written at once (two processes cannot both
+        pass the check). Returns the current state found before the append;
+        None for an unknown document (nothing written)."""
 
 
 class Store(

@@ -18,11 +18,11 @@ script from the hash, since the state they leave is only known there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from gateway.model import ListingPage, ListingQuery
+from gateway.model import ListingPage, ListingQuery, State, StatusEvent
 from gateway.store import _listing
-from gateway.store._codec import to_micros
+from gateway.store._codec import dump_events, to_micros
 from gateway.store.redis_base import RedisBase, as_text
 
 # relist(ix, events): the document's hash of listing fields, its events list.
@@ -82,6 +82,26 @@ return out
 """
 
 
+# KEYS: events(doc), listing hash(doc); ARGV: event, allowed states...
+# Returns the current state before the append, or false for an unknown document.
+APPEND_IF = (
+    RELIST
+    + """
+local current = redis.call('HGET', KEYS[2], 's')
+if not current then return false end
+if current == '' then current = 'received' end
+for i = 2, #ARGV do
+  if ARGV[i] == current then
+    redis.call('RPUSH', KEYS[1], ARGV[1])
+    relist(KEYS[2], KEYS[1])
+    break
+  end
+end
+return current
+"""
+)
+
+
 class RedisListing(RedisBase):
     def _listing_prefix(self) -> str:
         return f"{self._keys.prefix}:ls:"
@@ -97,6 +117,14 @@ class RedisListing(RedisBase):
         self, participants: Sequence[str], query: ListingQuery
     ) -> ListingPage:
         return await self._list("r", list(dict.fromkeys(participants)), query)
+
+    async def append_if_current(
+        self, document_id: str, event: StatusEvent, allowed: Collection[State]
+    ) -> State | None:
+        keys = [self._keys.events(document_id), self._listing_doc(document_id)]
+        args = [*dump_events([event]), *(state.value for state in allowed)]
+        current = await self._run(APPEND_IF, keys, args)
+        return None if current is None else State(as_text(current))
 
     async def list_for_origin(self, origin: str, query: ListingQuery) -> ListingPage:
         return await self._list("o", [origin] if origin else [], query)

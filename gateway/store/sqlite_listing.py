@@ -8,12 +8,13 @@ wherever events are appended (``relist``): both run inside those writes."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from gateway.model import ListingPage, ListingQuery
+from gateway.model import ListingPage, ListingQuery, State, StatusEvent
 from gateway.store import _listing
-from gateway.store._codec import to_micros
+from gateway.store._codec import dump_events, to_micros
+from gateway.store._sqlite_events import append
 from gateway.store.sqlite_base import Conn, SqliteBase
 
 SCHEMA = """
@@ -84,6 +85,24 @@ class SqliteListing(SqliteBase):
             return _listing.page(rows, query)
 
         return await self._read(run)
+
+    async def append_if_current(
+        self, document_id: str, event: StatusEvent, allowed: Collection[State]
+    ) -> State | None:
+        events = dump_events([event])
+
+        def run(conn: Conn) -> State | None:
+            sql = "SELECT state FROM listing WHERE doc_id = ?"
+            row = conn.execute(sql, (document_id,)).fetchone()
+            if row is None:
+                return None
+            current = State(row[0] or "received")
+            if current in allowed:
+                append(conn, document_id, events)
+                relist(conn, document_id, events)
+            return current
+
+        return await self._write(run)
 
     async def list_for_origin(self, origin: str, query: ListingQuery) -> ListingPage:
         def run(conn: Conn) -> ListingPage:

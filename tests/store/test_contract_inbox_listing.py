@@ -120,3 +120,24 @@ async def test_a_sender_lists_only_what_it_submitted(store: Store) -> None:
     page = await store.list_for_origin("acme", ListingQuery())
     assert [item.meta.id for item in page.documents] == mine[::-1]
     assert (await store.list_for_origin("", ListingQuery())).documents == []
+
+
+async def test_an_event_is_appended_only_from_the_states_allowed(store: Store) -> None:
+    """append_if_current appends while the current state is allowed and answers the state
+    it found; from another state, or twice in a row, it writes nothing; an unknown document
+    is None."""
+    doc_id = await _accept(store, 0)
+    allowed = {State.DELIVERED}
+    retrieved = event(State.RETRIEVED)
+    assert await store.append_if_current(doc_id, retrieved, allowed) is State.RECEIVED
+    assert [e.state for e in await store.history(doc_id)] == [State.RECEIVED]
+    await store.append_events(doc_id, [event(State.DELIVERED)])
+    assert await store.append_if_current(doc_id, retrieved, allowed) is State.DELIVERED
+    assert await store.append_if_current(doc_id, retrieved, allowed) is State.RETRIEVED
+    assert [e.state for e in await store.history(doc_id)] == [
+        State.RECEIVED,
+        State.DELIVERED,
+        State.RETRIEVED,
+    ]
+    assert await _state(store, doc_id) is State.RETRIEVED
+    assert await store.append_if_current("no-such-document", retrieved, allowed) is None
