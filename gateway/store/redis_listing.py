@@ -14,16 +14,24 @@ page is one ZREVRANGEBYLEX:
 carry the Lua below: ``LIST_NEW`` when a document is stored, ``RELIST``
 wherever events are appended. The per-state set names are built inside the
 script from the hash, since the state they leave is only known there.
+
+A store written before the listing existed is indexed when a process opens
+it (``{p}:ls:ready`` marks that done), as the embedded store migrates.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
+
+import structlog
 
 from gateway.model import ListingPage, ListingQuery, State, StatusEvent
 from gateway.store import _listing
 from gateway.store._codec import dump_events, to_micros
 from gateway.store.redis_base import RedisBase, as_text
+
+log = structlog.get_logger("gateway.store")
 
 # relist(ix, events): the document's hash of listing fields, its events list.
 RELIST = """
@@ -82,6 +90,17 @@ return out
 """
 
 
+# A document stored before the listing existed: indexed unless it already is.
+# KEYS: listing hash(doc), events(doc); ARGV: the four list_new arguments.
+BACKFILL = (
+    LIST_NEW
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+list_new(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return 1
+"""
+)
+
 # KEYS: events(doc), listing hash(doc); ARGV: event, allowed states...
 # Returns the current state before the append, or false for an unknown document.
 APPEND_IF = (
@@ -103,6 +122,42 @@ return current
 
 
 class RedisListing(RedisBase):
+    async def open(self) -> None:
+        await super().open()
+        await self._backfill_listing()
+
+    async def _backfill_listing(self) -> None:
+        """Index the documents a store from before the listing holds, once:
+        ``{p}:ls:ready`` marks it done (several processes may do it at once:
+        each document is indexed once all the same)."""
+        ready = f"{self._listing_prefix()}ready"
+        with self._translate():
+            if await self._redis.exists(ready):
+                return
+            ids = [as_text(i) for i in await self._redis.smembers(self._keys.docs)]
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            with self._translate():
+                pipe = self._redis.pipeline(transaction=False)
+                for doc_id in batch:
+                    pipe.hget(self._keys.doc(doc_id), "meta")
+                metas = await pipe.execute()
+            await asyncio.gather(
+                *(
+                    self._run(
+                        BACKFILL,
+                        [self._listing_doc(doc_id), self._keys.events(doc_id)],
+                        self._listing_args(_listing.entry_from_json(meta)),
+                    )
+                    for doc_id, meta in zip(batch, metas, strict=True)
+                    if meta is not None
+                )
+            )
+        if ids:
+            log.info("store.listing_backfilled", documents=len(ids))
+        with self._translate():
+            await self._redis.set(ready, "1")
+
     def _listing_prefix(self) -> str:
         return f"{self._keys.prefix}:ls:"
 
