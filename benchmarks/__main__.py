@@ -8,6 +8,7 @@ from benchmarks import (
     directory,
     email_channel,
     healthz_under_load,
+    inbox_listing,
     large_payload,
     routing,
     upload_flood,
@@ -28,3 +29,5 @@ directory.main([])
 routing.main([])
 black_hole.main([])
 email_channel.main([])
+inbox_listing.main(["--store", "sqlite"])
+inbox_listing.main(["--store", "redis"])

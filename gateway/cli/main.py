@@ -2,8 +2,8 @@
 
 Each command lives in a module named for its job (network: init, serve,
 config, info, certs; health; documents: send, status, documents; validate; sample;
-route; agreements; settlement; partners; print; webhooks: senders webhook,
-recipients webhook, webhooks deliveries); ``common`` holds the configuration
+route; agreements; settlement; partners; print; recipients; webhooks: senders
+webhook, recipients webhook, webhooks deliveries); ``common`` holds the configuration
 rule they share.
 
 Exit codes: 0 success, 1 the thing checked is not OK (invalid document,
@@ -25,6 +25,7 @@ from gateway.cli import (
     network,
     partners,
     printing,
+    recipients,
     route,
     sample,
     settlement,
@@ -97,9 +98,9 @@ def parser() -> argparse.ArgumentParser:
         partners,
         printing,
         webhooks,
+        recipients,
     ):
         module.register(sub)
-    webhooks.register_recipients(sub)  # until a recipients module hosts `recipients webhook`
     return top
 
 

@@ -7,9 +7,9 @@ it sealed with the key in ``[webhooks] key_file`` (``webhooks.key`` beside
 the configuration by default), which every gateway process sharing the store
 must have. Subscribing again replaces the URL and the secret.
 
-Hooked into the main parser by ``register(sub)`` (senders, webhooks) and
-``register_recipients(sub)`` (a recipients group of its own); or
-``add_recipient_webhook`` puts ``webhook`` into an existing recipients group.
+Hooked into the main parser by ``register(sub)`` (senders, webhooks);
+``cli.recipients`` puts ``webhook`` into its group with ``add_recipient_webhook``
+and subscribes at ``recipients add --webhook`` with ``subscribe``.
 """
 
 from __future__ import annotations
@@ -164,18 +164,6 @@ def add_recipient_webhook(recipients: argparse._SubParsersAction[argparse.Argume
     c.add_argument("participant", metavar="PARTICIPANT", help="one of our participant ids")
     _subscription_args(c)
     c.set_defaults(func=cmd_recipient_webhook)
-
-
-def register_recipients(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """A ``recipients`` group holding only ``webhook``: for as long as no other
-    module makes that group (then call ``add_recipient_webhook`` on its subparsers)."""
-    p = common.command(
-        sub,
-        "recipients",
-        "our participants as recipients: webhook calls for new documents",
-        ["gateway recipients webhook 0088:5790000000012 https://erp.example.com/hooks"],
-    )
-    add_recipient_webhook(p.add_subparsers(dest="recipients_command", required=True))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -48,6 +48,15 @@ from gateway.model.partners import (
     Partner,
     reception_modes,
 )
+from gateway.model.recipients import (
+    LISTING_LIMIT,
+    LISTING_MAX,
+    Cursor,
+    Listed,
+    ListingPage,
+    ListingQuery,
+    RecipientAccount,
+)
 
 __all__ = [
     "BIS3_CUSTOMIZATION",
@@ -56,6 +65,8 @@ __all__ = [
     "DEFAULT_DOCUMENT_TYPES",
     "DIRECTIONS",
     "DOCTYPE_SCHEME",
+    "LISTING_LIMIT",
+    "LISTING_MAX",
     "PARTICIPANT_SCHEME",
     "PAYERS",
     "PROCESS_SCHEME",
@@ -65,6 +76,7 @@ __all__ = [
     "UBL_INVOICE_NS",
     "AcceptResult",
     "Agreement",
+    "Cursor",
     "Direction",
     "DocumentKind",
     "DocumentMeta",
@@ -73,10 +85,14 @@ __all__ = [
     "ExchangeCount",
     "Fees",
     "InvalidIdentifier",
+    "Listed",
+    "ListingPage",
+    "ListingQuery",
     "Mandate",
     "OutboxJob",
     "ParticipantId",
     "Partner",
+    "RecipientAccount",
     "RouteDecision",
     "RouteKind",
     "State",

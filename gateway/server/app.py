@@ -26,7 +26,7 @@ from gateway.config import loader as config_mod
 from gateway.config.settings import Settings
 from gateway.errors import ConfigError, GatewayError
 from gateway.metrics import CONTENT_TYPE, Metrics
-from gateway.server import api, edge
+from gateway.server import api, edge, inbox
 from gateway.server.health import WriteProbe
 from gateway.server.http_metrics import build_labels, metrics_middleware
 from gateway.service.delivery import Clock
@@ -183,6 +183,7 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     app[edge.GUARD] = edge.AuthGuard(lambda: gw.settings.limits.auth_failures_per_minute)
     app[bodies.BUDGET] = bodies.InflightBudget(settings.http)
     app.add_routes(api.routes())
+    inbox.install(app, clock)
     app.add_routes(as4_routes(settings, gw.pipeline, clock=clock))
     app.add_routes(smp_routes(settings, gw.pipeline.receivable, clock=clock))
     # Room for one more document of the largest size, and its copy in the WAL.

@@ -20,7 +20,7 @@ maps a token to the caller or None.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiohttp import web
@@ -48,6 +48,28 @@ class AuthGuard:
 
         Raises Unauthorized (missing, malformed or unknown token: one failure
         counted) or TooManyRequests (too many failures lately)."""
+        token, keys, now, limit = self._admit(request)
+        try:
+            found = lookup(_checked(token)) if token is not None else None
+        except Unauthorized:
+            self._limiter.record(keys, now=now, limit=limit)
+            raise
+        return self._found(found, token, keys, now, limit, unknown)
+
+    async def authenticate_async(
+        self, request: web.Request, lookup: Callable[[str], Awaitable[T | None]], unknown: str
+    ) -> T:
+        """As ``authenticate``, for a caller looked up in the store."""
+        token, keys, now, limit = self._admit(request)
+        try:
+            found = await lookup(_checked(token)) if token is not None else None
+        except Unauthorized:
+            self._limiter.record(keys, now=now, limit=limit)
+            raise
+        return self._found(found, token, keys, now, limit, unknown)
+
+    def _admit(self, request: web.Request) -> tuple[str | None, list[str], float, int]:
+        """The token presented and the failure keys, unless blocked (429)."""
         token = _presented_token(request)
         keys = [f"addr:{request.remote}"]
         if token and token.isascii():
@@ -60,11 +82,17 @@ class AuthGuard:
                 f"retry in {wait} seconds",
                 retry_after=wait,
             )
-        try:
-            found = lookup(_checked(token)) if token is not None else None
-        except Unauthorized:
-            self._limiter.record(keys, now=now, limit=limit)
-            raise
+        return token, keys, now, limit
+
+    def _found(
+        self,
+        found: T | None,
+        token: str | None,
+        keys: list[str],
+        now: float,
+        limit: int,
+        unknown: str,
+    ) -> T:
         if found is None:
             self._limiter.record(keys, now=now, limit=limit)
             raise Unauthorized(unknown if token is not None else MISSING)

@@ -10,7 +10,6 @@ moved past by the waterfall, with that reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
 
 from gateway.channels.base import Channel
 from gateway.channels.email import EmailChannel
@@ -21,20 +20,8 @@ from gateway.channels.printing import PdfPrintChannel
 from gateway.config.settings import Settings
 
 
-class _EveryParticipant:
-    """Until recipient accounts exist in the store: everyone has an inbox."""
-
-    async def has_recipient_account(self, participant: str) -> bool:
-        return True
-
-
-@runtime_checkable
-class _HasAccounts(Protocol):
-    async def has_recipient_account(self, participant: str) -> bool: ...
-
-
-def default_channels(settings: Settings, store: object) -> dict[str, Channel]:
-    accounts: InboxAccounts = store if isinstance(store, _HasAccounts) else _EveryParticipant()
+def default_channels(settings: Settings, accounts: InboxAccounts) -> dict[str, Channel]:
+    """One channel per reception mode; ``accounts`` (the store) says who has an inbox."""
     printer = PdfPrintChannel(settings.channels.print_dir, limits=settings.limits)
     channels: dict[str, Channel] = {
         "network": NetworkFolderChannel(settings.channels.inbox_dir),

@@ -40,7 +40,7 @@ from gateway.routing import decision as routing
 from gateway.service import reception
 from gateway.service.peer_gate import PeerDeferred, PeerGating
 from gateway.service.recipients import recipient_of
-from gateway.store.base import DocumentStore, LedgerStore, Outbox, PartnerStore
+from gateway.store.base import AccountStore, DocumentStore, LedgerStore, Outbox, PartnerStore
 from gateway.transport.base import OutboundMessage, Transport
 
 log = structlog.get_logger("gateway.delivery")
@@ -48,9 +48,10 @@ log = structlog.get_logger("gateway.delivery")
 Clock = Callable[[], datetime]
 
 
-class DeliveryStore(DocumentStore, Outbox, PartnerStore, LedgerStore, Protocol):
+class DeliveryStore(DocumentStore, Outbox, PartnerStore, LedgerStore, AccountStore, Protocol):
     """What delivering (and, in Pipeline, accepting) a document touches:
-    not the cache, nor opening and closing, which the server does."""
+    not the cache, nor opening and closing, which the server does. The
+    recipient accounts tell the inbox channels who can read an inbox."""
 
 
 class _ChannelRetry(TransportError):

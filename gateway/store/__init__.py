@@ -14,6 +14,9 @@ The concerns, one Protocol each in ``base``:
   that appends it (``_sqlite_feed``, ``redis_feed.FEED_APPEND``).
 * ``WebhookStore``: webhook subscriptions, the relay's cursor in the feed,
   and the calls owed with their attempts.
+* ``AccountStore``: recipient accounts (token hash, participants they read).
+* ``DocumentListing``: documents by recipient and by sender, newest first,
+  with their current state (kept by every write that appends events).
 * ``StoreLifecycle``: open, close and the write probe of /healthz.
 
 ``Store`` is all of them at once: what ``factory.make_store`` returns and the
@@ -29,9 +32,10 @@ directory.partner_files.PartnerSink, transport.smp_client.LookupCache).
 Each implementation is one mixin per concern over a shared base that owns
 the connection and the lifecycle: ``sqlite_base`` + ``sqlite_documents``,
 ``sqlite_outbox``, ``sqlite_partners``, ``sqlite_cache``, ``sqlite_ledger``,
-put together in ``sqlite.SqliteStore``; likewise ``redis_base`` + the
-``redis_*`` modules in ``redis.RedisStore``. Each concern has a contract
-suite, ``tests/store/test_contract_<concern>.py``, run against both.
+``sqlite_accounts``, ``sqlite_listing``, put together in ``sqlite.SqliteStore``;
+likewise ``redis_base`` + the ``redis_*`` modules in ``redis.RedisStore``.
+Each concern has a contract suite, ``tests/store/test_contract_<concern>.py``,
+run against both.
 
 Adding a concern (the recipient channels' portal inbox and e-mail outbox,
 partner campaigns, ...):

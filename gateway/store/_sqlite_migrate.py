@@ -14,6 +14,11 @@ Schema version 6: the event feed (table ``feed``, _sqlite_feed) and the
 webhook tables (sqlite_webhooks). They are new tables, which the schema
 script creates; the events already stored are not put in the feed, so
 upgrading does not send webhooks for old documents.
+
+Schema version 7: documents are indexed for listing by recipient and by
+sender, with their current state (sqlite_listing); a file of an earlier
+version gets a listing row for each document it holds, its state that of the
+document's last event.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ import json
 import sqlite3
 
 from gateway.core.dedup import api_key, inbound_keys
+from gateway.store._listing import entry_from_json
 
-VERSION = 6
-MOVED_DATA = 5  # the last version that moved data (later ones only add tables)
+VERSION = 7
+MOVED_DATA = 7  # the last version that moved data (later ones only add tables)
 
 
 def _new_keys(key: str, origin: str, message_id: str) -> list[str] | None:
@@ -50,6 +56,7 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(partners)")}
         if "address_suspect" not in columns:
             conn.execute("ALTER TABLE partners ADD COLUMN address_suspect TEXT NOT NULL DEFAULT ''")
+        _backfill_listing(conn)
         conn.execute(f"PRAGMA user_version = {VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -72,4 +79,21 @@ def _unambiguous_keys(conn: sqlite3.Connection) -> None:
         conn.executemany(
             "INSERT OR IGNORE INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
             [(k, doc_id, fingerprint) for k in new],
+        )
+
+
+def _backfill_listing(conn: sqlite3.Connection) -> None:
+    """A listing row for every document that has none yet (all of them, in
+    a file from before version 7)."""
+    rows = conn.execute(
+        "SELECT d.id, d.meta, (SELECT e.event FROM events e WHERE e.doc_id = d.id"
+        " ORDER BY e.seq DESC LIMIT 1) FROM documents d"
+        " WHERE NOT EXISTS (SELECT 1 FROM listing l WHERE l.doc_id = d.id)"
+    )
+    for _doc_id, meta, last in rows.fetchall():
+        entry = entry_from_json(meta)
+        state = "" if last is None else str(json.loads(last)["state"])
+        conn.execute(
+            "INSERT INTO listing (doc_id, recipient, origin, at, state) VALUES (?, ?, ?, ?, ?)",
+            (entry.document_id, entry.recipient, entry.origin, entry.micros, state),
         )

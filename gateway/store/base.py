@@ -9,7 +9,7 @@ nothing is half-stored, and the worker resume after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -18,8 +18,12 @@ from gateway.model import (
     DocumentMeta,
     Exchange,
     ExchangeCount,
+    ListingPage,
+    ListingQuery,
     OutboxJob,
     Partner,
+    RecipientAccount,
+    State,
     StatusEvent,
 )
 from gateway.model.webhooks import (
@@ -244,6 +248,50 @@ class WebhookStore(Protocol):
         """Deliveries (with ``status`` only, when given), newest first."""
 
 
+class AccountStore(Protocol):
+    """Recipient accounts: who may read which participants' inbox. Only the
+    SHA-256 of a token is kept; revoked accounts stay listed, but read nothing."""
+
+    async def add_recipient_account(self, account: RecipientAccount) -> None:
+        """Keep a new account; raise StoreError and write nothing when its
+        name or token hash is already taken (revoked accounts included)."""
+
+    async def recipient_account_for_token_hash(self, token_sha256: str) -> RecipientAccount | None:
+        """The live account of that token hash; None when unknown or revoked."""
+
+    async def has_recipient_account(self, participant: str) -> bool:
+        """Whether some live account reads ``participant``'s documents."""
+
+    async def list_recipient_accounts(self) -> list[RecipientAccount]:
+        """Every account, revoked ones too, ordered by name."""
+
+    async def revoke_recipient_account(self, name: str) -> bool:
+        """Revoke an account at once; False when no live account has that name."""
+
+
+class DocumentListing(Protocol):
+    """Documents by recipient participant and by sender (the origin of an
+    outbound document), newest first (received_at, then id), with the
+    current state: the state of the document's last status event, kept
+    right by every write that appends events."""
+
+    async def list_for_recipients(
+        self, participants: Sequence[str], query: ListingQuery
+    ) -> ListingPage:
+        """Documents addressed to any of ``participants``, a page after ``query.cursor``."""
+
+    async def list_for_origin(self, origin: str, query: ListingQuery) -> ListingPage:
+        """Outbound documents submitted under the sender token name ``origin``."""
+
+    async def append_if_current(
+        self, document_id: str, event: StatusEvent, allowed: Collection[State]
+    ) -> State | None:
+        """Append ``event`` only if the document's current state is one of
+        ``allowed``, checked and written at once (two processes cannot both
+        pass the check). Returns the current state found before the append;
+        None for an unknown document (nothing written)."""
+
+
 class Store(
     StoreLifecycle,
     DocumentStore,
@@ -253,6 +301,8 @@ class Store(
     LedgerStore,
     EventFeed,
     WebhookStore,
+    AccountStore,
+    DocumentListing,
     Protocol,
 ):
     """Every concern at once: what ``factory.make_store`` returns, and what

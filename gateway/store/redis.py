@@ -3,6 +3,7 @@ plumbing and key layout of redis_base."""
 
 from __future__ import annotations
 
+from gateway.store.redis_accounts import RedisAccounts
 from gateway.store.redis_cache import RedisCache
 from gateway.store.redis_documents import RedisDocuments
 from gateway.store.redis_feed import RedisFeed
@@ -20,5 +21,6 @@ class RedisStore(
     RedisLedger,
     RedisFeed,
     RedisWebhooks,
+    RedisAccounts,
 ):
     """Every concern of base.Store, on one Redis under one key prefix."""

@@ -34,6 +34,10 @@ Layout (all key names come from Keys, in one place, so no two concerns meet):
 * ``{p}:wh:leases``       sorted set: delivery id -> lease_until (epoch µs)
 * ``{p}:wh:owners``       hash: delivery id -> lease owner
 * ``{p}:wh:attempts:{id}`` list of attempts (JSON), oldest first
+* ``{p}:rcpt:accounts``   hash: recipient account name -> record (JSON)
+* ``{p}:rcpt:tokens``     hash: token SHA-256 -> account name
+* ``{p}:rcpt:reads``      hash: participant id -> live accounts reading it
+* ``{p}:ls:...``          listing by recipient and sender (see redis_listing)
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ class Keys:
         self.wh_due = f"{prefix}:wh:due"
         self.wh_leases = f"{prefix}:wh:leases"
         self.wh_owners = f"{prefix}:wh:owners"
+        self.accounts = f"{prefix}:rcpt:accounts"
+        self.account_tokens = f"{prefix}:rcpt:tokens"
+        self.account_reads = f"{prefix}:rcpt:reads"
 
     def wh_attempts(self, delivery_id: str) -> str:
         return f"{self.prefix}:wh:attempts:{delivery_id}"

@@ -10,20 +10,23 @@ from typing import Any
 from gateway.model import AcceptResult, DocumentMeta, StatusEvent
 from gateway.store._acceptance import Acceptance, PlannedAccept
 from gateway.store._codec import dump_events, load_event, load_meta, to_micros
-from gateway.store.redis_base import RedisBase, as_bytes, as_text
+from gateway.store._listing import entry_from_json
+from gateway.store.redis_base import as_bytes, as_text
 from gateway.store.redis_feed import FEED_APPEND, feed_keys
+from gateway.store.redis_listing import LIST_NEW, RELIST, RedisListing
 from gateway.store.redis_outbox import job_json
 
-# KEYS: docs, doc, events, outbox, jobs, feed seq, feed, then one idem key per
-# claimed key
+# KEYS: docs, doc, events, outbox, jobs, listing hash (redis_listing), feed
+#       seq, feed (redis_feed), then one idem key per claimed key
 # ARGV: doc id, fingerprint, meta, payload, job id ('' = none), job JSON,
-#       next_attempt_at, events...
+#       next_attempt_at, the four list_new arguments, events...
 # Returns {'dup', doc, fingerprint matches, index of the key in KEYS} when a
 # key is already claimed, so nothing is written.
 ACCEPT = (
     FEED_APPEND
+    + LIST_NEW
     + """
-for i = 8, #KEYS do
+for i = 9, #KEYS do
   local prior = redis.call('HMGET', KEYS[i], 'doc', 'fp')
   if prior[1] then
     return {'dup', prior[1], prior[2] == ARGV[2] and '1' or '0', i}
@@ -38,9 +41,10 @@ if job ~= '' and redis.call('HEXISTS', KEYS[5], job) == 1 then
 end
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'payload', ARGV[4])
-if #ARGV > 7 then redis.call('RPUSH', KEYS[3], unpack(ARGV, 8)) end
-feed_append(KEYS[6], KEYS[7], ARGV[1], ARGV, 8)
-for i = 8, #KEYS do redis.call('HSET', KEYS[i], 'doc', ARGV[1], 'fp', ARGV[2]) end
+if #ARGV > 11 then redis.call('RPUSH', KEYS[3], unpack(ARGV, 12)) end
+list_new(KEYS[6], KEYS[3], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+feed_append(KEYS[7], KEYS[8], ARGV[1], ARGV, 12)
+for i = 9, #KEYS do redis.call('HSET', KEYS[i], 'doc', ARGV[1], 'fp', ARGV[2]) end
 if job ~= '' then
   redis.call('HSET', KEYS[5], job, ARGV[6])
   redis.call('ZADD', KEYS[4], ARGV[7], job)
@@ -50,13 +54,15 @@ return {'ok', ARGV[1], '1', 0}
 )
 
 # Events for an unknown document are refused.
-# KEYS: docs, events(doc), feed seq, feed; ARGV: doc id, events...
+# KEYS: docs, events(doc), listing hash(doc), feed seq, feed; ARGV: doc id, events...
 APPEND = (
     FEED_APPEND
+    + RELIST
     + """
 if #ARGV > 1 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 if #ARGV > 1 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 2)) end
-feed_append(KEYS[3], KEYS[4], ARGV[1], ARGV, 2)
+relist(KEYS[3], KEYS[2])
+feed_append(KEYS[4], KEYS[5], ARGV[1], ARGV, 2)
 return 1
 """
 )
@@ -69,21 +75,23 @@ return 1
 """
 
 
-class RedisDocuments(PlannedAccept, RedisBase):
+class RedisDocuments(PlannedAccept, RedisListing):
     async def _write_acceptance(self, plan: Acceptance) -> AcceptResult:
         k, doc = self._keys, plan.document_id
-        script_keys = [k.docs, k.doc(doc), k.events(doc), k.outbox, k.jobs, *feed_keys(k)]
+        script_keys = [k.docs, k.doc(doc), k.events(doc), k.outbox, k.jobs]
+        script_keys += [self._listing_doc(doc), *feed_keys(k)]
         script_keys += [k.idem(key) for key in plan.claims]
         job_args: list[Any] = ["", "", 0]
         if plan.job is not None:
             job_args = [plan.job.id, job_json(plan.job), to_micros(plan.job.next_attempt_at)]
         args: list[Any] = [doc, plan.fingerprint, plan.meta, plan.payload, *job_args]
+        args += self._listing_args(entry_from_json(plan.meta))
         args += plan.events
         outcome, document_id, matches, index = await self._run(ACCEPT, script_keys, args)
         if outcome == b"err":
             raise self._refused(document_id.decode())
         if outcome == b"dup":
-            key = plan.claims[int(index) - 8]  # Lua counts KEYS from 1; claims start at KEYS[8]
+            key = plan.claims[int(index) - 9]  # Lua counts KEYS from 1; claims start at KEYS[9]
             return AcceptResult(
                 document_id.decode(), created=False, fingerprint_matches=matches == b"1", key=key
             )
@@ -104,7 +112,8 @@ class RedisDocuments(PlannedAccept, RedisBase):
         return [load_event(item) for item in items]
 
     async def append_events(self, document_id: str, events: Sequence[StatusEvent]) -> None:
-        keys = [self._keys.docs, self._keys.events(document_id), *feed_keys(self._keys)]
+        keys = [self._keys.docs, self._keys.events(document_id), self._listing_doc(document_id)]
+        keys += feed_keys(self._keys)
         if not await self._run(APPEND, keys, [document_id, *dump_events(events)]):
             raise self._refused(f"no document {document_id!r}")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from gateway.model import OutboxJob, StatusEvent
 from gateway.store._codec import dump_events, from_micros, span_micros, to_micros
-from gateway.store.redis_base import RedisBase
 from gateway.store.redis_feed import FEED_APPEND, feed_keys
+from gateway.store.redis_listing import RELIST, RedisListing
 
 # KEYS: outbox, leases, owners, jobs; ARGV: now, limit, lease_until, owner.
 # Leased jobs are all due, so looking at limit + (live leases) due jobs is
@@ -47,12 +47,14 @@ return out
 # Events for an unknown document are refused; no events need no document,
 # so the worker can drop an orphan job with finish_job(job, []).
 
-# KEYS: docs, events(doc), outbox, leases, owners, jobs, feed seq, feed;
+# KEYS: docs, events(doc), outbox, leases, owners, jobs, listing hash(doc),
+#       feed seq, feed;
 # ARGV: doc, job, owner ("" = whoever holds it), events...
 # Returns 0: unknown document; 2: the lease is held by another owner now (its
 # lease had expired and someone else claimed the job): nothing is written.
 FINISH = (
     FEED_APPEND
+    + RELIST
     + """
 if #ARGV > 3 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[6], ARGV[2]) == 1
@@ -62,7 +64,8 @@ redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
 redis.call('HDEL', KEYS[6], ARGV[2])
 if #ARGV > 3 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 4)) end
-feed_append(KEYS[7], KEYS[8], ARGV[1], ARGV, 4)
+relist(KEYS[7], KEYS[2])
+feed_append(KEYS[8], KEYS[9], ARGV[1], ARGV, 4)
 return 1
 """
 )
@@ -71,6 +74,7 @@ return 1
 # A job finished meanwhile stays finished: only an existing job is updated.
 RETRY = (
     FEED_APPEND
+    + RELIST
     + """
 if #ARGV > 5 and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 if ARGV[5] ~= '' and redis.call('HEXISTS', KEYS[6], ARGV[2]) == 1
@@ -82,7 +86,8 @@ end
 redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
 if #ARGV > 5 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 6)) end
-feed_append(KEYS[7], KEYS[8], ARGV[1], ARGV, 6)
+relist(KEYS[7], KEYS[2])
+feed_append(KEYS[8], KEYS[9], ARGV[1], ARGV, 6)
 return 1
 """
 )
@@ -119,10 +124,14 @@ def _job(job_id: bytes, score: bytes, data: bytes) -> OutboxJob:
     )
 
 
-class RedisOutbox(RedisBase):
+class RedisOutbox(RedisListing):
     def _job_keys(self, document_id: str) -> list[str]:
         k = self._keys
-        return [k.docs, k.events(document_id), k.outbox, k.leases, k.owners, k.jobs, *feed_keys(k)]
+        return [
+            *(k.docs, k.events(document_id), k.outbox, k.leases, k.owners, k.jobs),
+            self._listing_doc(document_id),
+            *feed_keys(k),
+        ]
 
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta, owner: str

@@ -4,11 +4,13 @@ over the plumbing of sqlite_base."""
 from __future__ import annotations
 
 from gateway.store import (
+    sqlite_accounts,
     sqlite_base,
     sqlite_cache,
     sqlite_documents,
     sqlite_feed,
     sqlite_ledger,
+    sqlite_listing,
     sqlite_outbox,
     sqlite_partners,
     sqlite_webhooks,
@@ -23,6 +25,8 @@ class SqliteStore(
     sqlite_ledger.SqliteLedger,
     sqlite_feed.SqliteFeed,
     sqlite_webhooks.SqliteWebhooks,
+    sqlite_accounts.SqliteAccounts,
+    sqlite_listing.SqliteListing,
 ):
     """Every concern of base.Store, in one file: its schema is theirs together."""
 
@@ -35,4 +39,6 @@ class SqliteStore(
         + sqlite_ledger.SCHEMA
         + sqlite_feed.SCHEMA
         + sqlite_webhooks.SCHEMA
+        + sqlite_accounts.SCHEMA
+        + sqlite_listing.SCHEMA
     )

@@ -53,6 +53,7 @@ def _connect(path: Path, schema: str, *, writer: bool, sync: str, timeout: float
             # 2: partners and cache; 3: settlement ledger; 4: unambiguous keys;
             # 5: partners' address_suspect
             # 6: event feed and webhooks
+            # 7: listing by recipient and sender, recipient accounts
             conn.execute(f"PRAGMA user_version = {migration.VERSION}")
         else:
             conn.execute("PRAGMA query_only = ON")

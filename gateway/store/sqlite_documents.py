@@ -13,8 +13,10 @@ from datetime import datetime
 from gateway.model import AcceptResult, DocumentMeta, StatusEvent
 from gateway.store._acceptance import Acceptance, PlannedAccept
 from gateway.store._codec import dump_events, load_event, load_meta
+from gateway.store._listing import entry_from_json
 from gateway.store._sqlite_events import append, append_checked, require_document
 from gateway.store.sqlite_base import Conn, SqliteBase
+from gateway.store.sqlite_listing import list_new, relist
 from gateway.store.sqlite_outbox import insert_job, job_row
 
 SCHEMA = """
@@ -57,6 +59,7 @@ def _claimed(conn: Conn, keys: list[str], fingerprint: str) -> AcceptResult | No
 class SqliteDocuments(PlannedAccept, SqliteBase):
     async def _write_acceptance(self, plan: Acceptance) -> AcceptResult:
         row = None if plan.job is None else job_row(plan.job)
+        entry = entry_from_json(plan.meta)
 
         def run(conn: Conn) -> AcceptResult:
             prior = _claimed(conn, plan.claims, plan.fingerprint)
@@ -68,6 +71,7 @@ class SqliteDocuments(PlannedAccept, SqliteBase):
             )
             # A new document has no events yet.
             append(conn, plan.document_id, plan.events, after=0)
+            list_new(conn, entry, plan.events)
             conn.executemany(
                 "INSERT INTO idempotency (key, doc_id, fingerprint) VALUES (?, ?, ?)",
                 [(key, plan.document_id, plan.fingerprint) for key in plan.claims],
@@ -98,6 +102,7 @@ class SqliteDocuments(PlannedAccept, SqliteBase):
 
         def run(conn: Conn) -> None:
             append_checked(conn, document_id, event_json)
+            relist(conn, document_id, event_json)
 
         await self._write(run)
 

@@ -12,6 +12,7 @@ from gateway.model import OutboxJob, StatusEvent
 from gateway.store._codec import dump_events, from_micros, to_micros
 from gateway.store._sqlite_events import append_checked
 from gateway.store.sqlite_base import Conn, SqliteBase
+from gateway.store.sqlite_listing import relist
 
 # Times are integer microseconds since the epoch (see _codec).
 SCHEMA = """
@@ -99,6 +100,7 @@ class SqliteOutbox(SqliteBase):
                 return False
             conn.execute("DELETE FROM outbox WHERE job_id = ?", (job.id,))
             append_checked(conn, job.document_id, event_json)
+            relist(conn, job.document_id, event_json)
             return True
 
         return await self._write(run)
@@ -119,6 +121,7 @@ class SqliteOutbox(SqliteBase):
                 (job.attempts, next_at, job.id),
             )
             append_checked(conn, job.document_id, event_json)
+            relist(conn, job.document_id, event_json)
             return True
 
         return await self._write(run)

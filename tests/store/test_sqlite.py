@@ -15,7 +15,7 @@ import pytest
 
 from gateway.core.dedup import api_key, inbound_keys
 from gateway.errors import StoreError
-from gateway.model import Partner, State
+from gateway.model import ListingQuery, Partner, State
 from gateway.store.sqlite import SqliteStore
 from tests.store.builders import T0, event, meta, payload
 
@@ -172,11 +172,11 @@ async def test_partners_of_a_version_4_store_read_back_with_their_address_not_su
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (6,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (7,)
 
 
 async def test_a_version_4_store_gains_the_event_feed(tmp_path: Path) -> None:
-    """A store written before the event feed existed opens as version 6: its documents are
+    """A store written before the event feed existed opens as version 7: its documents are
     kept, their old events are not replayed as webhooks, and new events are numbered."""
     path = tmp_path / "gw.db"
     store = SqliteStore(path)
@@ -203,4 +203,31 @@ async def test_a_version_4_store_gains_the_event_feed(tmp_path: Path) -> None:
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (6,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (7,)
+
+
+async def test_documents_stored_before_version_7_are_listed_with_their_state(
+    tmp_path: Path,
+) -> None:
+    """A file from before the listing indexes lists its documents after reopening, each
+    under its recipient and sender with the state of its last event."""
+    path = tmp_path / "gw.db"
+    store = SqliteStore(path)
+    await store.open()
+    body = payload()
+    m = meta(body)
+    await store.accept(m, body, [event(), event(State.DELIVERED)])
+    await store.close()
+    with sqlite3.connect(path) as conn:  # as a version 4 store left it
+        conn.execute("DROP TABLE listing")
+        conn.execute("PRAGMA user_version = 4")
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        page = await store.list_for_recipients([m.recipient], ListingQuery())
+        assert [(item.meta.id, item.state) for item in page.documents] == [(m.id, State.DELIVERED)]
+        sent = await store.list_for_origin(m.origin, ListingQuery(state=State.DELIVERED))
+        assert [item.meta.id for item in sent.documents] == [m.id]
+    finally:
+        await store.close()

@@ -1,0 +1,98 @@
+"""`gateway recipients add|list|revoke`: a token printed once for one of our
+participants (configured, or a directory partner of our network), refused
+for anyone else, and dead once revoked."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from gateway.cli.main import main
+from gateway.config import loader
+from gateway.config.settings import hash_token
+from gateway.model import Partner
+from gateway.store.factory import make_store
+from tests.builders import BUYER, STRANGER, network_config
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+async def _in_store(config: Path, work: str, arg: str) -> object:
+    settings = loader.load(config)
+    store = make_store(settings.store.url, prefix=settings.store.prefix)
+    await store.open()
+    try:
+        if work == "token":
+            return await store.recipient_account_for_token_hash(hash_token(arg))
+        pid, network = arg.split("|")
+        await store.put_partners([Partner(pid, "Partner Co", network)])
+        return None
+    finally:
+        await store.close()
+
+
+def test_add_prints_a_token_once_that_opens_the_inbox_until_revoked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`add` prints a strong rcp_ token whose account reads the participant; `list` shows
+    it active without the token; after `revoke` the token finds no account."""
+    config = str(network_config(tmp_path).config)
+    code, out, _ = run(capsys, "recipients", "add", str(BUYER), "--config", config)
+    assert code == 0
+    token = out.split("token (shown once, keep it secret): ")[1].strip()
+    assert token.startswith("rcp_")
+    assert len(token) >= 4 + 43  # 32 random bytes, URL-safe base64
+    account = asyncio.run(_in_store(Path(config), "token", token))
+    assert account is not None
+    assert account.participants == (str(BUYER),)  # type: ignore[attr-defined]
+
+    code, out, _ = run(capsys, "recipients", "list", "--config", config)
+    assert code == 0
+    assert str(BUYER) in out and "active" in out and token not in out
+
+    assert run(capsys, "recipients", "revoke", str(BUYER), "--config", config)[0] == 0
+    assert asyncio.run(_in_store(Path(config), "token", token)) is None
+    code, out, _ = run(capsys, "recipients", "list", "--config", config)
+    assert "revoked" in out
+
+
+def test_a_participant_not_ours_is_refused_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A participant neither configured nor a partner of our network exits 2 naming it and
+    creates nothing; a directory partner of our network is accepted; a partner of another
+    network is not."""
+    made = network_config(tmp_path)
+    config = str(made.config)
+    code, _, err = run(capsys, "recipients", "add", str(STRANGER), "--config", config)
+    assert code == 2
+    assert str(STRANGER) in err and "not one of ours" in err
+    assert "0 recipient account(s)" in run(capsys, "recipients", "list", "--config", config)[1]
+
+    ours, theirs = "0088:5798000000001", "0088:5798000000002"
+    asyncio.run(_in_store(made.config, "partner", f"{ours}|testnet"))
+    asyncio.run(_in_store(made.config, "partner", f"{theirs}|elsewhere"))
+    assert run(capsys, "recipients", "add", ours, "--config", config)[0] == 0
+    code, _, err = run(capsys, "recipients", "add", theirs, "--config", config)
+    assert code == 2 and theirs in err
+
+
+def test_a_taken_name_and_an_unknown_account_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second account under a taken name exits 2 asking for --name; revoking an unknown
+    account exits 1 naming it; a bad participant id exits 2."""
+    config = str(network_config(tmp_path).config)
+    assert run(capsys, "recipients", "add", str(BUYER), "--name", "erp", "--config", config)[0] == 0
+    code, _, err = run(capsys, "recipients", "add", str(BUYER), "--name", "erp", "--config", config)
+    assert code == 2 and "'erp' exists already" in err
+    code, _, err = run(capsys, "recipients", "revoke", "nobody", "--config", config)
+    assert code == 1 and "'nobody'" in err
+    code, _, err = run(capsys, "recipients", "add", "not-an-id", "--config", config)
+    assert code == 2 and "not-an-id" in err
