@@ -83,6 +83,8 @@ async def test_a_recipient_lists_reads_and_acknowledges_its_document(api: Api) -
 
     shown = await (await api.client.get(f"/api/v1/inbox/{doc_id}", headers=_bearer(token))).json()
     assert [e["state"] for e in shown["history"]] == ["received", "routed", "delivered"]
+    assert shown["record"]["BT-1_invoice_number"] == "INV-77"
+    assert shown["record"]["document_id"] == doc_id and shown["record"]["lines"]
 
     ubl = await api.client.get(f"/api/v1/inbox/{doc_id}/ubl", headers=_bearer(token))
     assert ubl.content_type == "application/xml"

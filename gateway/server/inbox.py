@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from gateway.channels.invoice_record import record_of
 from gateway.channels.render import read_document, render_pdf
 from gateway.config.settings import hash_token
 from gateway.errors import GatewayError, InputError, NotFound
@@ -163,6 +164,13 @@ async def inbox_document(request: web.Request) -> web.Response:
     history = await store.history(meta.id)
     body = item(meta, _current(history))
     body["history"] = [event.to_json() for event in history]
+    payload = await store.get_payload(meta.id)
+    if payload is not None:  # the accounting export's record (docs/export.md)
+        limits = request.app[api.PIPELINE].settings.limits
+        record = await asyncio.to_thread(
+            record_of, payload, limits, document_id=meta.id, received_at=meta.received_at
+        )
+        body["record"] = record.to_json()
     return web.json_response(body)
 
 
