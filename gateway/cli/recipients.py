@@ -96,7 +96,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     print(f"token (shown once, keep it secret): {token}")
     if secret:
         print(f"webhook {args.webhook} is called for each new document (docs/webhooks.md)")
-        print(f"webhook signing secret (shown once, keep it secret): {secret}")
+        print(f"secret (shown once): {secret}")
     return 0
 
 
