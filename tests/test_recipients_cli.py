@@ -96,3 +96,30 @@ def test_a_taken_name_and_an_unknown_account_are_clear_errors(
     assert code == 1 and "'nobody'" in err
     code, _, err = run(capsys, "recipients", "add", "not-an-id", "--config", config)
     assert code == 2 and "not-an-id" in err
+
+
+def test_a_bad_webhook_url_at_add_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`recipients add --webhook` with a URL that is not http(s) exits 2 naming the option and
+    creates no account (nothing half-made); with a good URL it prints the token and the
+    webhook's signing secret once each."""
+    config = str(network_config(tmp_path).config)
+    code, _, err = run(
+        capsys, "recipients", "add", str(BUYER), "--webhook", "ftp://x", "--config", config
+    )
+    assert code == 2 and "--webhook" in err
+    assert "0 recipient account(s)" in run(capsys, "recipients", "list", "--config", config)[1]
+    code, out, _ = run(
+        capsys,
+        "recipients",
+        "add",
+        str(BUYER),
+        "--webhook",
+        "https://erp.example/h",
+        "--config",
+        config,
+    )
+    assert code == 0
+    assert out.count("token (shown once, keep it secret): rcp_") == 1
+    assert out.count("secret (shown once): whsec_") == 1
