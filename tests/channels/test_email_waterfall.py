@@ -62,3 +62,56 @@ async def test_email_reception_sends_and_an_unknown_mailbox_falls_back(
     assert states == ["received", "routed", "fallback", "delivered"], bounced["history"]
     assert "550" in bounced["history"][2]["reason"]
     assert bounced["history"][-1]["details"]["channel"] == "network"
+
+
+async def test_smtp_down_is_retried_and_no_address_falls_back(
+    network_dir: tuple[Path, str],
+) -> None:
+    """With the SMTP relay down, an e-mail recipient's invoice is retried (attempt_failed naming
+    the relay) while /healthz stays 200, and is sent once the relay is up; a participant that
+    chose e-mail first but has no address gets its next mode at once, with that reason."""
+    cfg, token = network_dir
+    port = free_port()
+    set_delivery(cfg, poll_seconds=0.02, initial_backoff_seconds=0.2, max_backoff_seconds=0.3)
+    set_participant(cfg, BUYER, reception=["email", "network"], email="ap@buyer.example")
+    cfg.write_text(
+        cfg.read_text()
+        + f'\n[channels.email]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
+        + 'from = "invoices@alpha.example"\nconnect_timeout_seconds = 1\n'
+    )
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+        resp = await client.post("/api/v1/documents", data=invoice("DOWN-1"), headers=headers)
+        doc_id = (await resp.json())["id"]
+        for _ in range(300):
+            status = await (await client.get(f"/api/v1/documents/{doc_id}", headers=headers)).json()
+            if any(e["state"] == "attempt_failed" for e in status["history"]):
+                break
+            await asyncio.sleep(0.02)
+        failed = [e for e in status["history"] if e["state"] == "attempt_failed"]
+        assert failed and "email:" in failed[0]["reason"], status["history"]
+        assert (await client.get("/healthz")).status == 200
+        with smtp_server(port) as box:
+            sent = await _wait_final(client, headers, doc_id)
+        assert sent["status"] == "delivered" and len(box.received) == 1
+        assert sent["history"][-1]["details"]["channel"] == "email"
+
+    set_participant(cfg, BUYER, email="")
+    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+        moved = await _final(client, token, invoice("NOADDR-1"))
+    assert [e["state"] for e in moved["history"]][-2:] == ["fallback", "delivered"]
+    assert "no e-mail address" in moved["history"][-2]["reason"]
+    assert moved["history"][-1]["details"]["channel"] == "network"
+
+
+async def _wait_final(
+    client: TestClient[Any, Any], headers: dict[str, str], doc_id: str
+) -> dict[str, Any]:
+    for _ in range(500):
+        status: dict[str, Any] = await (
+            await client.get(f"/api/v1/documents/{doc_id}", headers=headers)
+        ).json()
+        if status["final"]:
+            return status
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not final: {status}")
