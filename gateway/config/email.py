@@ -27,6 +27,7 @@ _KEYS = {
     "from",
     "portal_url",
     "connections",
+    "render_processes",
     "connect_timeout_seconds",
     "timeout_seconds",
 }
@@ -49,6 +50,7 @@ class EmailSettings:
     ca_file: Path | None = None  # CAs trusted for the relay's certificate; None: the system's
     portal_url: str = ""  # shown as a link in each message when set
     connections: int = 4  # SMTP connections kept open and reused
+    render_processes: int = 0  # processes rendering the PDFs; 0: the serving process's threads
     connect_timeout_seconds: float = 10.0
     timeout_seconds: float = 30.0
 
@@ -112,9 +114,17 @@ def read_email(r: Reader, t: dict[str, Any], where: str) -> EmailSettings | None
         ca_file=ca_file,
         portal_url=portal_url,
         connections=r.positive(t, "connections", w, int, 4),
+        render_processes=_render_processes(r, t, w),
         connect_timeout_seconds=r.positive(t, "connect_timeout_seconds", w, float, 10.0),
         timeout_seconds=r.positive(t, "timeout_seconds", w, float, 30.0),
     )
+
+
+def _render_processes(r: Reader, t: dict[str, Any], w: str) -> int:
+    n = r.get(t, "render_processes", w, int, 0)
+    if not 0 <= n <= 64:
+        raise r.fail(f"{w}.render_processes", f"must be between 0 and 64; got {n}")
+    return n
 
 
 def _password(r: Reader, t: dict[str, Any], w: str) -> str:

@@ -10,6 +10,7 @@ moved past by the waterfall, with that reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 
 from gateway.channels.base import Channel
 from gateway.channels.email import EmailChannel
@@ -29,8 +30,12 @@ def default_channels(settings: Settings, accounts: InboxAccounts) -> dict[str, C
         "portal": InboxChannel("portal", accounts),
         "paper": PaperChannel(printer),
     }
-    if settings.channels.email is not None:
-        channels["email"] = EmailChannel(settings.channels.email, limits=settings.limits)
+    email = settings.channels.email
+    if email is not None:
+        # Rendering the PDF is the channel's CPU work (about 20 ms a document):
+        # spare cores render in parallel when render_processes is set.
+        pool = ProcessPoolExecutor(email.render_processes) if email.render_processes else None
+        channels["email"] = EmailChannel(email, limits=settings.limits, executor=pool)
     return channels
 
 
@@ -40,3 +45,6 @@ async def close_channels(channels: Mapping[str, Channel]) -> None:
         close = getattr(channel, "close", None)
         if close is not None:
             await close()
+        pool = getattr(channel, "executor", None)
+        if isinstance(pool, ProcessPoolExecutor):
+            pool.shutdown(wait=False, cancel_futures=True)

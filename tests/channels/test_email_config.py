@@ -112,6 +112,11 @@ def test_a_local_relay_without_tls_or_login(network_dir: tuple[Path, str]) -> No
             "does not exist",
         ),
         ('host = "h"\nfrom = "a@b.example"\npassword = "x"', "channels.email.password", "unknown"),
+        (
+            'host = "h"\nfrom = "a@b.example"\nrender_processes = -1',
+            "channels.email.render_processes",
+            "between 0 and 64",
+        ),
     ],
 )
 def test_broken_email_settings_name_the_key_and_the_problem(

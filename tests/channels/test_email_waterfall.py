@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import loader
@@ -115,3 +116,28 @@ async def _wait_final(
             return status
         await asyncio.sleep(0.02)
     raise AssertionError(f"not final: {status}")
+
+
+async def test_pdfs_rendered_in_processes_reach_the_mailbox(network_dir: tuple[Path, str]) -> None:
+    """With `render_processes = 1` the PDF is rendered in a separate process and the e-mail
+    still carries it; the process pool ends with the gateway."""
+    cfg, token = network_dir
+    port = free_port()
+    set_delivery(cfg, poll_seconds=0.02)
+    set_participant(cfg, BUYER, reception="email", email="ap@buyer.example")
+    cfg.write_text(
+        cfg.read_text()
+        + f'\n[channels.email]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
+        + 'from = "invoices@alpha.example"\nrender_processes = 1\n'
+    )
+    with smtp_server(port) as box:
+        async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
+            pool = gw.pipeline.delivery.channels["email"].executor  # type: ignore[attr-defined]
+            sent = await _final(client, token, invoice("PROC-1"))
+    assert sent["status"] == "delivered", sent["history"]
+    [mail] = box.received
+    names = [p.get_filename() or "" for p in mail.message().iter_attachments()]
+    assert any(n.endswith(".pdf") for n in names)
+    assert pool is not None
+    with pytest.raises(RuntimeError):  # shut down with the gateway: it takes no more work
+        pool.submit(len, "")
