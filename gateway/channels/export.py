@@ -38,13 +38,13 @@ import io
 import json
 import os
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
+from gateway.channels.atomic import safe_name, write_atomic
 from gateway.channels.base import Outcome, Parcel, Recipient
 from gateway.channels.invoice_record import LINE_FIELDS, InvoiceRecord, record_of
 from gateway.config.settings import LimitSettings
@@ -123,7 +123,7 @@ class AccountingExport:
     def _export(self, parcel: Parcel, folder: Path) -> Outcome:
         doc_id = parcel.meta.id
         try:
-            name = f"{_safe(doc_id)}.xml"
+            name = f"{safe_name(doc_id)}.xml"
             record = record_of(
                 parcel.payload,
                 self.limits,
@@ -133,7 +133,7 @@ class AccountingExport:
         except (InputError, ValueError) as exc:
             return Outcome.refused(f"document cannot be exported: {exc}")
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(folder / name, parcel.payload)
+        write_atomic(folder / name, parcel.payload)
         with _locked(folder):
             added = self._append_once(folder, record)
         details = {"export_dir": str(folder), "files": [name, INVOICES, LINES]}
@@ -254,29 +254,4 @@ def _read_state(path: Path) -> dict[str, tuple[int, int]]:
 
 
 def _write_state(path: Path, state: dict[str, tuple[int, int]]) -> None:
-    _write_atomic(path, json.dumps(state).encode())
-
-
-def _safe(document_id: str) -> str:
-    name = "".join(c if c.isalnum() or c in "-._" else "_" for c in document_id)
-    if name.strip(".") == "":
-        raise ValueError(f"document id {document_id!r} cannot name a file")
-    return name
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # One temporary name per process and thread, so two attempts cannot mix bytes.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fd = os.open(path.parent, os.O_RDONLY)  # the rename (and new files) survive power loss
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(path, json.dumps(state).encode())

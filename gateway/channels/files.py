@@ -10,25 +10,11 @@ so a delivery retried after a crash overwrites itself instead of duplicating.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.channels.atomic import safe_name, write_atomic
 from gateway.channels.base import Outcome, Parcel, Recipient
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -46,9 +32,9 @@ class NetworkFolderChannel:
         self.root = root
 
     async def deliver(self, parcel: Parcel, recipient: Recipient) -> Outcome:
-        path = self.root / _safe(recipient.id) / f"{_safe(parcel.meta.id)}.xml"
+        path = self.root / safe_name(recipient.id) / f"{safe_name(parcel.meta.id)}.xml"
         try:
-            await asyncio.to_thread(_write_atomic, path, parcel.payload)
+            await asyncio.to_thread(write_atomic, path, parcel.payload, make_parents=True)
         except OSError as exc:  # a full or read-only disk: try again later
             return Outcome.retry(f"could not write its inbox folder: {exc.strerror or exc}")
         return Outcome.delivered(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 
+from gateway.channels.atomic import write_atomic
 from gateway.channels.print_folder import CLOSED, HANDED_OFF, is_closed, locked, write_marker
 from gateway.channels.printing import MANIFEST, MANIFEST_COLUMNS
 from gateway.errors import GatewayError
@@ -130,8 +130,8 @@ def _build(folder: Path, name: str, rows: list[dict[str, str]], day: date) -> in
         for part, data in parts.items():
             z.writestr(zipfile.ZipInfo(part, stamp), data, zipfile.ZIP_DEFLATED)
     for part in (f"{name}.pdf", f"{name}-manifest.csv"):
-        _write(folder / part, parts[part])
-    _write(folder / f"{name}.zip", zipped.getvalue())  # last: its presence means "built"
+        write_atomic(folder / part, parts[part])
+    write_atomic(folder / f"{name}.zip", zipped.getvalue())  # last: its presence means "built"
     return page
 
 
@@ -146,18 +146,6 @@ def _readme(name: str, documents: int, pages: int) -> str:
         "Please confirm with a CSV of document_id,status,date,reason rows\n"
         "(status posted or returned, date YYYY-MM-DD).\n"
     )
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def open_days(root: Path, *, until: date, since: date) -> list[date]:

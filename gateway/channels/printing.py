@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from gateway.channels.atomic import fsync_dir, safe_name, write_atomic
 from gateway.channels.files import Delivered
 from gateway.channels.print_folder import is_closed, locked
 from gateway.channels.render import read_document, recipient_of, render_pdf
@@ -88,7 +89,7 @@ class PdfPrintChannel:
         doc = read_document(parse_xml(payload, self.limits))
         who = recipient_of(doc, name=name, address=address)
         pdf = render_pdf(doc, created=now, recipient=who)
-        name_in_batch = f"{_safe(document_id)}.pdf"
+        name_in_batch = f"{safe_name(document_id)}.pdf"
         shown = ADDRESS_SEPARATOR.join(who.lines) if who.has_address else NO_ADDRESS
         row = [document_id, _cell(recipient), str(pdf.pages), _cell(shown), name_in_batch]
         day = now.date()
@@ -96,7 +97,7 @@ class PdfPrintChannel:
             folder = self.root / day.isoformat()
             with locked(self.root):  # a close cannot happen between the look and the write
                 if not is_closed(folder):
-                    _write_atomic(folder / name_in_batch, pdf.data)
+                    write_atomic(folder / name_in_batch, pdf.data, make_parents=True)
                     with self._lock:
                         self._append_once(folder / MANIFEST, row)
                     return folder / name_in_batch
@@ -151,28 +152,6 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
-def _safe(document_id: str) -> str:
-    name = "".join(c if c.isalnum() or c in "-._" else "_" for c in document_id)
-    if name.strip(".") == "":
-        raise ValueError(f"document id {document_id!r} cannot name a file")
-    return name
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # One temporary name per thread, so two attempts at once cannot mix bytes.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
 def _create_with_header(manifest: Path) -> None:
     """Create the manifest with its header row in one step: a hard link never
     replaces a file, so a manifest another process just started is kept."""
@@ -187,13 +166,4 @@ def _create_with_header(manifest: Path) -> None:
             os.link(tmp, manifest)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(manifest.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename or a new name in ``folder`` survive a power loss."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(manifest.parent)

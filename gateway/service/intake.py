@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import structlog
 
 from gateway.config.settings import LimitSettings
 from gateway.errors import ValidationUnavailable
+from gateway.model import Direction, DocumentMeta
 from gateway.validation import check_parsed
 from gateway.validation.encoding import require_utf8
 from gateway.validation.facts import DocumentFacts, extract_facts
@@ -138,3 +141,42 @@ def _warm(schema_dir: Path | None) -> None:
     from gateway.samples import sample_bytes
 
     check_document(sample_bytes(DocumentKind.INVOICE), LimitSettings(), schema_dir=schema_dir)
+
+
+def meta_of(
+    doc_id: str,
+    direction: Direction,
+    f: DocumentFacts,
+    body: bytes,
+    now: datetime,
+    *,
+    origin: str,
+    message_id: str = "",
+) -> DocumentMeta:
+    """What the store keeps about an accepted document besides its bytes:
+    its routing facts and what a recipient's inbox lists."""
+    return DocumentMeta(
+        id=doc_id,
+        direction=direction,
+        kind=f.kind,
+        sender=str(f.seller or ""),
+        recipient=str(f.buyer or ""),
+        document_type=f.document_type,
+        process=f.process,
+        business_id=f.business_id,
+        sha256=hashlib.sha256(body).hexdigest(),
+        size=len(body),
+        received_at=now,
+        origin=origin,
+        message_id=message_id,
+        seller_country=f.seller_country,
+        buyer_country=f.buyer_country,
+        buyer_is_business=f.buyer_is_business,
+        signed=f.signed,
+        buyer_name=f.buyer_name,
+        seller_name=f.seller_name,
+        issue_date=f.issue_date.isoformat() if f.issue_date else "",
+        due_date=f.due_date.isoformat() if f.due_date else "",
+        currency=f.currency,
+        payable_amount=f.payable_amount,
+    )

@@ -11,7 +11,6 @@ It owns no I/O of its own: store, transport and channels are passed in.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from gateway.model import (
 from gateway.routing.agreements import refusal
 from gateway.service.channels import close_channels, default_channels
 from gateway.service.delivery import Clock, Delivery, DeliveryStore
-from gateway.service.intake import Checked, Checker
+from gateway.service.intake import Checked, Checker, meta_of
 from gateway.transport.base import InboundMessage, ReceiveOutcome, Transport
 from gateway.validation import envelope
 from gateway.validation.facts import DocumentFacts
@@ -392,29 +391,6 @@ class Pipeline:
         origin: str,
         message_id: str = "",
     ) -> DocumentMeta:
-        f = checked.facts
-        return DocumentMeta(
-            id=doc_id,
-            direction=direction,
-            kind=f.kind,
-            sender=str(f.seller or ""),
-            recipient=str(f.buyer or ""),
-            document_type=f.document_type,
-            process=f.process,
-            business_id=f.business_id,
-            sha256=hashlib.sha256(body).hexdigest(),
-            size=len(body),
-            received_at=now,
-            origin=origin,
-            message_id=message_id,
-            seller_country=f.seller_country,
-            buyer_country=f.buyer_country,
-            buyer_is_business=f.buyer_is_business,
-            signed=f.signed,
-            buyer_name=f.buyer_name,
-            seller_name=f.seller_name,
-            issue_date=f.issue_date.isoformat() if f.issue_date else "",
-            due_date=f.due_date.isoformat() if f.due_date else "",
-            currency=f.currency,
-            payable_amount=f.payable_amount,
+        return meta_of(
+            doc_id, direction, checked.facts, body, now, origin=origin, message_id=message_id
         )

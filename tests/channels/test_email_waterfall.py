@@ -5,29 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.config import loader
-from gateway.server.app import make_app, running
-from tests.builders import BUYER, invoice, set_delivery, set_participant, smtp_server
+from tests.builders import BUYER, invoice, serve_api, set_delivery, set_participant, smtp_server
 from tests.support import free_port
-
-
-async def _final(client: TestClient[Any, Any], token: str, body: bytes) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-    resp = await client.post("/api/v1/documents", data=body, headers=headers)
-    doc_id = (await resp.json())["id"]
-    for _ in range(500):
-        status: dict[str, Any] = await (
-            await client.get(f"/api/v1/documents/{doc_id}", headers=headers)
-        ).json()
-        if status["final"]:
-            return status
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not final: {status}")
 
 
 async def test_email_reception_sends_and_an_unknown_mailbox_falls_back(
@@ -47,10 +29,10 @@ async def test_email_reception_sends_and_an_unknown_mailbox_falls_back(
     )
     body = invoice("MAIL-1")
     with smtp_server(port) as box:
-        async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-            sent = await _final(client, token, body)
+        async with serve_api(cfg, token) as api:
+            sent = await api.send_and_wait(body)
             box.rcpt_reply = "550 5.1.1 No such mailbox"
-            bounced = await _final(client, token, invoice("MAIL-2"))
+            bounced = await api.send_and_wait(invoice("MAIL-2"))
     assert sent["status"] == "delivered", sent["history"]
     assert sent["history"][-1]["details"]["channel"] == "email"
     assert len(box.received) == 1 and box.received[0].recipients == ["ap@buyer.example"]
@@ -80,42 +62,31 @@ async def test_smtp_down_is_retried_and_no_address_falls_back(
         + f'\n[channels.email]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
         + 'from = "invoices@alpha.example"\nconnect_timeout_seconds = 1\n'
     )
-    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-        resp = await client.post("/api/v1/documents", data=invoice("DOWN-1"), headers=headers)
+    async with serve_api(cfg, token) as api:
+        resp = await api.client.post(
+            "/api/v1/documents", data=invoice("DOWN-1"), headers=api.auth()
+        )
         doc_id = (await resp.json())["id"]
         for _ in range(300):
-            status = await (await client.get(f"/api/v1/documents/{doc_id}", headers=headers)).json()
+            got = await api.client.get(f"/api/v1/documents/{doc_id}", headers=api.auth())
+            status = await got.json()
             if any(e["state"] == "attempt_failed" for e in status["history"]):
                 break
             await asyncio.sleep(0.02)
         failed = [e for e in status["history"] if e["state"] == "attempt_failed"]
         assert failed and "email:" in failed[0]["reason"], status["history"]
-        assert (await client.get("/healthz")).status == 200
+        assert (await api.client.get("/healthz")).status == 200
         with smtp_server(port) as box:
-            sent = await _wait_final(client, headers, doc_id)
+            sent = await api.wait_final(doc_id)
         assert sent["status"] == "delivered" and len(box.received) == 1
         assert sent["history"][-1]["details"]["channel"] == "email"
 
     set_participant(cfg, BUYER, email="")
-    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-        moved = await _final(client, token, invoice("NOADDR-1"))
+    async with serve_api(cfg, token) as api:
+        moved = await api.send_and_wait(invoice("NOADDR-1"))
     assert [e["state"] for e in moved["history"]][-2:] == ["fallback", "delivered"]
     assert "no e-mail address" in moved["history"][-2]["reason"]
     assert moved["history"][-1]["details"]["channel"] == "network"
-
-
-async def _wait_final(
-    client: TestClient[Any, Any], headers: dict[str, str], doc_id: str
-) -> dict[str, Any]:
-    for _ in range(500):
-        status: dict[str, Any] = await (
-            await client.get(f"/api/v1/documents/{doc_id}", headers=headers)
-        ).json()
-        if status["final"]:
-            return status
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not final: {status}")
 
 
 async def test_pdfs_rendered_in_processes_reach_the_mailbox(network_dir: tuple[Path, str]) -> None:
@@ -131,9 +102,9 @@ async def test_pdfs_rendered_in_processes_reach_the_mailbox(network_dir: tuple[P
         + 'from = "invoices@alpha.example"\nrender_processes = 1\n'
     )
     with smtp_server(port) as box:
-        async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-            pool = gw.pipeline.delivery.channels["email"].executor  # type: ignore[attr-defined]
-            sent = await _final(client, token, invoice("PROC-1"))
+        async with serve_api(cfg, token) as api:
+            pool = api.gw.pipeline.delivery.channels["email"].executor  # type: ignore[attr-defined]
+            sent = await api.send_and_wait(invoice("PROC-1"))
     assert sent["status"] == "delivered", sent["history"]
     [mail] = box.received
     names = [p.get_filename() or "" for p in mail.message().iter_attachments()]

@@ -6,35 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import dataclasses
 import json
 from pathlib import Path
-from typing import Any
-
-from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.channels.base import Recipient, Verdict
 from gateway.channels.files import NetworkFolderChannel
 from gateway.channels.inbox import InboxChannel
 from gateway.channels.printing import MANIFEST
-from gateway.config import loader
 from gateway.model import Partner
-from gateway.server.app import make_app, running
-from tests.builders import BUYER, STRANGER, invoice, parcel_of, set_delivery, set_participant
-
-
-async def _final(client: TestClient[Any, Any], token: str, body: bytes) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-    resp = await client.post("/api/v1/documents", data=body, headers=headers)
-    doc_id = (await resp.json())["id"]
-    for _ in range(500):
-        status: dict[str, Any] = await (
-            await client.get(f"/api/v1/documents/{doc_id}", headers=headers)
-        ).json()
-        if status["final"]:
-            return status
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not final: {status}")
+from tests.builders import (
+    BUYER,
+    STRANGER,
+    invoice,
+    parcel_of,
+    serve_api,
+    set_delivery,
+    set_participant,
+)
 
 
 async def test_paper_uses_the_directorys_postal_address_when_it_has_one(
@@ -46,10 +34,11 @@ async def test_paper_uses_the_directorys_postal_address_when_it_has_one(
     cfg, token = network_dir
     set_delivery(cfg, poll_seconds=0.02)
     # No mandate: paper is allowed for this domestic flow.
-    settings = dataclasses.replace(loader.load(cfg), mandates=())
+    text = cfg.read_text()
+    cfg.write_text(text[: text.index("[[mandates]]")] + text[text.index("[channels]") :])
     directory_address = ("Service comptable", "12 avenue du Port", "13002 Marseille")
-    async with running(settings) as gw, TestClient(TestServer(make_app(gw))) as client:
-        await gw.store.put_partners(
+    async with serve_api(cfg, token) as api:
+        await api.gw.store.put_partners(
             [
                 Partner(
                     str(STRANGER),
@@ -59,7 +48,7 @@ async def test_paper_uses_the_directorys_postal_address_when_it_has_one(
                 )
             ]
         )
-        status = await _final(client, token, invoice("PAPER-1", buyer=STRANGER))
+        status = await api.send_and_wait(invoice("PAPER-1", buyer=STRANGER))
     assert status["status"] == "printed", status["history"]
     event = status["history"][-1]
     assert event["details"]["channel"] == "paper"
@@ -76,9 +65,9 @@ async def test_network_reception_writes_the_participants_inbox_folder(
     cfg, token = network_dir
     set_delivery(cfg, poll_seconds=0.02)
     body = invoice("NET-1")
-    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-        status = await _final(client, token, body)
-        inbox = gw.settings.channels.inbox_dir
+    async with serve_api(cfg, token) as api:
+        status = await api.send_and_wait(body)
+        inbox = api.gw.settings.channels.inbox_dir
     assert status["status"] == "delivered"
     path = Path(status["history"][-1]["details"]["location"])
     assert path.parent.parent == inbox
@@ -128,8 +117,8 @@ async def test_a_participant_with_an_export_folder_gets_the_accounting_files(
     export = tmp_path / "accounting"
     set_participant(cfg, BUYER, export_dir=export)
     body = invoice("EXP-1")
-    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-        status = await _final(client, token, body)
+    async with serve_api(cfg, token) as api:
+        status = await api.send_and_wait(body)
     assert status["status"] == "delivered", status["history"]
     assert status["history"][-1]["details"]["export"]["export_dir"] == str(export)
     doc_id = status["id"]

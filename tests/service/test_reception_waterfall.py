@@ -4,7 +4,6 @@ pipeline, worker and SQLite store, with in-memory channels."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -12,34 +11,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from gateway.channels.base import MemoryChannel, Outcome, Parcel, Recipient
-from gateway.config import loader
-from gateway.server.app import Gateway, make_app, running
-from tests.builders import BUYER, invoice, set_delivery, set_participant
+from gateway.server.app import Gateway
+from tests.builders import BUYER, Api, invoice, serve_api, set_delivery, set_participant
 
 
 @dataclass
 class Harness:
-    gw: Gateway
-    client: TestClient[Any, Any]
-    token: str
+    api: Api
     channels: dict[str, MemoryChannel] = field(default_factory=dict)
+
+    @property
+    def gw(self) -> Gateway:
+        return self.api.gw
+
+    @property
+    def client(self) -> TestClient[Any, Any]:
+        return self.api.client
 
     async def send(self, body: bytes) -> dict[str, Any]:
         """Submit ``body`` and wait for its final state; the status view."""
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/xml"}
-        resp = await self.client.post("/api/v1/documents", data=body, headers=headers)
-        assert resp.status == 202, await resp.text()
-        doc_id = (await resp.json())["id"]
-        for _ in range(500):
-            got = await self.client.get(f"/api/v1/documents/{doc_id}", headers=headers)
-            status: dict[str, Any] = await got.json()
-            if status["final"]:
-                return status
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"document {doc_id} never reached a final state: {status}")
+        return await self.api.send_and_wait(body)
 
 
 @dataclass
@@ -62,11 +56,11 @@ def waterfall_config(network_dir: tuple[Path, str]) -> tuple[Path, str]:
 async def _harness(
     cfg: Path, token: str, scripts: dict[str, Sequence[Outcome]]
 ) -> AsyncIterator[Harness]:
-    async with running(loader.load(cfg)) as gw, TestClient(TestServer(make_app(gw))) as client:
-        h = Harness(gw, client, token)
+    async with serve_api(cfg, token) as api:
+        h = Harness(api)
         for mode in ("network", "api", "email", "portal", "paper"):
             h.channels[mode] = MemoryChannel(mode, list(scripts.get(mode, ())))
-        gw.pipeline.delivery.channels = dict(h.channels)
+        api.gw.pipeline.delivery.channels = dict(h.channels)
         yield h
 
 
