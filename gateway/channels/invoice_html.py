@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from gateway.channels.invoice_words import LANGUAGES, Words
-from gateway.channels.print_layout import Party, PrintDocument, read_document
+from gateway.channels.print_layout import Line, Party, PrintDocument, read_document
 from gateway.channels.print_rows import total_rows
 from gateway.channels.printwords import iban
 from gateway.config.settings import LimitSettings
@@ -135,28 +135,7 @@ def _view(doc: PrintDocument, w: Words) -> PageView:
             _party("buyer", w("Buyer"), doc.buyer, w),
         ),
         notes=tuple(tuple(note.splitlines()) for note in doc.notes if note),
-        lines=tuple(
-            LineView(
-                number=line.number,
-                name=line.name or line.description,
-                details=_present(
-                    (
-                        line.description if line.name else "",
-                        line.note,
-                        f"{w('Item no.')} {line.item_id}" if line.item_id else "",
-                    )
-                ),
-                quantity=w.quantity(line.quantity),
-                unit=w.unit(line.unit),
-                price=_amount(line.unit_price, w),
-                per=""
-                if line.base_quantity in (None, Decimal(1))
-                else w.quantity(line.base_quantity),
-                net=_amount(line.net, w),
-                vat=line.vat,
-            )
-            for line in doc.lines
-        ),
+        lines=tuple(_line(line, w) for line in doc.lines),
         allowances=tuple(
             AllowanceView(
                 charge=ac.charge,
@@ -179,6 +158,26 @@ def _view(doc: PrintDocument, w: Words) -> PageView:
         ),
         totals=tuple((w(label), _amount(value, w)) for label, value in total_rows(doc)),
         payments=_payments(doc, w),
+    )
+
+
+def _line(line: Line, w: Words) -> LineView:
+    details = (
+        line.description if line.name else "",
+        line.note,
+        f"{w('Item no.')} {line.item_id}" if line.item_id else "",
+    )
+    per = line.base_quantity not in (None, Decimal(1))
+    return LineView(
+        number=line.number,
+        name=line.name or line.description,
+        details=_present(details),
+        quantity=w.quantity(line.quantity),
+        unit=w.unit(line.unit),
+        price=_amount(line.unit_price, w),
+        per=w.quantity(line.base_quantity) if per else "",
+        net=_amount(line.net, w),
+        vat=line.vat,
     )
 
 

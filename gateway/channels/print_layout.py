@@ -287,7 +287,7 @@ def _line(el: etree._Element, qty_tag: str) -> Line:
         item_id=_t(el, "cac:Item/cac:SellersItemIdentification/cbc:ID"),
         note=_t(el, "cbc:Note"),
         quantity=_amount(_clean(qty.text or "")) if qty is not None else None,
-        unit=qty.get("unitCode", "") if qty is not None else "",
+        unit=_clean(qty.get("unitCode", ""))[:MAX_CODE] if qty is not None else "",
         unit_price=_amount(_t(el, "cac:Price/cbc:PriceAmount")),
         base_quantity=_amount(_t(el, "cac:Price/cbc:BaseQuantity")),
         net=_amount(_t(el, "cbc:LineExtensionAmount")),
