@@ -34,6 +34,8 @@ class Party:
     company_id: str = ""
     contact: str = ""
     postal: bool = False  # a street and a locality: a letter can reach it
+    endpoint: str = ""  # the electronic address, "scheme:id" (BT-34, BT-49)
+    identifiers: tuple[str, ...] = ()  # party identifiers, "scheme:id" (BT-29, BT-46)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class Payment:
     reference: str
     mandate: str  # direct debit mandate reference
     debited: str  # direct debit: the buyer's account
+    means_code: str = ""  # UNCL 4461, for wording other than the document's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,10 @@ class PrintDocument:
     payments: tuple[Payment, ...]
     payment_terms: str
     notes: tuple[str, ...]
+    # The same facts unworded, for pages in other languages than the print's:
+    type_code: str = ""  # UNTDID 1001
+    period_dates: tuple[str, str] = ("", "")  # start, end
+    corrected: tuple[tuple[str, str], ...] = ()  # (number, issue date) of each
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,9 @@ def read_document(root: etree._Element) -> PrintDocument:
         currency=currency,
         order_reference=_t(root, "cac:OrderReference/cbc:ID"),
         buyer_reference=_t(root, "cbc:BuyerReference"),
-        corrects=tuple(_billing_refs(root)),
+        corrects=tuple(
+            f"{number_} of {day}" if day else number_ for number_, day in _billing_refs(root)
+        ),
         delivery_date=_t(root, "cac:Delivery/cbc:ActualDeliveryDate"),
         period=" to ".join(filter(None, (start, end))),
         seller=seller,
@@ -167,6 +176,9 @@ def read_document(root: etree._Element) -> PrintDocument:
         payments=tuple(_payment(el) for el in root.iterfind("cac:PaymentMeans", NAMESPACES)),
         payment_terms=_t(root, "cac:PaymentTerms/cbc:Note"),
         notes=tuple(_note(el.text or "") for el in root.iterfind("cbc:Note", NAMESPACES)),
+        type_code=code[:MAX_CODE],
+        period_dates=(start, end),
+        corrected=tuple(_billing_refs(root)),
     )
 
 
@@ -229,6 +241,10 @@ def _party(party: etree._Element | None) -> Party:
     region = _t(addr, "cbc:CountrySubentity")
     locality = _locality(country, zone, city, region)
     contact = [_t(party, f"cac:Contact/cbc:{k}") for k in ("Name", "Telephone", "ElectronicMail")]
+    ids, endpoint = [], None
+    if party is not None:
+        ids = list(party.iterfind("cac:PartyIdentification/cbc:ID", NAMESPACES))
+        endpoint = party.find("cbc:EndpointID", NAMESPACES)
     name = _t(party, "cac:PartyName/cbc:Name")
     legal = _t(party, "cac:PartyLegalEntity/cbc:RegistrationName")
     return Party(
@@ -240,7 +256,17 @@ def _party(party: etree._Element | None) -> Party:
         company_id=_t(party, "cac:PartyLegalEntity/cbc:CompanyID"),
         contact=", ".join(filter(None, contact)),
         postal=any(streets) and bool(city or zone),
+        endpoint=_scheme_id(endpoint),
+        identifiers=tuple(filter(None, (_scheme_id(el) for el in ids))),
     )
+
+
+def _scheme_id(el: etree._Element | None) -> str:
+    """An identifier as "scheme:id" when its scheme is given ("0088:5790000435951")."""
+    if el is None:
+        return ""
+    value, scheme = _clean(el.text or ""), _clean(el.get("schemeID", ""))[: MAX_CODE * 2]
+    return f"{scheme}:{value}" if scheme and value else value
 
 
 def _locality(country: str, zone: str, city: str, region: str) -> tuple[str, ...]:
@@ -261,7 +287,7 @@ def _line(el: etree._Element, qty_tag: str) -> Line:
         item_id=_t(el, "cac:Item/cac:SellersItemIdentification/cbc:ID"),
         note=_t(el, "cbc:Note"),
         quantity=_amount(_clean(qty.text or "")) if qty is not None else None,
-        unit=qty.get("unitCode", "") if qty is not None else "",
+        unit=_clean(qty.get("unitCode", ""))[:MAX_CODE] if qty is not None else "",
         unit_price=_amount(_t(el, "cac:Price/cbc:PriceAmount")),
         base_quantity=_amount(_t(el, "cac:Price/cbc:BaseQuantity")),
         net=_amount(_t(el, "cbc:LineExtensionAmount")),
@@ -334,12 +360,12 @@ def _payment(el: etree._Element) -> Payment:
         reference=_t(el, "cbc:PaymentID"),
         mandate=_t(el, "cac:PaymentMandate/cbc:ID"),
         debited=_t(el, "cac:PaymentMandate/cac:PayerFinancialAccount/cbc:ID"),
+        means_code=code[:MAX_CODE],
     )
 
 
-def _billing_refs(root: etree._Element) -> list[str]:
-    out = []
-    for ref in root.iterfind("cac:BillingReference/cac:InvoiceDocumentReference", NAMESPACES):
-        number_, day = _t(ref, "cbc:ID"), _t(ref, "cbc:IssueDate")
-        out.append(f"{number_} of {day}" if day else number_)
-    return [r for r in out if r]
+def _billing_refs(root: etree._Element) -> list[tuple[str, str]]:
+    """(number, issue date) of each invoice referred to; those without a number dropped."""
+    refs = root.iterfind("cac:BillingReference/cac:InvoiceDocumentReference", NAMESPACES)
+    pairs = ((_t(ref, "cbc:ID"), _t(ref, "cbc:IssueDate")) for ref in refs)
+    return [(number_, day) for number_, day in pairs if number_]
