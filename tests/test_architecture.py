@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1] / "gateway"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.__main__",),
     ("gateway.cli",),
-    ("gateway.server", "gateway.portal"),
+    ("gateway.server",),
+    ("gateway.portal",),
     ("gateway.service",),
     ("gateway.transport", "gateway.store", "gateway.channels"),
     ("gateway.directory",),
