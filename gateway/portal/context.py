@@ -65,6 +65,8 @@ class Portal:
 
 
 PORTAL: web.AppKey[Portal] = web.AppKey("portal", Portal)
+_ANON: web.RequestKey[str] = web.RequestKey("portal_anon", str)
+_ANON_NEW: web.RequestKey[str] = web.RequestKey("portal_anon_new", str)
 
 
 def portal_of(request: web.Request) -> Portal:
@@ -99,11 +101,11 @@ def _anchor(request: web.Request) -> tuple[str, str]:
     raw = request.cookies.get(SESSION_COOKIE, "")
     if raw:
         return "session", raw
-    anon = request.get("portal_anon") or request.cookies.get(ANON_COOKIE, "")
+    anon = request.get(_ANON) or request.cookies.get(ANON_COOKIE, "")
     if not anon:
         anon = secrets.token_urlsafe(24)
-        request["portal_anon_new"] = anon
-    request["portal_anon"] = anon
+        request[_ANON_NEW] = anon
+    request[_ANON] = anon
     return "anon", anon
 
 
@@ -176,6 +178,6 @@ def finish(request: web.Request, response: web.StreamResponse) -> None:
             samesite="Lax",
             secure=portal_of(request).secure,
         )
-    anon = request.get("portal_anon_new")
+    anon = request.get(_ANON_NEW)
     if anon:
         set_cookie(response, request, ANON_COOKIE, anon)
