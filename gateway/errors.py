@@ -92,6 +92,14 @@ class Forbidden(GatewayError):
     code = "forbidden"
 
 
+class StateConflict(GatewayError):
+    """The document is not in a state that allows this (an ack before
+    delivery, a retry of a document that did not fail)."""
+
+    http_status = 409
+    code = "state_conflict"
+
+
 class NotFound(GatewayError):
     http_status = 404
     code = "not_found"

@@ -123,3 +123,28 @@ def test_a_bad_webhook_url_at_add_creates_nothing(
     assert code == 0
     assert out.count("token (shown once, keep it secret): rcp_") == 1
     assert out.count("secret (shown once): whsec_") == 1
+
+
+def test_production_refuses_a_plain_http_webhook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In production a webhook URL must be https: `recipients add --webhook http://...` and
+    `senders webhook NAME http://...` exit 2 naming the rule and store nothing; https works."""
+    made = network_config(tmp_path)
+    text = made.config.read_text()
+    made.config.write_text(
+        text.replace('environment = "development"', 'environment = "production"')
+    )
+    config = str(made.config)
+    plain = "http://erp.example/hooks"
+    code, _, err = run(
+        capsys, "recipients", "add", str(BUYER), "--webhook", plain, "--config", config
+    )
+    assert code == 2 and "https:// in production" in err
+    assert "0 recipient account(s)" in run(capsys, "recipients", "list", "--config", config)[1]
+    code, _, err = run(capsys, "senders", "webhook", "testnet-erp", plain, "--config", config)
+    assert code == 2 and "https:// in production" in err
+    code, out, _ = run(
+        capsys, "senders", "webhook", "testnet-erp", "https://erp.example/hooks", "--config", config
+    )
+    assert code == 0 and "whsec_" in out

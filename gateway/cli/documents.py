@@ -107,6 +107,28 @@ async def _local(store: DocumentStore, doc_id: str) -> dict[str, Any] | None:
     return status_view(meta, await store.history(doc_id))
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    """Send a failed or refused document out again, straight through the store:
+    the serving gateway's worker takes the new job at its next look."""
+    from gateway.service.requeue import RETRYABLE, requeue
+
+    settings = common.load(args)
+    found = common.with_store(
+        settings,
+        lambda store: requeue(store, args.id, by="an admin (gateway retry)", now=datetime.now(UTC)),
+    )
+    if found is None:
+        return common.fail(f"no document {args.id!r} in the store", 1)
+    if found not in RETRYABLE:
+        return common.fail(
+            f"document {args.id} is {found.value}: only a failed or refused document can be "
+            "sent out again",
+            1,
+        )
+    print(f"{args.id}: requeued; follow it with: gateway status {args.id} --local")
+    return 0
+
+
 # --- documents ------------------------------------------------------------------------
 
 
@@ -237,3 +259,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common.add_config(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_documents)
+
+    p = common.command(
+        sub,
+        "retry",
+        "send a failed or refused document out again (admin), once its cause is fixed",
+        ["gateway retry 0b5c0e52-... --config var/alpha/gateway.toml"],
+        notes="Writes a `requeued` event and a new delivery job in the store at once, only\n"
+        "for a document whose last state is failed or refused; the running gateway's\n"
+        "worker delivers it afresh (attempts and reception waterfall start again).\n"
+        "The same over HTTP: POST /admin/documents/{id}/retry with the admin token.\n"
+        + common.CONFIG_RULE,
+    )
+    p.add_argument("id", help="document id, as `gateway documents --state failed` lists it")
+    common.add_config(p)
+    p.set_defaults(func=cmd_retry)

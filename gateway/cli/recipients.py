@@ -60,14 +60,14 @@ def cmd_add(args: argparse.Namespace) -> int:
     name = args.name or str(pid)
     if not name.strip() or not name.isprintable():
         return common.fail(f"--name {name!r} must be printable and not blank")
+    settings = common.load(args)
     if args.webhook:
         from gateway.service.webhooks import check_url
 
-        try:
-            check_url(args.webhook)  # before anything is stored
+        try:  # before anything is stored
+            check_url(args.webhook, production=settings.network.environment == "production")
         except InputError as exc:
             return common.fail(f"--webhook: {exc.message}")
-    settings = common.load(args)
     token = new_token()
     account = RecipientAccount(name, hash_token(token), (str(pid),), datetime.now(UTC))
     secret = ""

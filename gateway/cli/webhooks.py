@@ -43,7 +43,10 @@ async def subscribe(store: WebhookStore, settings: Settings, owner: str, url: st
     from gateway.service.webhooks import subscribe as store_subscription
 
     box = SecretBox(settings.webhooks.key_path(settings.path))
-    return await store_subscription(store, owner, url, box=box, now=datetime.now(UTC))
+    production = settings.network.environment == "production"
+    return await store_subscription(
+        store, owner, url, box=box, now=datetime.now(UTC), production=production
+    )
 
 
 def recipient_owner(settings: Settings, text: str) -> str:

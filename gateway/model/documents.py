@@ -25,6 +25,7 @@ class State(enum.StrEnum):
     ATTEMPT_FAILED = "attempt_failed"
     DEFERRED = "deferred"  # waiting for a busy or failing peer; not an attempt
     FALLBACK = "fallback"  # a reception channel could not take it: the next one is tried
+    REQUEUED = "requeued"  # an admin sent a failed or refused document out again
     DELIVERED = "delivered"
     PRINTED = "printed"
     REFUSED = "refused"  # no one may take it: no route allowed, or the peer refused it

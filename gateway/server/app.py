@@ -25,8 +25,9 @@ from gateway import portal
 from gateway.channels.print_cycle import PrintCycle
 from gateway.config import loader as config_mod
 from gateway.config.settings import Settings
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import ConfigError, GatewayError, NotFound, StateConflict
 from gateway.metrics import CONTENT_TYPE, Metrics
+from gateway.model import State
 from gateway.server import api, edge, inbox
 from gateway.server.health import WriteProbe
 from gateway.server.http_metrics import build_labels, metrics_middleware
@@ -34,6 +35,7 @@ from gateway.service.channels import portal_key, portal_notices
 from gateway.service.delivery import Clock
 from gateway.service.intake import Checker
 from gateway.service.pipeline import Pipeline
+from gateway.service.requeue import RETRYABLE
 from gateway.service.webhook_secrets import SecretBox
 from gateway.service.webhooks import WebhookService
 from gateway.service.worker import Worker
@@ -229,11 +231,30 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
         ok, message = reload(gw)
         return web.json_response({"reloaded": ok, "message": message}, status=200 if ok else 422)
 
+    async def admin_retry(request: web.Request) -> web.Response:
+        request.app[edge.GUARD].authenticate(
+            request,
+            lambda token: True if gw.settings.is_admin_token(token) else None,
+            "admin token required: the one in admin.token beside the config",
+        )
+        doc_id = request.match_info["id"]
+        found = await gw.pipeline.retry(doc_id, by="an admin (POST /admin/documents/{id}/retry)")
+        if found is None:
+            raise NotFound(f"no document {doc_id!r}")
+        if found not in RETRYABLE:
+            raise StateConflict(
+                f"document {doc_id} is {found.value}: only a failed or refused document "
+                "can be sent out again",
+                state=found.value,
+            )
+        return web.json_response({"id": doc_id, "state": State.REQUEUED.value}, status=202)
+
     app.add_routes(
         [
             web.get("/healthz", healthz),
             web.get("/metrics", metrics),
             web.post("/admin/reload", admin_reload),
+            web.post("/admin/documents/{id}/retry", admin_retry),
         ]
     )
     return app

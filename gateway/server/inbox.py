@@ -21,7 +21,7 @@ from aiohttp import web
 from gateway.channels.invoice_record import record_of
 from gateway.channels.render import read_document, render_pdf
 from gateway.config.settings import hash_token
-from gateway.errors import GatewayError, InputError, NotFound
+from gateway.errors import InputError, NotFound, StateConflict
 from gateway.model import (
     LISTING_MAX,
     Cursor,
@@ -43,9 +43,8 @@ ACKNOWLEDGEABLE = frozenset({State.DELIVERED, State.PRINTED})
 RETRIEVED = "the recipient retrieved it through the inbox API"
 
 
-class NotAcknowledgeable(GatewayError):
-    http_status = 409
-    code = "state_conflict"
+class NotAcknowledgeable(StateConflict):
+    """Only a delivered or printed document can be acknowledged."""
 
 
 class InboxStore(AccountStore, DocumentListing, DocumentStore):

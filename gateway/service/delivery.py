@@ -40,7 +40,14 @@ from gateway.routing import decision as routing
 from gateway.service import reception
 from gateway.service.peer_gate import PeerDeferred, PeerGating
 from gateway.service.recipients import recipient_of
-from gateway.store.base import AccountStore, DocumentStore, LedgerStore, Outbox, PartnerStore
+from gateway.store.base import (
+    AccountStore,
+    DocumentListing,
+    DocumentStore,
+    LedgerStore,
+    Outbox,
+    PartnerStore,
+)
 from gateway.transport.base import OutboundMessage, Transport
 
 log = structlog.get_logger("gateway.delivery")
@@ -48,10 +55,13 @@ log = structlog.get_logger("gateway.delivery")
 Clock = Callable[[], datetime]
 
 
-class DeliveryStore(DocumentStore, Outbox, PartnerStore, LedgerStore, AccountStore, Protocol):
+class DeliveryStore(
+    DocumentStore, Outbox, PartnerStore, LedgerStore, AccountStore, DocumentListing, Protocol
+):
     """What delivering (and, in Pipeline, accepting) a document touches:
     not the cache, nor opening and closing, which the server does. The
-    recipient accounts tell the inbox channels who can read an inbox."""
+    recipient accounts tell the inbox channels who can read an inbox; the
+    listing's conditional append lets an admin send a dead letter again."""
 
 
 class _ChannelRetry(TransportError):

@@ -41,6 +41,7 @@ from gateway.routing.agreements import refusal
 from gateway.service.channels import close_channels, default_channels
 from gateway.service.delivery import Clock, Delivery, DeliveryStore
 from gateway.service.intake import Checked, Checker, meta_of
+from gateway.service.requeue import RETRYABLE, requeue
 from gateway.transport.base import InboundMessage, ReceiveOutcome, Transport
 from gateway.validation import envelope
 from gateway.validation.facts import DocumentFacts
@@ -183,6 +184,18 @@ class Pipeline:
     async def dispatch(self, job: OutboxJob, *, owner: str | None = None) -> None:
         """Deliver one outbox job (see ``delivery.Delivery.dispatch``)."""
         await self.delivery.dispatch(job, owner=owner)
+
+    async def retry(self, document_id: str, *, by: str) -> State | None:
+        """Send a ``failed`` or ``refused`` document out again (a dead letter
+        an admin has fixed the cause of): a ``requeued`` event and a new
+        outbox job, at once, only from those states. Returns the state found
+        (None: no such document); the job starts afresh, attempts and
+        waterfall included."""
+        found = await requeue(self.store, document_id, by=by, now=self.clock())
+        if found in RETRYABLE:
+            log.info("document.requeued", document_id=document_id, by=by)
+            self.wake()
+        return found
 
     def show_peer(self, name: str) -> None:
         self.delivery.show_peer(name)

@@ -34,10 +34,12 @@ class Result:
 
 
 def refused_before(history: Sequence[StatusEvent]) -> dict[str, str]:
-    """The channels that refused this document in earlier attempts, with why."""
+    """The channels that refused this document in earlier attempts, with why;
+    an admin's retry (``requeued``) starts the waterfall afresh."""
+    since = max((i for i, e in enumerate(history) if e.state is State.REQUEUED), default=-1)
     return {
         str(e.details.get("channel")): e.reason
-        for e in history
+        for e in history[since + 1 :]
         if e.state is State.FALLBACK and e.details.get("channel")
     }
 

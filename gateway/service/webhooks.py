@@ -61,22 +61,35 @@ class HookStore(DocumentStore, EventFeed, WebhookStore, Protocol):
     """What webhooks read and write: documents' meta, the feed, the webhook tables."""
 
 
-def check_url(url: str) -> str:
-    """A subscriber's URL: http or https with a host, no credentials in it."""
+def check_url(url: str, *, production: bool = False) -> str:
+    """A subscriber's URL: http or https with a host, no credentials in it;
+    https only in production (the calls carry invoice data and a signature
+    whose timestamp an eavesdropper could replay within the tolerance)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"a webhook URL is http:// or https:// with a host, not {url!r}")
+    if production and parts.scheme != "https":
+        raise InputError(
+            f"a webhook URL must be https:// in production, not {url!r} "
+            '(network.environment = "development" allows http:// for trials)'
+        )
     if parts.username or parts.password:
         raise InputError("a webhook URL must not hold credentials: the signature authenticates")
     return url
 
 
 async def subscribe(
-    store: WebhookStore, owner: str, url: str, *, box: SecretBox, now: datetime
+    store: WebhookStore,
+    owner: str,
+    url: str,
+    *,
+    box: SecretBox,
+    now: datetime,
+    production: bool = False,
 ) -> str:
     """Subscribe ``owner`` (replacing its subscription, and its secret); the
     new secret is returned to be shown once, and kept only sealed."""
-    check_url(url)
+    check_url(url, production=production)
     secret = new_secret()
     await store.put_subscription(Subscription(owner, url, box.seal(owner, secret), now))
     log.info("webhooks.subscribed", owner=owner)

@@ -285,12 +285,18 @@ class DocumentListing(Protocol):
         """Outbound documents submitted under the sender token name ``origin``."""
 
     async def append_if_current(
-        self, document_id: str, event: StatusEvent, allowed: Collection[State]
+        self,
+        document_id: str,
+        event: StatusEvent,
+        allowed: Collection[State],
+        *,
+        job: OutboxJob | None = None,
     ) -> State | None:
         """Append ``event`` only if the document's current state is one of
         ``allowed``, checked and written at once (two processes cannot both
-        pass the check). Returns the current state found before the append;
-        None for an unknown document (nothing written)."""
+        pass the check), and queue ``job`` with it when given (an admin's
+        retry of a dead letter). Returns the current state found before the
+        append; None for an unknown document (nothing written)."""
 
 
 class PortalStore(Protocol):

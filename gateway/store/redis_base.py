@@ -45,6 +45,7 @@ Layout (all key names come from Keys, in one place, so no two concerns meet):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -58,6 +59,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from gateway.errors import StoreError
+from gateway.model import OutboxJob
 from gateway.store._codec import to_micros
 
 _MAX_CONNECTIONS = 64
@@ -225,3 +227,10 @@ class RedisBase:
 
     def _refused(self, what: str) -> StoreError:
         return StoreError(f"{self._label}: {what}")
+
+
+def job_json(job: OutboxJob) -> str:
+    """A job as kept in the jobs hash (its due time is its outbox score)."""
+    return json.dumps(
+        {"doc": job.document_id, "created": to_micros(job.created_at), "attempts": job.attempts}
+    )

@@ -11,10 +11,9 @@ from gateway.model import AcceptResult, DocumentMeta, StatusEvent
 from gateway.store._acceptance import Acceptance, PlannedAccept
 from gateway.store._codec import dump_events, load_event, load_meta, to_micros
 from gateway.store._listing import entry_from_json
-from gateway.store.redis_base import as_bytes, as_text
+from gateway.store.redis_base import as_bytes, as_text, job_json
 from gateway.store.redis_feed import FEED_APPEND, feed_keys
 from gateway.store.redis_listing import LIST_NEW, RELIST, RedisListing
-from gateway.store.redis_outbox import job_json
 
 # KEYS: docs, doc, events, outbox, jobs, listing hash (redis_listing), feed
 #       seq, feed (redis_feed), then one idem key per claimed key

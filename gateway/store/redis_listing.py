@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import structlog
 
-from gateway.model import ListingPage, ListingQuery, State, StatusEvent
+from gateway.model import ListingPage, ListingQuery, OutboxJob, State, StatusEvent
 from gateway.store import _listing
 from gateway.store._codec import dump_events, to_micros
-from gateway.store.redis_base import RedisBase, as_text
+from gateway.store.redis_base import RedisBase, as_text, job_json
 from gateway.store.redis_feed import FEED_APPEND, feed_keys
 
 log = structlog.get_logger("gateway.store")
@@ -102,8 +103,8 @@ return 1
 """
 )
 
-# KEYS: events(doc), listing hash(doc), feed seq, feed (redis_feed);
-# ARGV: doc id, event, allowed states...
+# KEYS: events(doc), listing hash(doc), feed seq, feed (redis_feed), outbox, jobs;
+# ARGV: doc id, event, job id ('' = none), job JSON, next_attempt_at, allowed states...
 # Returns the current state before the append, or false for an unknown document.
 APPEND_IF = (
     FEED_APPEND
@@ -112,11 +113,15 @@ APPEND_IF = (
 local current = redis.call('HGET', KEYS[2], 's')
 if not current then return false end
 if current == '' then current = 'received' end
-for i = 3, #ARGV do
+for i = 6, #ARGV do
   if ARGV[i] == current then
     redis.call('RPUSH', KEYS[1], ARGV[2])
     relist(KEYS[2], KEYS[1])
     feed_append(KEYS[3], KEYS[4], ARGV[1], {ARGV[2]}, 1)
+    if ARGV[3] ~= '' then
+      redis.call('HSET', KEYS[6], ARGV[3], ARGV[4])
+      redis.call('ZADD', KEYS[5], ARGV[5], ARGV[3])
+    end
     break
   end
 end
@@ -178,11 +183,19 @@ class RedisListing(RedisBase):
         return await self._list("r", list(dict.fromkeys(participants)), query)
 
     async def append_if_current(
-        self, document_id: str, event: StatusEvent, allowed: Collection[State]
+        self,
+        document_id: str,
+        event: StatusEvent,
+        allowed: Collection[State],
+        *,
+        job: OutboxJob | None = None,
     ) -> State | None:
         keys = [self._keys.events(document_id), self._listing_doc(document_id)]
-        keys += feed_keys(self._keys)
-        args = [document_id, *dump_events([event]), *(state.value for state in allowed)]
+        keys += [*feed_keys(self._keys), self._keys.outbox, self._keys.jobs]
+        queued: list[Any] = ["", "", 0]
+        if job is not None:
+            queued = [job.id, job_json(job), to_micros(job.next_attempt_at)]
+        args = [document_id, *dump_events([event]), *queued, *(s.value for s in allowed)]
         current = await self._run(APPEND_IF, keys, args)
         return None if current is None else State(as_text(current))
 

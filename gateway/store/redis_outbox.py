@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.model import OutboxJob, StatusEvent
 from gateway.store._codec import dump_events, from_micros, span_micros, to_micros
+from gateway.store.redis_base import job_json
 from gateway.store.redis_feed import FEED_APPEND, feed_keys
 from gateway.store.redis_listing import RELIST, RedisListing
 
@@ -104,13 +105,6 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return n
 """
-
-
-def job_json(job: OutboxJob) -> str:
-    """A job as kept in the jobs hash (its due time is its outbox score)."""
-    return json.dumps(
-        {"doc": job.document_id, "created": to_micros(job.created_at), "attempts": job.attempts}
-    )
 
 
 def _job(job_id: bytes, score: bytes, data: bytes) -> OutboxJob:

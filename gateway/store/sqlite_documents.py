@@ -15,9 +15,9 @@ from gateway.store._acceptance import Acceptance, PlannedAccept
 from gateway.store._codec import dump_events, load_event, load_meta
 from gateway.store._listing import entry_from_json
 from gateway.store._sqlite_events import append, append_checked, require_document
+from gateway.store._sqlite_jobs import insert_job, job_row
 from gateway.store.sqlite_base import Conn, SqliteBase
 from gateway.store.sqlite_listing import list_new, relist
-from gateway.store.sqlite_outbox import insert_job, job_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

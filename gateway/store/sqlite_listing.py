@@ -11,10 +11,11 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from gateway.model import ListingPage, ListingQuery, State, StatusEvent
+from gateway.model import ListingPage, ListingQuery, OutboxJob, State, StatusEvent
 from gateway.store import _listing
 from gateway.store._codec import dump_events, to_micros
 from gateway.store._sqlite_events import append
+from gateway.store._sqlite_jobs import insert_job, job_row
 from gateway.store.sqlite_base import Conn, SqliteBase
 
 SCHEMA = """
@@ -87,9 +88,15 @@ class SqliteListing(SqliteBase):
         return await self._read(run)
 
     async def append_if_current(
-        self, document_id: str, event: StatusEvent, allowed: Collection[State]
+        self,
+        document_id: str,
+        event: StatusEvent,
+        allowed: Collection[State],
+        *,
+        job: OutboxJob | None = None,
     ) -> State | None:
         events = dump_events([event])
+        queued = job_row(job) if job is not None else None
 
         def run(conn: Conn) -> State | None:
             sql = "SELECT state FROM listing WHERE doc_id = ?"
@@ -100,6 +107,8 @@ class SqliteListing(SqliteBase):
             if current in allowed:
                 append(conn, document_id, events)
                 relist(conn, document_id, events)
+                if queued is not None:
+                    insert_job(conn, queued)
             return current
 
         return await self._write(run)

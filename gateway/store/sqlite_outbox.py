@@ -3,7 +3,6 @@ worker at a time. Jobs enter with a document (sqlite_documents.accept)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,24 +26,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_next_attempt ON outbox (next_attempt_at);
 """
-
-
-JobRow = tuple[str, str, int, int, int]
-
-
-def job_row(job: OutboxJob) -> JobRow:
-    """The row of a new job, made before the write (a naive time raises here)."""
-    created, due = to_micros(job.created_at), to_micros(job.next_attempt_at)
-    return (job.id, job.document_id, created, due, job.attempts)
-
-
-def insert_job(conn: sqlite3.Connection, row: JobRow) -> None:
-    """Queue a new job; a job id already queued raises sqlite3.IntegrityError."""
-    conn.execute(
-        "INSERT INTO outbox (job_id, doc_id, created_at, next_attempt_at, attempts)"
-        " VALUES (?, ?, ?, ?, ?)",
-        row,
-    )
 
 
 def _job(row: tuple[Any, ...]) -> OutboxJob:

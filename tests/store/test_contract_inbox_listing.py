@@ -141,3 +141,24 @@ async def test_an_event_is_appended_only_from_the_states_allowed(store: Store) -
     ]
     assert await _state(store, doc_id) is State.RETRIEVED
     assert await store.append_if_current("no-such-document", retrieved, allowed) is None
+
+
+async def test_a_conditional_append_can_queue_a_job_with_it(store: Store) -> None:
+    """append_if_current with a job queues that job in the same write when the state is
+    allowed (a dead letter sent out again: a worker can claim it), and queues nothing when
+    the state is not allowed."""
+    doc_id = await _accept(store, 0)
+    requeued = event(State.REQUEUED)
+    again = job(doc_id)
+    assert await store.append_if_current(doc_id, requeued, {State.FAILED}, job=again) is (
+        State.RECEIVED
+    )
+    assert await store.outbox_depth() == 0
+    await store.append_events(doc_id, [event(State.FAILED)])
+    assert await store.append_if_current(doc_id, requeued, {State.FAILED}, job=again) is (
+        State.FAILED
+    )
+    assert await store.outbox_depth() == 1
+    [claimed] = await store.claim_due(again.next_attempt_at, limit=5, lease=LEASE, owner="worker-1")
+    assert (claimed.id, claimed.document_id, claimed.attempts) == (again.id, doc_id, 0)
+    assert await _state(store, doc_id) is State.REQUEUED
