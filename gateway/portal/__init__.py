@@ -20,13 +20,13 @@ from aiohttp import web
 
 from gateway.channels.email_notice import PortalNotices
 from gateway.config.settings import Settings
-from gateway.portal import auth, pages, preferences
+from gateway.portal import admin, auth, pages, preferences
+from gateway.portal.admin_data import AdminData
 from gateway.portal.context import (
     PORTAL,
     SECURITY_HEADERS,
     CsrfRefused,
     Portal,
-    PortalData,
     render,
 )
 
@@ -89,7 +89,7 @@ def make_portal_app(portal: Portal) -> web.Application:
 def install(
     app: web.Application,
     *,
-    store: PortalData,
+    store: AdminData,
     settings: Callable[[], Settings],
     clock: Callable[[], datetime],
     key: bytes,
@@ -97,5 +97,7 @@ def install(
 ) -> Portal:
     """Serve the portal under /portal/ on the gateway's application."""
     portal = Portal(store, settings, clock, key, notices)
-    app.add_subapp("/portal", make_portal_app(portal))
+    sub = make_portal_app(portal)
+    admin.install(sub, store)  # the admin view, /portal/admin/
+    app.add_subapp("/portal", sub)
     return portal
