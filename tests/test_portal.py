@@ -21,6 +21,7 @@ from gateway.service.channels import portal_key
 from tests.builders import (
     BUYER,
     SELLER,
+    STRANGER,
     Api,
     invoice,
     serve_api,
@@ -29,7 +30,7 @@ from tests.builders import (
     smtp_server,
 )
 from tests.builders.smtp import Mailbox
-from tests.support import free_port
+from tests.support import cli, free_port
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -365,3 +366,25 @@ async def test_portal_reception_notifies_and_opening_records_retrieved(
     states = [e["state"] for e in moved["history"]]
     assert states == ["received", "routed", "fallback", "delivered"], moved["history"]
     assert "no e-mail address" in moved["history"][2]["reason"]
+
+
+async def test_an_admin_prints_a_sign_in_link_for_one_of_our_companies(
+    network_dir: tuple[Path, str],
+) -> None:
+    """`gateway portal link` prints the URL alone on its line, under the gateway's base URL,
+    and it signs the buyer in once; a participant that is not ours exits 2 naming it, and a
+    malformed id exits 2 too."""
+    cfg, token = network_dir
+    done = cli("portal", "link", str(BUYER), "--config", str(cfg))
+    assert done.returncode == 0, done.stderr
+    (url,) = done.stdout.splitlines()
+    foreign = cli("portal", "link", str(STRANGER), "--config", str(cfg))
+    assert foreign.returncode == 2 and str(STRANGER) in foreign.stderr and not foreign.stdout
+    assert cli("portal", "link", "not-an-id", "--config", str(cfg)).returncode == 2
+    async with serve_api(cfg, token) as api:
+        base = api.gw.settings.network.base_url.rstrip("/")
+        assert url.startswith(base + "/portal/sign-in/")
+        path = url[len(base) :]
+        assert (await api.client.get(path, allow_redirects=False)).status == 303
+        api.client.session.cookie_jar.clear()
+        assert (await api.client.get(path, allow_redirects=False)).status == 400
