@@ -85,13 +85,16 @@ async def test_only_the_admin_token_opens_the_admin_view(network_dir: tuple[Path
     is refused (401, no session cookie), the right one without its CSRF token too (403); a
     company signed in to the portal is sent to the admin sign-in as well, from pages and from
     the send-again button; the admin token opens the view with an HttpOnly cookie and signing
-    out ends it."""
+    out ends it. The sign-in page speaks French with ?lang=fr."""
     async with _gateway(network_dir) as (api, admin):
         for path in ("/portal/admin/", "/portal/admin/dead-letters", "/portal/admin/traffic"):
             resp = await api.client.get(path, allow_redirects=False)
             assert resp.status == 303 and resp.headers["Location"] == "/portal/admin/sign-in"
         page = await _page(api, "/portal/admin/sign-in")
         assert page.xpath('//form[@id="admin-sign-in"]//input[@name="token"]')
+        french = await _page(api, "/portal/admin/sign-in?lang=fr")
+        assert french.xpath("string(//h1)") == "Connexion administrateur"
+        await _page(api, "/portal/admin/sign-in?lang=en")
         csrf = await _csrf(api, "/portal/admin/sign-in")
         wrong = await api.client.post(
             "/portal/admin/sign-in", data={"token": admin + "x", "csrf": csrf}

@@ -20,14 +20,14 @@ import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 from aiohttp import web
-from yarl import URL
 
+import gateway.portal.admin_data as admin_data
 from gateway.model import State
 from gateway.model.portal import PortalSession
-from gateway.portal import admin_data
 from gateway.portal.admin_data import AdminData
 from gateway.portal.admin_words import WORDS
 from gateway.portal.context import (
@@ -193,8 +193,8 @@ async def retry(request: web.Request) -> web.Response:
     else:
         result = found.value
     log.info("portal.admin_requeue", document_id=doc_id, result=result)
-    target = URL(DEAD_LETTERS).with_query(id=doc_id, result=result)
-    return web.Response(status=303, headers={"Location": str(target)})
+    target = f"{DEAD_LETTERS}?{urlencode({'id': doc_id, 'result': result})}"
+    return web.Response(status=303, headers={"Location": target})
 
 
 async def batches(request: web.Request) -> web.Response:
