@@ -230,3 +230,20 @@ async def test_the_months_traffic_with_a_peer_network(network_dir: tuple[Path, s
         assert quiet.xpath("string(td[@class='num sent'])") == "0"
         bad = await api.client.get("/portal/admin/traffic?month=november")
         assert bad.status == 422
+
+
+async def test_wrong_tokens_are_limited_per_client(network_dir: tuple[Path, str]) -> None:
+    """Five wrong admin tokens a minute from one client are each refused (401); the sixth
+    attempt, even with the right token, gets 429 with Retry-After and no session."""
+    async with _gateway(network_dir) as (api, admin):
+        csrf = await _csrf(api, "/portal/admin/sign-in")
+        for n in range(5):
+            wrong = await api.client.post(
+                "/portal/admin/sign-in", data={"token": f"guess-{n}", "csrf": csrf}
+            )
+            assert wrong.status == 401
+        blocked = await api.client.post(
+            "/portal/admin/sign-in", data={"token": admin, "csrf": csrf}, allow_redirects=False
+        )
+        assert blocked.status == 429 and int(blocked.headers["Retry-After"]) > 0
+        assert "portal_session" not in blocked.headers.get("Set-Cookie", "")
