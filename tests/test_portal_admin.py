@@ -125,9 +125,11 @@ async def test_only_the_admin_token_opens_the_admin_view(network_dir: tuple[Path
         )
         assert good.status == 303
         assert "HttpOnly" in good.headers["Set-Cookie"]
+        answer = await api.client.get("/portal/admin/")
+        assert "script-src 'none'" in answer.headers["Content-Security-Policy"]
         overview = await _page(api, "/portal/admin/")
         assert overview.xpath('//table[@id="states"]') and overview.xpath('//*[@id="outbox"]')
-        assert admin not in await (await api.client.get("/portal/admin/")).text()
+        assert admin not in await answer.text()
         csrf = await _csrf(api, "/portal/admin/")
         assert (await api.client.post("/portal/admin/sign-out", data={})).status == 403
         out = await api.client.post(
