@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.__main__",),
     ("gateway.cli",),
     ("gateway.server",),
+    ("gateway.portal",),
     ("gateway.service",),
     ("gateway.transport", "gateway.store", "gateway.channels"),
     ("gateway.directory",),

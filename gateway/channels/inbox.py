@@ -6,6 +6,13 @@ Nothing is copied anywhere, so "delivered" must mean that someone can read
 it: a participant with no recipient account (``gateway recipients add``) has
 no inbox to read, and the channel refuses, so that the recipient's waterfall
 moves on to a channel that reaches it.
+
+The ``portal`` mode, when the gateway has an SMTP relay (``notices``), tells
+the recipient instead: an e-mail with a one-time sign-in link to the document
+(never the invoice itself); the document is delivered once the relay took the
+notice, and retrieved when the company opens or downloads it in the portal.
+A recipient with no e-mail address is refused with that reason, so the
+waterfall moves on.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from gateway.channels.base import Outcome, Parcel, Recipient
+from gateway.channels.email_notice import PortalNotices
 
 
 class InboxAccounts(Protocol):
@@ -25,13 +33,18 @@ _HOW = {"api": "its inbox API", "portal": "its portal inbox"}
 
 
 class InboxChannel:
-    def __init__(self, mode: str, accounts: InboxAccounts) -> None:
+    def __init__(
+        self, mode: str, accounts: InboxAccounts, notices: PortalNotices | None = None
+    ) -> None:
         if mode not in _HOW:
             raise ValueError(f"an inbox channel serves api or portal, not {mode!r}")
         self.mode = mode
         self.accounts = accounts
+        self.notices = notices if mode == "portal" else None
 
     async def deliver(self, parcel: Parcel, recipient: Recipient) -> Outcome:
+        if self.notices is not None:
+            return await self.notices.document(parcel, recipient)
         if not await self.accounts.has_recipient_account(recipient.id):
             return Outcome.refused(
                 f"{recipient.id} has no inbox account to read it "

@@ -2,7 +2,7 @@
 
 Each command lives in a module named for its job (network: init, serve,
 config, info, certs; health; documents: send, status, documents; validate; sample;
-route; agreements; settlement; partners; print; recipients; webhooks: senders
+route; agreements; settlement; partners; print; recipients; portal link; webhooks: senders
 webhook, recipients webhook, webhooks deliveries); ``common`` holds the configuration
 rule they share.
 
@@ -24,6 +24,7 @@ from gateway.cli import (
     health,
     network,
     partners,
+    portal,
     printing,
     recipients,
     route,
@@ -99,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
         printing,
         webhooks,
         recipients,
+        portal,
     ):
         module.register(sub)
     return top

@@ -7,10 +7,9 @@ import argparse
 import json
 import re
 from datetime import UTC, date, datetime
-from typing import Any
 
 from gateway.cli import common
-from gateway.config.settings import Settings
+from gateway.routing.settlement import settlement
 
 
 def previous_month(today: date) -> str:
@@ -23,55 +22,6 @@ def _month(text: str) -> str:
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a month such as 2026-11")
     return text
-
-
-def settlement(settings: Settings, month: str, counts: list[Any]) -> list[dict[str, Any]]:
-    """Per agreement: documents by way and type, the fees due each way, the balance."""
-    from decimal import Decimal
-
-    from gateway.routing.agreements import fees_due
-
-    out = []
-    agreements = {(c.peer, c.agreement) for c in counts}
-    agreements |= {(p.name, p.agreement.id) for p in settings.peers}
-    for peer_name, agreement_id in sorted(agreements):
-        mine = [c for c in counts if (c.peer, c.agreement) == (peer_name, agreement_id)]
-        peer = settings.peer_named(peer_name)
-        fees = peer.agreement.fees if peer and peer.agreement.id == agreement_id else None
-        row: dict[str, Any] = {"agreement": agreement_id, "peer": peer_name, "month": month}
-        row["documents"] = [
-            {"way": c.way, "document_type": c.document_type, "count": c.documents} for c in mine
-        ]
-        balance = Decimal(0)  # what the peer owes us; negative: what we owe
-        dues = []
-        for way in ("send", "receive"):
-            n = sum(c.documents for c in mine if c.way == way)
-            if fees is None:
-                continue
-            due = fees_due(fees, documents=n, way=way, peer=peer_name)
-            balance += due.amount if due.payee == "us" else -due.amount
-            dues.append(
-                {
-                    "way": way,
-                    "documents": n,
-                    "billable": due.billable,
-                    "amount": str(due.amount),
-                    "payer": due.payer,
-                    "payee": due.payee,
-                }
-            )
-        row["fees"] = dues
-        row["currency"] = fees.currency if fees else None
-        if fees is None:
-            row["note"] = "the agreement is no longer in the configuration: fees not computed"
-        elif balance > 0:
-            row["balance"] = f"{peer_name} owes us {balance} {fees.currency}"
-        elif balance < 0:
-            row["balance"] = f"we owe {peer_name} {-balance} {fees.currency}"
-        else:
-            row["balance"] = "nothing is owed"
-        out.append(row)
-    return out
 
 
 def cmd_settlement(args: argparse.Namespace) -> int:

@@ -10,17 +10,25 @@ recipient is in no network); "could not ask" is not: it raises a transient
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gateway.config.settings import Peer, Settings
 from gateway.directory.smp import Found, LookupFailed, LookupResult
 from gateway.errors import TransportError
 from gateway.model import ParticipantId, Partner
+from gateway.model.portal import PortalChoice
 from gateway.routing.decision import Location
 
 
 class PartnerSource(Protocol):
     async def get_partner(self, pid: str) -> Partner | None: ...
+
+
+@runtime_checkable
+class ChoiceSource(Protocol):
+    """The reception choices companies made in the recipient portal."""
+
+    async def portal_choice(self, participant: str) -> PortalChoice | None: ...
 
 
 class SmpSource(Protocol):
@@ -35,15 +43,22 @@ class Locator:
         settings: Callable[[], Settings],
         partners: PartnerSource | None = None,
         smp: SmpSource | None = None,
+        choices: ChoiceSource | None = None,
     ) -> None:
         self._settings = settings
         self._partners = partners
         self._smp = smp
+        self._choices = choices
 
     async def locate(self, pid: ParticipantId, document_type: str = "") -> Location:
         s = self._settings()
         own = s.participant(pid)
         if own is not None:
+            # A choice the company made in the portal outranks the file's:
+            # it is the newer word, and the company's own.
+            chosen = None if self._choices is None else await self._choices.portal_choice(str(pid))
+            if chosen is not None:
+                return Location(s.network.name, "portal preferences", chosen.reception)
             return Location(s.network.name, "configuration", own.reception)
         for peer in s.peers:
             if pid in peer.participants:

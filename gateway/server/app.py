@@ -21,6 +21,7 @@ import structlog
 from aiohttp import web
 
 from gateway import log as log_mod
+from gateway import portal
 from gateway.channels.print_cycle import PrintCycle
 from gateway.config import loader as config_mod
 from gateway.config.settings import Settings
@@ -30,6 +31,7 @@ from gateway.model import State
 from gateway.server import api, edge, inbox
 from gateway.server.health import WriteProbe
 from gateway.server.http_metrics import build_labels, metrics_middleware
+from gateway.service.channels import portal_key, portal_notices
 from gateway.service.delivery import Clock
 from gateway.service.intake import Checker
 from gateway.service.pipeline import Pipeline
@@ -186,6 +188,14 @@ def make_app(gw: Gateway, *, clock: Clock = utc_now) -> web.Application:
     app[bodies.BUDGET] = bodies.InflightBudget(settings.http)
     app.add_routes(api.routes())
     inbox.install(app, clock)
+    portal.install(
+        app,
+        store=gw.store,
+        settings=lambda: gw.settings,
+        clock=clock,
+        key=portal_key(settings),
+        notices=portal_notices(settings),
+    )
     app.add_routes(as4_routes(settings, gw.pipeline, clock=clock))
     app.add_routes(smp_routes(settings, gw.pipeline.receivable, clock=clock))
     # Room for one more document of the largest size, and its copy in the WAL.

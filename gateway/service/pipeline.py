@@ -23,7 +23,7 @@ from gateway.channels.base import Channel, Exporter
 from gateway.channels.export import AccountingExport
 from gateway.config.settings import Sender, Settings
 from gateway.core.dedup import api_key, inbound_keys, invoice_key
-from gateway.directory.lookup import Locator, SmpSource
+from gateway.directory.lookup import ChoiceSource, Locator, SmpSource
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, StoreError
 from gateway.metrics import Metrics
 from gateway.model import (
@@ -160,7 +160,13 @@ class Pipeline:
             transport,
             metrics=metrics,
             clock=clock,
-            directory=Locator(lambda: self.settings, store, smp),
+            directory=Locator(
+                lambda: self.settings,
+                store,
+                smp,
+                # the whole store has the portal's choices (tests may pass less)
+                choices=store if isinstance(store, ChoiceSource) else None,
+            ),
             channels=default_channels(settings, store) if channels is None else channels,
             exporter=AccountingExport(limits=settings.limits) if exporter is None else exporter,
         )

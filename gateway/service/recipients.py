@@ -2,19 +2,30 @@
 address and reception waterfall, from the configuration (our participants),
 else the directory (partners), else the document itself (a company in no
 network, reached on paper at the address the invoice gives).
+
+For one of our participants of the configuration, the e-mail and postal
+address it chose in the recipient portal (if it did) replace the file's:
+they are the company's own, newer word. The delivery's store is the whole
+store, so the portal's choices are read when it has them.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gateway.channels.base import Recipient
 from gateway.config.settings import Settings
 from gateway.model import DocumentMeta, ParticipantId, Partner, RouteDecision
+from gateway.model.portal import PortalChoice
 
 
 class PartnerReader(Protocol):
     async def get_partner(self, pid: str) -> Partner | None: ...
+
+
+@runtime_checkable
+class ChoiceReader(Protocol):
+    async def portal_choice(self, participant: str) -> PortalChoice | None: ...
 
 
 async def recipient_of(
@@ -25,11 +36,14 @@ async def recipient_of(
     pid = ParticipantId.parse(meta.recipient)
     own = settings.participant(pid)
     if own is not None:
+        chosen = None
+        if isinstance(partners, ChoiceReader):
+            chosen = await partners.portal_choice(str(pid))
         return Recipient(
             id=str(pid),
             name=own.name,
-            email=own.email,
-            address=own.address,
+            email=own.email if chosen is None else chosen.email,
+            address=own.address if chosen is None else chosen.address,
             reception=decision.channels or own.reception,
             export_dir=own.export_dir,
             source="configuration",

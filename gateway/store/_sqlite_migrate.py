@@ -19,6 +19,9 @@ Schema version 7: documents are indexed for listing by recipient and by
 sender, with their current state (sqlite_listing); a file of an earlier
 version gets a listing row for each document it holds, its state that of the
 document's last event.
+
+Schema version 8: the recipient portal's tables (sqlite_portal: sessions,
+used sign-in link nonces, reception choices). New tables only.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import sqlite3
 from gateway.core.dedup import api_key, inbound_keys
 from gateway.store._listing import entry_from_json
 
-VERSION = 7
+VERSION = 8
 MOVED_DATA = 7  # the last version that moved data (later ones only add tables)
 
 

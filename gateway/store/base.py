@@ -26,6 +26,7 @@ from gateway.model import (
     State,
     StatusEvent,
 )
+from gateway.model.portal import PortalChoice, PortalSession
 from gateway.model.webhooks import (
     DeliveryStatus,
     FeedEntry,
@@ -298,6 +299,36 @@ class DocumentListing(Protocol):
         append; None for an unknown document (nothing written)."""
 
 
+class PortalStore(Protocol):
+    """The recipient portal: signed-in sessions (with their expiry), the
+    sign-in links already used (their nonces), and the reception choices
+    companies make in the portal, with their history."""
+
+    async def put_portal_session(self, session: PortalSession) -> None:
+        """Keep a new session (replacing one with the same id hash)."""
+
+    async def portal_session(self, id_sha256: str, *, now: datetime) -> PortalSession | None:
+        """The session of that id hash, None when unknown or expired at ``now``."""
+
+    async def delete_portal_session(self, id_sha256: str) -> bool:
+        """End a session at once; False when there was none."""
+
+    async def use_link_nonce(self, nonce: str, *, expires_at: datetime, now: datetime) -> bool:
+        """Mark a sign-in link's nonce used, checked and written at once: True
+        the first time, False ever after (two processes cannot both use it).
+        The mark is kept at least until ``expires_at``, when the link is dead anyway."""
+
+    async def put_portal_choice(self, choice: PortalChoice) -> None:
+        """Record a company's new reception choice: its current one from now,
+        and one more entry in its history."""
+
+    async def portal_choice(self, participant: str) -> PortalChoice | None:
+        """The company's current choice made in the portal; None if it made none."""
+
+    async def portal_choices(self, participant: str, *, limit: int = 20) -> list[PortalChoice]:
+        """The company's choices, newest first (its preference history)."""
+
+
 class Store(
     StoreLifecycle,
     DocumentStore,
@@ -309,6 +340,7 @@ class Store(
     WebhookStore,
     AccountStore,
     DocumentListing,
+    PortalStore,
     Protocol,
 ):
     """Every concern at once: what ``factory.make_store`` returns, and what

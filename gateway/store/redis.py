@@ -10,6 +10,7 @@ from gateway.store.redis_feed import RedisFeed
 from gateway.store.redis_ledger import RedisLedger
 from gateway.store.redis_outbox import RedisOutbox
 from gateway.store.redis_partners import RedisPartners
+from gateway.store.redis_portal import RedisPortal
 from gateway.store.redis_webhooks import RedisWebhooks
 
 
@@ -22,5 +23,6 @@ class RedisStore(
     RedisFeed,
     RedisWebhooks,
     RedisAccounts,
+    RedisPortal,
 ):
     """Every concern of base.Store, on one Redis under one key prefix."""

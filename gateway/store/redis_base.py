@@ -37,6 +37,9 @@ Layout (all key names come from Keys, in one place, so no two concerns meet):
 * ``{p}:rcpt:accounts``   hash: recipient account name -> record (JSON)
 * ``{p}:rcpt:tokens``     hash: token SHA-256 -> account name
 * ``{p}:rcpt:reads``      hash: participant id -> live accounts reading it
+* ``{p}:portal:session:{sha256}``  string: a portal session (JSON), with a Redis expiry
+* ``{p}:portal:nonce:{nonce}``     string: a used sign-in link, kept until the link expires
+* ``{p}:portal:choices:{pid}``     list: a company's reception choices (JSON), newest first
 * ``{p}:ls:...``          listing by recipient and sender (see redis_listing)
 """
 
@@ -88,6 +91,15 @@ class Keys:
         self.accounts = f"{prefix}:rcpt:accounts"
         self.account_tokens = f"{prefix}:rcpt:tokens"
         self.account_reads = f"{prefix}:rcpt:reads"
+
+    def portal_session(self, id_sha256: str) -> str:
+        return f"{self.prefix}:portal:session:{id_sha256}"
+
+    def portal_nonce(self, nonce: str) -> str:
+        return f"{self.prefix}:portal:nonce:{nonce}"
+
+    def portal_choices(self, participant: str) -> str:
+        return f"{self.prefix}:portal:choices:{participant}"
 
     def wh_attempts(self, delivery_id: str) -> str:
         return f"{self.prefix}:wh:attempts:{delivery_id}"

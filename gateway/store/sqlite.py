@@ -13,6 +13,7 @@ from gateway.store import (
     sqlite_listing,
     sqlite_outbox,
     sqlite_partners,
+    sqlite_portal,
     sqlite_webhooks,
 )
 
@@ -27,6 +28,7 @@ class SqliteStore(
     sqlite_webhooks.SqliteWebhooks,
     sqlite_accounts.SqliteAccounts,
     sqlite_listing.SqliteListing,
+    sqlite_portal.SqlitePortal,
 ):
     """Every concern of base.Store, in one file: its schema is theirs together."""
 
@@ -41,4 +43,5 @@ class SqliteStore(
         + sqlite_webhooks.SCHEMA
         + sqlite_accounts.SCHEMA
         + sqlite_listing.SCHEMA
+        + sqlite_portal.SCHEMA
     )

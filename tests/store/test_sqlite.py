@@ -16,6 +16,7 @@ import pytest
 from gateway.core.dedup import api_key, inbound_keys
 from gateway.errors import StoreError
 from gateway.model import ListingQuery, Partner, State
+from gateway.store._sqlite_migrate import VERSION
 from gateway.store.sqlite import SqliteStore
 from tests.store.builders import T0, event, meta, payload
 
@@ -172,7 +173,7 @@ async def test_partners_of_a_version_4_store_read_back_with_their_address_not_su
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (7,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (VERSION,)
 
 
 async def test_a_version_4_store_gains_the_event_feed(tmp_path: Path) -> None:
@@ -203,7 +204,7 @@ async def test_a_version_4_store_gains_the_event_feed(tmp_path: Path) -> None:
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (7,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (VERSION,)
 
 
 async def test_documents_stored_before_version_7_are_listed_with_their_state(
