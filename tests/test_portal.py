@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.config import loader
 from gateway.core.signin import make_token, new_link, sign_in_url
+from gateway.portal.context import PORTAL
 from gateway.service.channels import portal_key
 from tests.builders import (
     BUYER,
@@ -388,3 +389,55 @@ async def test_an_admin_prints_a_sign_in_link_for_one_of_our_companies(
         assert (await api.client.get(path, allow_redirects=False)).status == 303
         api.client.session.cookie_jar.clear()
         assert (await api.client.get(path, allow_redirects=False)).status == 400
+
+
+async def test_signing_out_ends_the_session_everywhere(network_dir: tuple[Path, str]) -> None:
+    """Sign-out (with its CSRF token) answers 303 to the sign-in page, clears the cookie and
+    deletes the session in the store: the old cookie value, sent again, reads nothing."""
+    async with _portal(network_dir) as p:
+        api = p.api
+        await _sign_in(api)
+        raw = api.client.session.cookie_jar.filter_cookies(api.client.make_url("/portal/"))
+        session = raw["portal_session"].value
+        csrf = await _csrf(api, "/portal/")
+        out = await api.client.post("/portal/sign-out", data={"csrf": csrf}, allow_redirects=False)
+        assert out.status == 303 and out.headers["Location"] == "/portal/sign-in"
+        assert 'portal_session=""' in out.headers["Set-Cookie"]
+        api.client.session.cookie_jar.update_cookies(
+            {"portal_session": session}, api.client.make_url("/portal/")
+        )
+        again = await api.client.get("/portal/", allow_redirects=False)
+        assert again.status == 303 and again.headers["Location"] == "/portal/sign-in"
+
+
+async def test_the_inbox_filters_by_sender_state_and_date_and_pages(
+    network_dir: tuple[Path, str],
+) -> None:
+    """Three invoices, newest first, two a page with an "older documents" link that shows the
+    third; filtering by state, by a sender that sent nothing, or by a date after today empties
+    the list; a sender filter matching the seller keeps them all; a malformed date is 422."""
+    async with _portal(network_dir) as p:
+        api = p.api
+        ids = [await _delivered(api, f"PAGE-{n}") for n in (1, 2, 3)]
+        api.client.server.app[PORTAL].page_size = 2
+        await _sign_in(api)
+
+        first = await (await api.client.get("/portal/")).text()
+        assert _rows(first) == [ids[2], ids[1]]
+        found = re.search(r'id="next-page" href="([^"]+)"', first)
+        assert found
+        second = await (await api.client.get(found.group(1).replace("&amp;", "&"))).text()
+        assert _rows(second) == [ids[0]] and 'id="next-page"' not in second
+
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        for query in ("state=retrieved", "sender=nobody", f"since={tomorrow}"):
+            page = await (await api.client.get(f"/portal/?{query}")).text()
+            assert _rows(page) == [], query
+        seller = await (await api.client.get(f"/portal/?sender={SELLER}")).text()
+        assert _rows(seller) == [ids[2], ids[1]] and 'id="next-page"' in seller
+        bad = await api.client.get("/portal/?since=yesterday")
+        assert bad.status == 422
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'data-document-id="([^"]+)"', page)

@@ -97,5 +97,6 @@ def install(
 ) -> Portal:
     """Serve the portal under /portal/ on the gateway's application."""
     portal = Portal(store, settings, clock, key, notices)
+    app[PORTAL] = portal  # the same object, for whoever holds the main application
     app.add_subapp("/portal", make_portal_app(portal))
     return portal
