@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.config import loader
 from gateway.core.signin import make_token, new_link, sign_in_url
+from gateway.model import Partner
 from gateway.portal.context import PORTAL
 from gateway.service.channels import portal_key
 from tests.builders import (
@@ -441,3 +442,40 @@ async def test_the_inbox_filters_by_sender_state_and_date_and_pages(
 
 def _rows(page: str) -> list[str]:
     return re.findall(r'data-document-id="([^"]+)"', page)
+
+
+async def test_a_directory_partner_of_our_network_signs_in_and_its_record_changes(
+    network_dir: tuple[Path, str],
+) -> None:
+    """A partner of our network in the directory (not in gateway.toml) gets a link at its
+    e-mail, signs in, and saving its preferences rewrites its directory record (reception,
+    e-mail, address), which routing reads for its next document."""
+    async with _portal(network_dir) as p:
+        api = p.api
+        pid = "0088:5790000435975"
+        network = api.gw.settings.network.name
+        await api.gw.store.put_partners(
+            [Partner(pid, "Dir Co", network=network, email="dir@co.example")]
+        )
+        csrf = await _csrf(api)
+        await api.client.post("/portal/sign-in", data={"email": "dir@co.example", "csrf": csrf})
+        for _ in range(200):
+            if p.box.received:
+                break
+            await asyncio.sleep(0.02)
+        (mail,) = p.box.received
+        path = _link_path(mail.message().get_content(), p.base_url)
+        assert (await api.client.get(path, allow_redirects=False)).status == 303
+        csrf = await _csrf(api, "/portal/preferences")
+        saved = await api.client.post(
+            "/portal/preferences",
+            data={"mode1": "paper", "email": "", "address": "2 Main St\nOslo", "csrf": csrf},
+        )
+        assert saved.status == 200 and 'id="saved"' in await saved.text()
+        partner = await api.gw.store.get_partner(pid)
+    assert partner is not None
+    assert (partner.modes, partner.email, partner.address) == (
+        ("paper",),
+        "",
+        ("2 Main St", "Oslo"),
+    )
