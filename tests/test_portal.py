@@ -479,3 +479,26 @@ async def test_a_directory_partner_of_our_network_signs_in_and_its_record_change
         "",
         ("2 Main St", "Oslo"),
     )
+
+
+async def test_the_session_cookie_is_secure_behind_an_https_base_url(
+    network_dir: tuple[Path, str],
+) -> None:
+    """With an https base_url, the session cookie is also Secure (still HttpOnly, SameSite=Lax),
+    and the printed links start with that https address."""
+    cfg, token = network_dir
+    text = cfg.read_text()
+    cfg.write_text(re.sub(r'base_url = "http://', 'base_url = "https://', text, count=1))
+    async with serve_api(cfg, token) as api:
+        assert api.gw.settings.network.base_url.startswith("https://")
+        key = portal_key(api.gw.settings)
+        url = sign_in_url(api.gw.settings.network.base_url, key, new_link(str(BUYER), "s", _now()))
+        assert url.startswith("https://")
+        path = url[len(api.gw.settings.network.base_url.rstrip("/")) :]
+        resp = await api.client.get(path, allow_redirects=False)
+        cookie = resp.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
