@@ -10,6 +10,7 @@ from benchmarks import (
     healthz_under_load,
     inbox_listing,
     large_payload,
+    portal_pages,
     routing,
     upload_flood,
     validation,
@@ -31,3 +32,5 @@ black_hole.main([])
 email_channel.main([])
 inbox_listing.main(["--store", "sqlite"])
 inbox_listing.main(["--store", "redis"])
+portal_pages.main(["--store", "sqlite"])
+portal_pages.main(["--store", "redis"])

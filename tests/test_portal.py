@@ -17,6 +17,8 @@ from typing import Any
 
 from gateway.config import loader
 from gateway.core.signin import make_token, new_link, sign_in_url
+from gateway.model import Partner
+from gateway.portal.context import PORTAL
 from gateway.service.channels import portal_key
 from tests.builders import (
     BUYER,
@@ -388,3 +390,115 @@ async def test_an_admin_prints_a_sign_in_link_for_one_of_our_companies(
         assert (await api.client.get(path, allow_redirects=False)).status == 303
         api.client.session.cookie_jar.clear()
         assert (await api.client.get(path, allow_redirects=False)).status == 400
+
+
+async def test_signing_out_ends_the_session_everywhere(network_dir: tuple[Path, str]) -> None:
+    """Sign-out (with its CSRF token) answers 303 to the sign-in page, clears the cookie and
+    deletes the session in the store: the old cookie value, sent again, reads nothing."""
+    async with _portal(network_dir) as p:
+        api = p.api
+        await _sign_in(api)
+        raw = api.client.session.cookie_jar.filter_cookies(api.client.make_url("/portal/"))
+        session = raw["portal_session"].value
+        csrf = await _csrf(api, "/portal/")
+        out = await api.client.post("/portal/sign-out", data={"csrf": csrf}, allow_redirects=False)
+        assert out.status == 303 and out.headers["Location"] == "/portal/sign-in"
+        assert 'portal_session=""' in out.headers["Set-Cookie"]
+        api.client.session.cookie_jar.update_cookies(
+            {"portal_session": session}, api.client.make_url("/portal/")
+        )
+        again = await api.client.get("/portal/", allow_redirects=False)
+        assert again.status == 303 and again.headers["Location"] == "/portal/sign-in"
+
+
+async def test_the_inbox_filters_by_sender_state_and_date_and_pages(
+    network_dir: tuple[Path, str],
+) -> None:
+    """Three invoices, newest first, two a page with an "older documents" link that shows the
+    third; filtering by state, by a sender that sent nothing, or by a date after today empties
+    the list; a sender filter matching the seller keeps them all; a malformed date is 422."""
+    async with _portal(network_dir) as p:
+        api = p.api
+        ids = [await _delivered(api, f"PAGE-{n}") for n in (1, 2, 3)]
+        api.client.server.app[PORTAL].page_size = 2
+        await _sign_in(api)
+
+        first = await (await api.client.get("/portal/")).text()
+        assert _rows(first) == [ids[2], ids[1]]
+        found = re.search(r'id="next-page" href="([^"]+)"', first)
+        assert found
+        second = await (await api.client.get(found.group(1).replace("&amp;", "&"))).text()
+        assert _rows(second) == [ids[0]] and 'id="next-page"' not in second
+
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        for query in ("state=retrieved", "sender=nobody", f"since={tomorrow}"):
+            page = await (await api.client.get(f"/portal/?{query}")).text()
+            assert _rows(page) == [], query
+        seller = await (await api.client.get(f"/portal/?sender={SELLER}")).text()
+        assert _rows(seller) == [ids[2], ids[1]] and 'id="next-page"' in seller
+        bad = await api.client.get("/portal/?since=yesterday")
+        assert bad.status == 422
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'data-document-id="([^"]+)"', page)
+
+
+async def test_a_directory_partner_of_our_network_signs_in_and_its_record_changes(
+    network_dir: tuple[Path, str],
+) -> None:
+    """A partner of our network in the directory (not in gateway.toml) gets a link at its
+    e-mail, signs in, and saving its preferences rewrites its directory record (reception,
+    e-mail, address), which routing reads for its next document."""
+    async with _portal(network_dir) as p:
+        api = p.api
+        pid = "0088:5790000435975"
+        network = api.gw.settings.network.name
+        await api.gw.store.put_partners(
+            [Partner(pid, "Dir Co", network=network, email="dir@co.example")]
+        )
+        csrf = await _csrf(api)
+        await api.client.post("/portal/sign-in", data={"email": "dir@co.example", "csrf": csrf})
+        for _ in range(200):
+            if p.box.received:
+                break
+            await asyncio.sleep(0.02)
+        (mail,) = p.box.received
+        path = _link_path(mail.message().get_content(), p.base_url)
+        assert (await api.client.get(path, allow_redirects=False)).status == 303
+        csrf = await _csrf(api, "/portal/preferences")
+        saved = await api.client.post(
+            "/portal/preferences",
+            data={"mode1": "paper", "email": "", "address": "2 Main St\nOslo", "csrf": csrf},
+        )
+        assert saved.status == 200 and 'id="saved"' in await saved.text()
+        partner = await api.gw.store.get_partner(pid)
+    assert partner is not None
+    assert (partner.modes, partner.email, partner.address) == (
+        ("paper",),
+        "",
+        ("2 Main St", "Oslo"),
+    )
+
+
+async def test_the_session_cookie_is_secure_behind_an_https_base_url(
+    network_dir: tuple[Path, str],
+) -> None:
+    """With an https base_url, the session cookie is also Secure (still HttpOnly, SameSite=Lax),
+    and the printed links start with that https address."""
+    cfg, token = network_dir
+    text = cfg.read_text()
+    cfg.write_text(re.sub(r'base_url = "http://', 'base_url = "https://', text, count=1))
+    async with serve_api(cfg, token) as api:
+        assert api.gw.settings.network.base_url.startswith("https://")
+        key = portal_key(api.gw.settings)
+        url = sign_in_url(api.gw.settings.network.base_url, key, new_link(str(BUYER), "s", _now()))
+        assert url.startswith("https://")
+        path = url[len(api.gw.settings.network.base_url.rstrip("/")) :]
+        resp = await api.client.get(path, allow_redirects=False)
+        cookie = resp.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -97,6 +97,7 @@ def install(
 ) -> Portal:
     """Serve the portal under /portal/ on the gateway's application."""
     portal = Portal(store, settings, clock, key, notices)
+    app[PORTAL] = portal  # the same object, for whoever holds the main application
     sub = make_portal_app(portal)
     admin.install(sub, store)  # the admin view, /portal/admin/
     app.add_subapp("/portal", sub)

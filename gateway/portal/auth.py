@@ -13,6 +13,7 @@ Signing out deletes it.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import structlog
@@ -25,6 +26,7 @@ from gateway.model.portal import PortalSession
 from gateway.portal.context import (
     SESSION_COOKIE,
     SESSION_LIFETIME,
+    Portal,
     check_csrf,
     current_session,
     hash_session,
@@ -65,15 +67,28 @@ async def ask_for_link(request: web.Request) -> web.Response:
         return response
     p.limiter.record(keys, now=now, limit=p.per_address)
     p.limiter.record([f"ip:{_client(request)}"], now=now, limit=p.per_client)
-    settings = p.settings()
-    found = await companies.companies_of_email(settings, p.store, email)
-    if found and p.notices is not None:
-        for pid in found:
-            await p.notices.sign_in(email, pid, p.clock())
-    elif found:
-        log.warning("portal.no_relay", detail="sign-in link asked for, but no [channels.email]")
-    log.info("portal.link_requested", known=bool(found))
+    # Looked up and sent after the answer: a known address must not answer
+    # later than an unknown one (the time would tell who our companies are).
+    task = asyncio.create_task(_send_links(p, email))
+    _SENDING.add(task)
+    task.add_done_callback(_SENDING.discard)
     return render(request, "link_sent.html")
+
+
+_SENDING: set[asyncio.Task[None]] = set()  # kept until done, so none is collected midway
+
+
+async def _send_links(p: Portal, email: str) -> None:
+    try:
+        found = await companies.companies_of_email(p.settings(), p.store, email)
+        if found and p.notices is not None:
+            for pid in found:
+                await p.notices.sign_in(email, pid, p.clock())
+        elif found:
+            log.warning("portal.no_relay", detail="sign-in link asked for, no [channels.email]")
+        log.info("portal.link_requested", known=bool(found))
+    except Exception:
+        log.exception("portal.link_failed")
 
 
 async def open_link(request: web.Request) -> web.Response:

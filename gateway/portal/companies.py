@@ -78,10 +78,18 @@ async def companies_of_email(settings: Settings, store: PortalData, email: str) 
                 partner.network == settings.network.name
                 and partner.email.lower() == wanted
                 and partner.id not in found
-                and settings.participant(ParticipantId.parse(partner.id)) is None
+                and not _in_configuration(settings, partner.id)
             ):
                 found.append(partner.id)
         if len(page) < _PAGE:
             break
         after = page[-1].id
     return found[:MAX_MATCHES]
+
+
+def _in_configuration(settings: Settings, pid: str) -> bool:
+    """Whether a directory id is also a participant of the file (which then rules)."""
+    try:
+        return settings.participant(ParticipantId.parse(pid)) is not None
+    except (InputError, ValueError):
+        return False

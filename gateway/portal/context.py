@@ -57,6 +57,7 @@ class Portal:
     limiter: FailureLimiter = field(default_factory=FailureLimiter)
     per_address: int = 3  # sign-in links per address per minute
     per_client: int = 10  # sign-in link requests per client IP per minute
+    page_size: int = 25  # documents per inbox page
     monotonic: Callable[[], float] = time.monotonic
 
     @property

@@ -26,7 +26,6 @@ from gateway.validation.parse import parse_xml
 
 log = structlog.get_logger("gateway.portal")
 
-PAGE_SIZE = 25
 _SCAN_PAGES = 20  # pages read at most to fill one page filtered by sender
 ACKNOWLEDGEABLE = frozenset({State.DELIVERED, State.PRINTED})
 OPENED = "the recipient opened it in the portal"
@@ -68,7 +67,7 @@ def _filters(request: web.Request) -> tuple[ListingQuery, str, dict[str, str], l
     sender = q.get("sender", "").strip()[:200]
     shown = {"state": q.get("state", ""), "since": q.get("since", ""), "sender": sender}
     return (
-        ListingQuery(state=state, since=since, cursor=cursor, limit=PAGE_SIZE),
+        ListingQuery(state=state, since=since, cursor=cursor, limit=portal_of(request).page_size),
         sender,
         shown,
         problems,
@@ -101,7 +100,7 @@ async def _page(
         for entry in page.documents:
             if _matches(entry.meta, sender):
                 rows.append(entry)
-                if len(rows) == PAGE_SIZE:
+                if len(rows) == query.limit:
                     return rows, _cursor_of(entry.meta)
         if page.next_cursor is None:
             return rows, None

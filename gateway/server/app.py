@@ -281,6 +281,7 @@ async def serve(settings: Settings, *, worker_id: int = 0, workers: int = 1) -> 
                 "gateway.listening",
                 network=net.name,
                 url=f"http://{net.listen_host}:{net.listen_port}",
+                portal=net.base_url.rstrip("/") + "/portal/",
                 store=settings.store.url.split("://")[0],
                 worker=worker_id,
             )
