@@ -21,7 +21,7 @@ from gateway.channels.invoice_html import invoice_html
 from gateway.channels.render import read_document, render_pdf
 from gateway.model import Cursor, DocumentMeta, Listed, ListingQuery, State, StatusEvent
 from gateway.model.portal import PortalSession
-from gateway.portal.context import check_csrf, portal_of, render, require_session
+from gateway.portal.context import check_csrf, language, portal_of, render, require_session
 from gateway.validation.parse import parse_xml
 
 log = structlog.get_logger("gateway.portal")
@@ -171,7 +171,7 @@ async def document(request: web.Request) -> web.Response:
     await _retrieve(request, meta, OPENED, always=False)
     payload = await p.store.get_payload(meta.id) or b""
     limits = p.settings().limits
-    html = await asyncio.to_thread(invoice_html, payload, limits)
+    html = await asyncio.to_thread(invoice_html, payload, limits, language(request))
     history = await p.store.history(meta.id)
     state = history[-1].state.value if history else State.RECEIVED.value
     return render(
