@@ -1,0 +1,172 @@
+"""A real headless Chromium for the browser tests: Debian's ``chromium`` driven
+through its ``chromedriver`` by selenium, with a fresh profile, a fixed window
+and a download folder inside the test's temp dir, and a screenshot of each
+page the test looks at.
+
+scripts/test installs the two packages when they are missing; a machine
+without them fails these tests (it never skips them), naming what to install.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Fixed, so screenshots are comparable from run to run (and fit docs/img).
+WINDOW = (1280, 900)
+# How long a page may take to show what a test waits for: generous, the
+# machine is shared; a wait that runs out fails with the page's address.
+PATIENCE_SECONDS = 30.0
+
+
+def require_chromium() -> None:
+    """Fail (never skip) where the browser is missing, saying how to get it."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
+    if missing:
+        raise AssertionError(
+            f"{' and '.join(missing)} missing: the browser tests need Debian's chromium and "
+            "chromium-driver packages (scripts/test installs them with apt-get)"
+        )
+
+
+@dataclass
+class Browser:
+    """One headless Chromium and where it keeps its files: ``folder/profile``
+    (a fresh profile), ``folder/downloads`` and ``folder/screenshots``."""
+
+    driver: WebDriver
+    folder: Path
+    shots: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def downloads(self) -> Path:
+        return self.folder / "downloads"
+
+    def get(self, url: str) -> None:
+        self.driver.get(url)
+
+    def shot(self, name: str) -> Path:
+        """Save a PNG of the page as it is now, as ``screenshots/NN-name.png``
+        (NN: the order the test took them in); kept in ``shots`` by name."""
+        folder = self.folder / "screenshots"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{len(self.shots) + 1:02d}-{name}.png"
+        assert self.driver.save_screenshot(str(path)), f"no screenshot of {self.driver.current_url}"
+        self.shots[name] = path
+        return path
+
+    def wait_for(self, css: str) -> WebElement:
+        """The element ``css`` selects, once the page shows it."""
+        try:
+            found = WebDriverWait(self.driver, PATIENCE_SECONDS).until(
+                expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
+            )
+        except TimeoutException:
+            raise AssertionError(
+                f"{css} not on {self.driver.current_url} after {PATIENCE_SECONDS:.0f}s; the page: "
+                f"{self.driver.page_source[:2000]}"
+            ) from None
+        assert isinstance(found, WebElement)
+        return found
+
+    def find(self, css: str) -> WebElement:
+        """The element ``css`` selects on the page shown now (it must be there)."""
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def all(self, css: str) -> list[WebElement]:
+        return list(self.driver.find_elements(By.CSS_SELECTOR, css))
+
+    def submit(self, button_css: str, then: str) -> WebElement:
+        """Click ``button_css`` (a form's button) and wait for the next page
+        to show ``then``; the old page must go first, so ``then`` is not
+        found on the page being left."""
+        old = self.find("html")
+        self.find(button_css).click()
+        WebDriverWait(self.driver, PATIENCE_SECONDS).until(expected_conditions.staleness_of(old))
+        return self.wait_for(then)
+
+    def download(self, link_css: str, suffix: str) -> Path:
+        """Click ``link_css`` and return the file the browser saved in
+        ``downloads`` once it is complete (its name ends with ``suffix``)."""
+        self.downloads.mkdir(exist_ok=True)
+        before = set(self.downloads.iterdir())
+        self.find(link_css).click()
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while time.monotonic() < deadline:
+            done = [p for p in set(self.downloads.iterdir()) - before if p.name.endswith(suffix)]
+            if done and not any(p.name.endswith(".crdownload") for p in self.downloads.iterdir()):
+                [path] = done
+                return path
+            time.sleep(0.05)
+        found = sorted(p.name for p in self.downloads.iterdir())
+        raise AssertionError(f"no *{suffix} downloaded from {link_css}; the folder has {found}")
+
+    def quit(self) -> None:
+        self.driver.quit()
+
+
+def start_chromium(folder: Path) -> Browser:
+    """A headless Chromium with a fresh profile under ``folder``, downloads
+    saved without asking into ``folder/downloads`` (PDFs too, not shown in a
+    viewer), and a ``WINDOW``-sized window."""
+    require_chromium()
+    folder.mkdir(parents=True, exist_ok=True)
+    downloads = folder / "downloads"
+    downloads.mkdir(exist_ok=True)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        f"--user-data-dir={folder / 'profile'}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        "--no-sandbox",  # the tests run as root in CI, where Chromium's sandbox cannot start
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--lang=en-GB",
+        "--force-device-scale-factor=1",
+        "--hide-scrollbars",
+    ):
+        options.add_argument(argument)
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "download.directory_upgrade": True,
+            "plugins.always_open_pdf_externally": True,
+            "intl.accept_languages": "en-GB,en",
+        },
+    )
+    service = Service(str(CHROMEDRIVER), log_output=str(folder / "chromedriver-log.txt"))
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    return Browser(driver, folder)
+
+
+def publish(shots: dict[str, Path], names: dict[str, str], folder: Path) -> list[Path]:
+    """Copy the screenshots named in ``names`` (shot name -> file name) into
+    ``folder`` (docs/img for the README); the copies made."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for shot, file_name in names.items():
+        assert shot in shots, f"no screenshot {shot!r} was taken (taken: {sorted(shots)})"
+        made.append(Path(shutil.copyfile(shots[shot], folder / file_name)))
+    return made
