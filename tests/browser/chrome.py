@@ -69,33 +69,49 @@ class Browser:
         return path
 
     def wait_for(self, css: str) -> WebElement:
-        """The element ``css`` selects, once the page shows it."""
+        """The element ``css`` selects on the page now loading or loaded: the
+        portal's pages are rendered on the server, so once the page has
+        loaded the element is there or never will be (no waiting on a 404)."""
         try:
-            found = WebDriverWait(self.driver, PATIENCE_SECONDS).until(
-                expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
+            WebDriverWait(self.driver, PATIENCE_SECONDS).until(
+                lambda driver: driver.execute_script("return document.readyState") == "complete"
             )
         except TimeoutException:
             raise AssertionError(
-                f"{css} not on {self.driver.current_url} after {PATIENCE_SECONDS:.0f}s; the page: "
-                f"{self.driver.page_source[:2000]}"
+                f"{self.driver.current_url} still loading after {PATIENCE_SECONDS:.0f}s"
             ) from None
-        assert isinstance(found, WebElement)
-        return found
+        found = self.all(css)
+        assert found, f"{css} not on {self.driver.current_url}; the page: {self.page_text()}"
+        return found[0]
+
+    def page_text(self) -> str:
+        """The page's source, cut to what an assertion message can show."""
+        return self.driver.page_source[:3000]
 
     def find(self, css: str) -> WebElement:
         """The element ``css`` selects on the page shown now (it must be there)."""
-        return self.driver.find_element(By.CSS_SELECTOR, css)
+        found = self.all(css)
+        assert found, f"{css} not on {self.driver.current_url}; the page: {self.page_text()}"
+        return found[0]
 
     def all(self, css: str) -> list[WebElement]:
         return list(self.driver.find_elements(By.CSS_SELECTOR, css))
 
-    def submit(self, button_css: str, then: str) -> WebElement:
-        """Click ``button_css`` (a form's button) and wait for the next page
-        to show ``then``; the old page must go first, so ``then`` is not
+    def follow(self, css: str, then: str) -> WebElement:
+        """Click ``css`` (a link, or a form's button) and wait for the next
+        page to show ``then``; the old page must go first, so ``then`` is not
         found on the page being left."""
         old = self.find("html")
-        self.find(button_css).click()
-        WebDriverWait(self.driver, PATIENCE_SECONDS).until(expected_conditions.staleness_of(old))
+        self.find(css).click()
+        try:
+            WebDriverWait(self.driver, PATIENCE_SECONDS).until(
+                expected_conditions.staleness_of(old)
+            )
+        except TimeoutException:
+            raise AssertionError(
+                f"clicking {css} on {self.driver.current_url} led nowhere in "
+                f"{PATIENCE_SECONDS:.0f}s"
+            ) from None
         return self.wait_for(then)
 
     def download(self, link_css: str, suffix: str) -> Path:
