@@ -118,6 +118,7 @@ def test_a_company_signs_in_by_email_reads_downloads_chooses_email_and_signs_out
     browser.driver.add_cookie({"name": "portal_session", "value": session["value"], "path": "/"})
     browser.get(portal.url + "/portal/")
     _shows_sign_in(browser)
+    browser.driver.delete_cookie("portal_session")  # the stale copy put back above
     browser.get(link)
     browser.wait_for("#link-invalid")
     assert browser.driver.get_cookie("portal_session") is None, "a used link signs nobody in"
