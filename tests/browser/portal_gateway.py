@@ -20,7 +20,7 @@ from tests.support import Network, cli, free_port, make_network
 
 SELLER = f"0088:{gln('5730000401')}"
 BUYER = f"0088:{gln('5730000402')}"
-BUYER_NAME = "Verlaine Bistrot SARL"
+BUYER_NAME = "Maison Verlaine Hotellerie SARL"  # as the sample invoice names it
 BUYER_EMAIL = "ap@verlaine.example"
 
 
@@ -54,7 +54,7 @@ def portal_gateway(root: Path) -> Iterator[PortalGateway]:
     net = make_network(root, "alpha", participants=[SELLER, BUYER])
     # Names by hand: set_participant would drop the [[senders]] table's name too.
     text = net.config.read_text()
-    text = text.replace('"alpha participant 1"', '"Abaque Conseil"')
+    text = text.replace('"alpha participant 1"', '"Atelier Bressand Quincaillerie SAS"')
     net.config.write_text(text.replace('"alpha participant 2"', f'"{BUYER_NAME}"'))
     set_participant(net.config, BUYER, email=BUYER_EMAIL, reception="portal")
     set_delivery(net.config, poll_seconds=0.05, initial_backoff_seconds=0.2)

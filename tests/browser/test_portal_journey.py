@@ -128,6 +128,29 @@ def test_a_company_signs_in_by_email_reads_downloads_chooses_email_and_signs_out
         publish(browser.shots, PUBLISHED, folder)
 
 
+def test_the_document_page_shows_the_invoice_itself(
+    browser: Browser, portal: PortalGateway
+) -> None:
+    """The document page shows the invoice as a person reads it: both parties,
+    each line, the VAT, the amount due and the account to pay into, not only
+    its number."""
+    doc_id = portal.send("VB-2026-0044")["id"]
+    _sign_in(browser, portal)
+    browser.get(f"{portal.url}/portal/documents/{doc_id}")
+    shown = browser.wait_for("article#invoice").text
+    for what in (
+        "VB-2026-0044",
+        "Atelier Bressand Quincaillerie",  # the seller
+        "Maison Verlaine",  # the buyer
+        "Concealed hinge set",  # the lines
+        "Fitting labour",
+        "82.40",  # the VAT
+        "494.40",  # the amount due
+    ):
+        assert what in shown, f"{what!r} not on the document page: {shown}"
+    assert "FR4730004028370001234567813" in shown.replace(" ", ""), "the IBAN to pay into"
+
+
 def test_the_session_cookie_cannot_be_read_by_the_pages_javascript(
     browser: Browser, portal: PortalGateway
 ) -> None:
