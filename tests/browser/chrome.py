@@ -9,6 +9,7 @@ without them fails these tests (it never skips them), naming what to install.
 
 from __future__ import annotations
 
+import base64
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -59,12 +60,25 @@ class Browser:
         self.driver.get(url)
 
     def shot(self, name: str) -> Path:
-        """Save a PNG of the page as it is now, as ``screenshots/NN-name.png``
-        (NN: the order the test took them in); kept in ``shots`` by name."""
+        """Save a PNG of the whole page as it is now (below the window's edge
+        too), as ``screenshots/NN-name.png`` (NN: the order the test took
+        them in); kept in ``shots`` by name."""
         folder = self.folder / "screenshots"
         folder.mkdir(exist_ok=True)
         path = folder / f"{len(self.shots) + 1:02d}-{name}.png"
-        assert self.driver.save_screenshot(str(path)), f"no screenshot of {self.driver.current_url}"
+        layout = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        page, window = layout["cssContentSize"], layout["cssLayoutViewport"]
+        clip = {
+            "x": 0,
+            "y": 0,
+            "width": window["clientWidth"],
+            "height": max(page["height"], window["clientHeight"]),
+            "scale": 1,
+        }
+        taken = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+        )
+        path.write_bytes(base64.b64decode(taken["data"]))
         self.shots[name] = path
         return path
 
