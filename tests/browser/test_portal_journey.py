@@ -16,13 +16,19 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests import logwatch
 from tests.browser import mail
 from tests.browser.chrome import Browser, publish
 from tests.browser.portal_gateway import PortalGateway
-from tests.support import REPO
+from tests.builders import invoice
+from tests.support import REPO, cli
 
 pytestmark = pytest.mark.slow
 
@@ -178,11 +184,17 @@ def test_a_forged_sign_in_link_shows_a_clear_page_and_signs_nobody_in(
 def test_the_language_switch_turns_the_portal_to_french_and_back(
     browser: Browser, portal: PortalGateway
 ) -> None:
-    """A browser asking for English gets English pages; the header's French
-    link turns the page French (html lang="fr", other words) and the next page
-    stays French; the English link turns it back."""
+    """Signed in with the link `gateway portal link` prints, a browser asking
+    for English gets English pages; the header's French link turns the page
+    French (html lang="fr", other words) and the next page stays French; the
+    English link turns it back."""
     portal.send("VB-2026-0050")
-    _sign_in(browser, portal)
+    printed = cli("portal", "link", portal.buyer, "--config", str(portal.net.config))
+    assert printed.returncode == 0, printed.stderr
+    [link] = mail.links_in(printed.stdout, portal.url + "/portal/sign-in/")
+    logwatch.register(link.rsplit("/", 1)[-1])
+    browser.get(link)
+    browser.wait_for("table#documents")
     html = browser.find("html")
     assert html.get_attribute("lang") == "en"
     english = browser.find("table#documents").text
@@ -193,3 +205,96 @@ def test_the_language_switch_turns_the_portal_to_french_and_back(
     browser.wait_for("form#preferences")
     assert browser.find("html").get_attribute("lang") == "fr", "the choice is kept"
     browser.follow("a[hreflang=en]", 'html[lang="en"]')
+
+
+def test_the_notice_of_a_new_invoice_opens_it_in_one_click(
+    browser: Browser, portal: PortalGateway
+) -> None:
+    """A buyer who receives in the portal is e-mailed a notice of each new
+    invoice; its link opens that invoice in the browser, signed in, and the
+    seller then sees it retrieved."""
+    number = "VB-2026-0060"
+    doc_id = portal.send(number)["id"]
+    link = mail.sign_in_link(portal.box, portal.buyer_email, portal.url)
+    logwatch.register(link.rsplit("/", 1)[-1])
+    [notice] = mail.messages_to(portal.box, portal.buyer_email)
+    assert number in mail.text_of(notice) and not list(notice.iter_attachments())
+    browser.get(link)
+    assert number in browser.wait_for("article#invoice").text
+    assert browser.driver.current_url.endswith(f"/portal/documents/{doc_id}")
+    browser.shot("document-from-notice")
+    assert portal.net.status(doc_id)["status"] == "retrieved"
+
+
+HOSTILE = (
+    "&lt;script&gt;window.hostile = 1&lt;/script&gt;"
+    '&lt;img src="x" onerror="window.hostile = 2"&gt;Bressand'
+)
+
+
+def test_markup_in_an_invoice_is_shown_as_text_and_never_runs(
+    browser: Browser, portal: PortalGateway
+) -> None:
+    """An invoice whose seller name and note carry a script and an image with
+    an onerror handler shows them as text in the inbox and on the document
+    page: no element is made of them and no script runs."""
+    body = invoice("VB-2026-0070", seller=portal.seller, buyer=portal.buyer)
+    body = body.replace(b"Atelier Bressand Quincaillerie SAS", HOSTILE.encode())
+    body = body.replace(b"Hinges and fitting", HOSTILE.encode())
+    code, answer = portal.net.submit(body)
+    assert code == 202, answer
+    doc_id = answer["id"]
+    assert portal.net.wait_final(doc_id)["status"] == "delivered"
+    _sign_in(browser, portal)
+    literal = '<img src="x" onerror="window.hostile = 2">'
+    assert literal in browser.find(f'tr[data-document-id="{doc_id}"]').text
+    browser.get(f"{portal.url}/portal/documents/{doc_id}")
+    shown = browser.wait_for("article#invoice")
+    assert shown.text.count("<script>window.hostile = 1</script>") >= 2, shown.text
+    assert browser.all("body script") == [] and browser.all("article#invoice img") == []
+    assert browser.driver.execute_script("return window.hostile === undefined")
+    browser.shot("hostile-invoice")
+
+
+def test_sign_in_works_from_the_keyboard_and_every_field_has_a_label(
+    browser: Browser, portal: PortalGateway
+) -> None:
+    """On the sign-in and preferences pages every field a person fills has a
+    label naming it; the sign-in form is reached with Tab and sent with
+    Enter, without a mouse."""
+    browser.get(portal.url + "/portal/sign-in")
+    browser.wait_for("form#sign-in")
+    assert _unlabelled(browser) == []
+    for _ in range(20):  # Tab from the top of the page to the e-mail field
+        if browser.driver.switch_to.active_element.get_attribute("id") == "email":
+            break
+        ActionChains(browser.driver).send_keys(Keys.TAB).perform()
+    focused = browser.driver.switch_to.active_element
+    assert focused.get_attribute("id") == "email", "Tab reaches the e-mail field"
+    seen = len(mail.messages_to(portal.box, portal.buyer_email))
+    old = browser.find("html")
+    focused.send_keys(portal.buyer_email, Keys.ENTER)
+    WebDriverWait(browser.driver, 30).until(expected_conditions.staleness_of(old))
+    browser.wait_for("#link-sent")
+    link = mail.sign_in_link(portal.box, portal.buyer_email, portal.url, seen=seen)
+    logwatch.register(link.rsplit("/", 1)[-1])
+    browser.get(link)
+    browser.wait_for("table#documents")
+    assert _unlabelled(browser) == []
+    browser.get(portal.url + "/portal/preferences")
+    browser.wait_for("form#preferences")
+    assert _unlabelled(browser) == []
+
+
+def _unlabelled(browser: Browser) -> list[str]:
+    """The fields a person fills on this page that no label names."""
+    fields = browser.all("input:not([type=hidden]):not([type=submit]), select, textarea")
+    missing = []
+    for field in fields:
+        ident = field.get_attribute("id") or ""
+        labelled = bool(ident and browser.all(f'label[for="{ident}"]'))
+        labelled = labelled or bool(field.get_attribute("aria-label"))
+        labelled = labelled or bool(field.find_elements(By.XPATH, "ancestor::label"))
+        if not labelled:
+            missing.append(field.get_attribute("outerHTML") or "?")
+    return missing
