@@ -64,12 +64,13 @@ def test_a_company_signs_in_by_email_reads_downloads_chooses_email_and_signs_out
 ) -> None:
     """A buyer who receives in the portal asks for a sign-in link, opens it from
     the e-mail, finds in its inbox the invoice the seller sent through the API,
-    opens it, downloads its PDF (the invoice number inside; the seller then sees
-    it retrieved), switches its reception to e-mail (the next invoice arrives
+    opens it, downloads its PDF (the invoice number inside) and its UBL (as sent;
+    the seller then sees it retrieved), switches its reception to e-mail (the next invoice arrives
     by e-mail), and signs out: neither the old session cookie nor the used link
     opens the inbox again."""
     number = "VB-2026-0042"
     doc_id = portal.send(number)["id"]
+    sent = invoice(number, seller=portal.seller, buyer=portal.buyer)
 
     link = _sign_in(browser, portal)
     session = browser.driver.get_cookie("portal_session")
@@ -92,6 +93,7 @@ def test_a_company_signs_in_by_email_reads_downloads_chooses_email_and_signs_out
     assert pdf.read_bytes().startswith(b"%PDF-")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
     assert number in text
+    assert browser.download("#download-ubl", ".xml").read_bytes() == sent, "the UBL as sent"
     assert portal.net.status(doc_id)["status"] == "retrieved"
 
     browser.get(portal.url + "/portal/preferences")
