@@ -84,8 +84,8 @@ def test_a_company_signs_in_by_email_reads_downloads_chooses_email_and_signs_out
 
     opener = browser.find(f'tr[data-document-id="{doc_id}"] a.document-link')
     assert (opener.get_attribute("href") or "").endswith(f"/portal/documents/{doc_id}")
-    invoice = browser.follow(f'tr[data-document-id="{doc_id}"] a.document-link', "article#invoice")
-    assert number in invoice.text
+    page = browser.follow(f'tr[data-document-id="{doc_id}"] a.document-link', "article#invoice")
+    assert number in page.text
     assert browser.find("#state").text.strip()
     browser.shot("document")
 
