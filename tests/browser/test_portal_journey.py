@@ -300,3 +300,32 @@ def _unlabelled(browser: Browser) -> list[str]:
         if not labelled:
             missing.append(field.get_attribute("outerHTML") or "?")
     return missing
+
+
+def test_the_inbox_filter_form_narrows_the_list_by_state_and_sender(
+    browser: Browser, portal: PortalGateway
+) -> None:
+    """Of two invoices, the one opened is retrieved and the other still
+    delivered: the inbox's filter form, sent from the browser, lists only the
+    state chosen, and a sender filter matching neither lists none."""
+    opened = portal.send("VB-2026-0080")["id"]
+    waiting = portal.send("VB-2026-0081")["id"]
+    _sign_in(browser, portal)
+    assert _listed(browser) == {opened, waiting}
+    browser.get(f"{portal.url}/portal/documents/{opened}")
+    browser.wait_for("article#invoice")
+    browser.get(portal.url + "/portal/")
+    for state, expected in (("retrieved", {opened}), ("delivered", {waiting})):
+        Select(browser.wait_for("#filters select[name=state]")).select_by_value(state)
+        browser.follow("#filters button[type=submit]", "table#documents")
+        assert _listed(browser) == expected, state
+    browser.shot("inbox-filtered")
+    Select(browser.find("#filters select[name=state]")).select_by_value("")
+    browser.find("#filters input[name=sender]").send_keys("Nobody Ltd")
+    browser.follow("#filters button[type=submit]", "#filters")
+    assert _listed(browser) == set()
+
+
+def _listed(browser: Browser) -> set[str]:
+    rows = browser.all("table#documents tr[data-document-id]")
+    return {r.get_attribute("data-document-id") or "" for r in rows}
