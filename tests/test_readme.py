@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,8 @@ def test_quickstart_as_written_delivers_the_sample_invoice(tmp_path: Path) -> No
     try:
         wait_healthy(f"http://127.0.0.1:{port}", serve, tmp_path / "serve.log")
         out = run(blocks("quickstart-send"), root, {})
+        link = run(blocks("quickstart-portal"), root, {})
+        inbox = _open_signed_in(link.stdout.strip()) if link.returncode == 0 else ""
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(20)
@@ -83,6 +86,19 @@ def test_quickstart_as_written_delivers_the_sample_invoice(tmp_path: Path) -> No
     assert out.stdout.count(doc_id) >= 3, out.stdout
     assert "status: delivered" in out.stdout
     assert "1 document(s)" in out.stdout
+    # The portal link printed for the sample recipient signs it in, and its inbox lists the
+    # sample invoice (its number is ABQ-2026-0147).
+    assert link.returncode == 0, link.stderr
+    assert link.stdout.strip().startswith(f"http://127.0.0.1:{port}/portal/sign-in/")
+    assert "ABQ-2026-0147" in inbox
+
+
+def _open_signed_in(url: str) -> str:
+    """The page a browser shows after opening the sign-in link ``url`` (cookies kept)."""
+    logwatch.register(url.rsplit("/", 1)[-1])
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(url, timeout=30) as resp:
+        return str(resp.read().decode("utf-8"))
 
 
 @pytest.mark.slow

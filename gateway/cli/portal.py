@@ -39,9 +39,11 @@ def cmd_link(args: argparse.Namespace) -> int:
 
         ours = common.with_store(settings, in_directory)
     if not ours:
+        listed = ", ".join(f"{p.id} ({p.name})" for p in settings.participants) or "none"
         return common.fail(
             f"{pid} is not one of our participants: neither in [[participants]] of"
-            f" {settings.path} nor a partner of network {settings.network.name!r} in the directory"
+            f" {settings.path} nor a partner of network {settings.network.name!r} in the"
+            f" directory; the configured ones are: {listed}"
         )
     from gateway.service.channels import portal_key
 
