@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import platform
@@ -29,6 +30,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +39,7 @@ import aiohttp
 
 from gateway.cli.scaffold import gln
 from gateway.config import loader
-from gateway.config.settings import hash_token
+from gateway.config.settings import Settings, hash_token
 from gateway.model import (
     Direction,
     DocumentKind,
@@ -177,15 +180,27 @@ def _ms(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
-    p.add_argument("--documents", type=int, default=100_000)
-    p.add_argument("--rounds", type=int, default=300, help="rounds of the 8 requests")
-    args = p.parse_args(argv)
-    directory = Path(tempfile.mkdtemp(prefix="gw-bench-inbox-"))
+@dataclass
+class Served:
+    """A `gateway serve` process on a store filled beforehand."""
+
+    directory: Path
+    port: int
+    settings: Settings
+    fill_seconds: float
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def served(store_kind: str, documents: int, *, prefix: str) -> Iterator[Served]:
+    """A new network on ``store_kind`` holding ``documents`` (see ``_fill``),
+    served by its own process; everything is removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     port = _port()
-    cfg = _init(directory, args.store, port)
+    cfg = _init(directory, store_kind, port)
     settings = loader.load(cfg)
     body = sample_document(DocumentKind.INVOICE, seller=SELLER, buyer=BUYER)
     store = _open(cfg)
@@ -196,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
             await store.open()
             t0 = time.perf_counter()
             try:
-                await _fill(store, args.documents, settings.senders[0].name, body)
+                await _fill(store, documents, settings.senders[0].name, body)
             finally:
                 await store.close()
             return time.perf_counter() - t0
@@ -209,24 +224,38 @@ def main(argv: list[str] | None = None) -> None:
             stderr=subprocess.STDOUT,
         )
         _wait(port)
-        sender_token = (directory / "sender.token").read_text().strip()
-        kinds = asyncio.run(
-            _measure(f"http://127.0.0.1:{port}", sender_token, args.documents, args.rounds)
-        )
+        yield Served(directory, port, settings, filled)
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-        if args.store == "redis":
+        if store_kind == "redis":
             asyncio.run(_drop(cfg))
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def summary(name: str, kinds: dict[str, list[float]], facts: str) -> str:
+    """One line: p50 and p99 over every request, then per kind."""
     every = [v for values in kinds.values() for v in values]
     parts = " ".join(f"{k}:p50={_ms(v, 50):.1f}ms,p99={_ms(v, 99):.1f}ms" for k, v in kinds.items())
-    print(
-        f"inbox_listing store={args.store} documents={args.documents} fill={filled:.0f}s "
-        f"requests={len(every)} p50={_ms(every, 50):.1f}ms p99={_ms(every, 99):.1f}ms {parts} "
-        f"machine={platform.machine()} cpus={os.cpu_count()}"
+    return (
+        f"{name} {facts} requests={len(every)} p50={_ms(every, 50):.1f}ms "
+        f"p99={_ms(every, 99):.1f}ms {parts} machine={platform.machine()} cpus={os.cpu_count()}"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
+    p.add_argument("--documents", type=int, default=100_000)
+    p.add_argument("--rounds", type=int, default=300, help="rounds of the 8 requests")
+    args = p.parse_args(argv)
+    with served(args.store, args.documents, prefix="gw-bench-inbox-") as gw:
+        sender_token = (gw.directory / "sender.token").read_text().strip()
+        kinds = asyncio.run(_measure(gw.url, sender_token, args.documents, args.rounds))
+        filled = gw.fill_seconds
+    facts = f"store={args.store} documents={args.documents} fill={filled:.0f}s"
+    print(summary("inbox_listing", kinds, facts))
 
 
 async def _drop(cfg: Path) -> None:

@@ -14,25 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import re
 import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 
-from benchmarks.inbox_listing import BUYER, SELLER, _drop, _fill, _init, _ms, _open, _port, _wait
-from gateway.config import loader
+from benchmarks.inbox_listing import BUYER, SELLER, served, summary
 from gateway.core.signin import new_link, sign_in_url
-from gateway.model import DocumentKind
-from gateway.samples import sample_document
 from gateway.service.channels import portal_key
 
 _NEXT = re.compile(r'id="next-page" href="([^"]+)"')
@@ -77,47 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--documents", type=int, default=12_500, help="80%% for the recipient")
     p.add_argument("--rounds", type=int, default=200, help="rounds of the 7 pages")
     args = p.parse_args(argv)
-    directory = Path(tempfile.mkdtemp(prefix="gw-bench-portal-"))
-    port = _port()
-    cfg = _init(directory, args.store, port)
-    settings = loader.load(cfg)
-    body = sample_document(DocumentKind.INVOICE, seller=SELLER, buyer=BUYER)
-    store = _open(cfg)
-    proc = None
-    try:
-
-        async def fill() -> None:
-            await store.open()
-            try:
-                await _fill(store, args.documents, settings.senders[0].name, body)
-            finally:
-                await store.close()
-
-        asyncio.run(fill())
-        log = open(directory / "gateway.log", "wb")  # noqa: SIM115 - owned by the process
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--config", str(cfg)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait(port)
+    with served(args.store, args.documents, prefix="gw-bench-portal-") as gw:
         link = new_link(str(BUYER), secrets.token_urlsafe(16), datetime.now(UTC))
-        path = sign_in_url("", portal_key(settings), link)
-        kinds = asyncio.run(_measure(f"http://127.0.0.1:{port}", path, args.rounds))
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(30)
-        if args.store == "redis":
-            asyncio.run(_drop(cfg))
-        shutil.rmtree(directory, ignore_errors=True)
-    every = [v for values in kinds.values() for v in values]
-    parts = " ".join(f"{k}:p50={_ms(v, 50):.1f}ms,p99={_ms(v, 99):.1f}ms" for k, v in kinds.items())
-    print(
-        f"portal_pages store={args.store} documents={args.documents} "
-        f"requests={len(every)} p50={_ms(every, 50):.1f}ms p99={_ms(every, 99):.1f}ms {parts} "
-        f"machine={platform.machine()} cpus={os.cpu_count()}"
-    )
+        path = sign_in_url("", portal_key(gw.settings), link)
+        kinds = asyncio.run(_measure(gw.url, path, args.rounds))
+    print(summary("portal_pages", kinds, f"store={args.store} documents={args.documents}"))
 
 
 if __name__ == "__main__":

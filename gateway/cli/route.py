@@ -33,7 +33,8 @@ async def _locate(settings: Settings, pid: Any, document_type: str) -> Any:
     await store.open()
     smp = SmpClient(settings, timeout=settings.delivery.timeout_seconds, cache=store)
     try:
-        return await Locator(lambda: settings, store, smp).locate(pid, document_type)
+        locator = Locator(lambda: settings, store, smp, choices=store)
+        return await locator.locate(pid, document_type)
     finally:
         await smp.close()
         await store.close()

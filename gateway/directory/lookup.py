@@ -10,7 +10,7 @@ recipient is in no network); "could not ask" is not: it raises a transient
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from gateway.config.settings import Peer, Settings
 from gateway.directory.smp import Found, LookupFailed, LookupResult
@@ -24,7 +24,6 @@ class PartnerSource(Protocol):
     async def get_partner(self, pid: str) -> Partner | None: ...
 
 
-@runtime_checkable
 class ChoiceSource(Protocol):
     """The reception choices companies made in the recipient portal."""
 

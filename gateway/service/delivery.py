@@ -47,6 +47,7 @@ from gateway.store.base import (
     LedgerStore,
     Outbox,
     PartnerStore,
+    PortalStore,
 )
 from gateway.transport.base import OutboundMessage, Transport
 
@@ -56,12 +57,20 @@ Clock = Callable[[], datetime]
 
 
 class DeliveryStore(
-    DocumentStore, Outbox, PartnerStore, LedgerStore, AccountStore, DocumentListing, Protocol
+    DocumentStore,
+    Outbox,
+    PartnerStore,
+    LedgerStore,
+    AccountStore,
+    DocumentListing,
+    PortalStore,
+    Protocol,
 ):
     """What delivering (and, in Pipeline, accepting) a document touches:
     not the cache, nor opening and closing, which the server does. The
     recipient accounts tell the inbox channels who can read an inbox; the
-    listing's conditional append lets an admin send a dead letter again."""
+    listing's conditional append lets an admin send a dead letter again;
+    the portal's choices are a company's own word on how it is reached."""
 
 
 class _ChannelRetry(TransportError):

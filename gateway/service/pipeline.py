@@ -23,14 +23,13 @@ from gateway.channels.base import Channel, Exporter
 from gateway.channels.export import AccountingExport
 from gateway.config.settings import Sender, Settings
 from gateway.core.dedup import api_key, inbound_keys, invoice_key
-from gateway.directory.lookup import ChoiceSource, Locator, SmpSource
+from gateway.directory.lookup import Locator, SmpSource
 from gateway.errors import Forbidden, GatewayError, IdempotencyConflict, NotServiced, StoreError
 from gateway.metrics import Metrics
 from gateway.model import (
     BIS3_DOCUMENT_TYPES,
     AcceptResult,
     Direction,
-    DocumentMeta,
     Exchange,
     OutboxJob,
     ParticipantId,
@@ -164,8 +163,7 @@ class Pipeline:
                 lambda: self.settings,
                 store,
                 smp,
-                # the whole store has the portal's choices (tests may pass less)
-                choices=store if isinstance(store, ChoiceSource) else None,
+                choices=store,  # a company's portal choice outranks the file's
             ),
             channels=default_channels(settings, store) if channels is None else channels,
             exporter=AccountingExport(limits=settings.limits) if exporter is None else exporter,
@@ -232,7 +230,7 @@ class Pipeline:
         now = self.clock()
         doc_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(document_id=doc_id)
-        meta = self._meta(doc_id, Direction.OUTBOUND, checked, body, now, origin=sender.name)
+        meta = meta_of(doc_id, Direction.OUTBOUND, checked.facts, body, now, origin=sender.name)
         events = [StatusEvent(State.RECEIVED, now, f"submitted by {sender.name}")]
         problems = checked.problems()
         job = None
@@ -309,10 +307,10 @@ class Pipeline:
         agreement = self._inbound_agreement(message, checked, now)
         doc_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(document_id=doc_id)
-        meta = self._meta(
+        meta = meta_of(
             doc_id,
             Direction.INBOUND,
-            checked,
+            checked.facts,
             message.payload,
             now,
             origin=message.peer,
@@ -396,20 +394,3 @@ class Pipeline:
 
     async def keep_receipt(self, document_id: str, receipt: bytes) -> None:
         await self.store.put_blob(document_id, "receipt", receipt)
-
-    # --- helpers ----------------------------------------------------------
-
-    def _meta(
-        self,
-        doc_id: str,
-        direction: Direction,
-        checked: Checked,
-        body: bytes,
-        now: datetime,
-        *,
-        origin: str,
-        message_id: str = "",
-    ) -> DocumentMeta:
-        return meta_of(
-            doc_id, direction, checked.facts, body, now, origin=origin, message_id=message_id
-        )

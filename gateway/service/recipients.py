@@ -5,13 +5,12 @@ network, reached on paper at the address the invoice gives).
 
 For one of our participants of the configuration, the e-mail and postal
 address it chose in the recipient portal (if it did) replace the file's:
-they are the company's own, newer word. The delivery's store is the whole
-store, so the portal's choices are read when it has them.
+they are the company's own, newer word.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from gateway.channels.base import Recipient
 from gateway.config.settings import Settings
@@ -19,26 +18,23 @@ from gateway.model import DocumentMeta, ParticipantId, Partner, RouteDecision
 from gateway.model.portal import PortalChoice
 
 
-class PartnerReader(Protocol):
+class RecipientSource(Protocol):
+    """The directory and the portal's choices, as the store serves them."""
+
     async def get_partner(self, pid: str) -> Partner | None: ...
 
-
-@runtime_checkable
-class ChoiceReader(Protocol):
     async def portal_choice(self, participant: str) -> PortalChoice | None: ...
 
 
 async def recipient_of(
-    settings: Settings, partners: PartnerReader, meta: DocumentMeta, decision: RouteDecision
+    settings: Settings, store: RecipientSource, meta: DocumentMeta, decision: RouteDecision
 ) -> Recipient:
     """The recipient of ``meta``; its waterfall is the route's (routing may
     have left paper out under a mandate)."""
     pid = ParticipantId.parse(meta.recipient)
     own = settings.participant(pid)
     if own is not None:
-        chosen = None
-        if isinstance(partners, ChoiceReader):
-            chosen = await partners.portal_choice(str(pid))
+        chosen = await store.portal_choice(str(pid))
         return Recipient(
             id=str(pid),
             name=own.name,
@@ -48,7 +44,7 @@ async def recipient_of(
             export_dir=own.export_dir,
             source="configuration",
         )
-    partner = await partners.get_partner(str(pid))
+    partner = await store.get_partner(str(pid))
     if partner is not None:
         return Recipient(
             id=str(pid),
