@@ -5,6 +5,7 @@ for anyone else, and dead once revoked."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from gateway.cli.main import main
 from gateway.config import loader
 from gateway.config.settings import hash_token
 from gateway.model import Partner
+from gateway.model.portal import PortalChoice
 from gateway.store.factory import make_store
-from tests.builders import BUYER, STRANGER, network_config
+from tests.builders import BUYER, STRANGER, invoice, network_config
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -148,3 +150,33 @@ def test_production_refuses_a_plain_http_webhook(
         capsys, "senders", "webhook", "testnet-erp", "https://erp.example/hooks", "--config", config
     )
     assert code == 0 and "whsec_" in out
+
+
+def test_route_explain_follows_a_choice_made_in_the_portal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`gateway route --explain` asks what delivery asks: once the buyer chose e-mail in the
+    portal, the dry run routes its invoice by e-mail and says the choice comes from the portal
+    preferences, not from the configuration file."""
+    made = network_config(tmp_path)
+    config = str(made.config)
+    sample = tmp_path / "invoice.xml"
+    sample.write_bytes(invoice("ROUTE-1"))
+    code, before, _ = run(capsys, "route", str(sample), "--explain", "--config", config)
+    assert code == 0 and "known from the configuration" in before
+
+    async def choose() -> None:
+        settings = loader.load(made.config)
+        store = make_store(settings.store.url, prefix=settings.store.prefix)
+        await store.open()
+        try:
+            await store.put_portal_choice(
+                PortalChoice(str(BUYER), ("email",), "ap@buyer.example", (), datetime.now(UTC))
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(choose())
+    code, after, _ = run(capsys, "route", str(sample), "--explain", "--config", config)
+    assert code == 0, after
+    assert "local email" in after and "portal preferences" in after
